@@ -1,0 +1,138 @@
+"""Target types: `cloudformation_stack` (what to build) and its fields."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from pants.core.goals.package import OutputPathField
+from pants.engine.target import (
+    COMMON_TARGET_FIELDS,
+    AsyncFieldMixin,
+    Dependencies,
+    DictStringToStringField,
+    InvalidFieldException,
+    SingleSourceField,
+    StringField,
+    Target,
+)
+from pants.util.strutil import help_text
+
+STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][-A-Za-z0-9]{0,127}$")
+TROPOSPHERE_EXTENSIONS = (".py",)
+PLAIN_TEMPLATE_EXTENSIONS = (".json", ".yaml", ".yml")
+
+
+class CloudFormationStackSourceField(SingleSourceField):
+    alias = "source"
+    required = True
+    expected_file_extensions = TROPOSPHERE_EXTENSIONS + PLAIN_TEMPLATE_EXTENSIONS
+    help = help_text(
+        """
+        The stack's infrastructure code, relative to the BUILD file.
+
+        Either a Python module written with troposphere that defines `template(app)` and returns
+        `app.template` (the module must also be owned by a `python_source`/`python_sources`
+        target, so its imports are followed), or an existing CloudFormation template as
+        `.json`, `.yaml` or `.yml`.
+        """
+    )
+
+    @property
+    def is_troposphere(self) -> bool:
+        return self.file_path.endswith(TROPOSPHERE_EXTENSIONS)
+
+
+class CloudFormationStackDependenciesField(Dependencies):
+    help = help_text(
+        """
+        Targets the stack is built from.
+
+        Every dependency that can be packaged (such as a `python_awslambda` or an `archive`) is
+        built in the same run and becomes a content-addressed asset: the infra module refers to
+        it as `app.asset(":name")`, the template carries its S3 key, and its content is part of
+        the stack's version. The infra module and jiti's own library are inferred; list only
+        the packaged parts of the app here.
+        """
+    )
+
+
+class CloudFormationStackNameField(StringField, AsyncFieldMixin):
+    alias = "stack_name"
+    help = help_text(
+        """
+        The app's stack name, also the app name the infra module sees as `app.name`.
+
+        Defaults to the BUILD file's directory name, followed by `-<target name>` when the
+        target is not named `stack` or after its directory (`apps/greeter:stack` is `greeter`).
+        Letters, digits and hyphens, starting with a letter, at most 128 characters; it must
+        be unique among all `cloudformation_stack` targets.
+        """
+    )
+
+    def value_or_default(self) -> str:
+        if self.value is not None:
+            return self.value
+        directory = os.path.basename(self.address.spec_path) or "root"
+        name = directory
+        if self.address.target_name not in ("stack", directory):
+            name = f"{directory}-{self.address.target_name}"
+        return re.sub(r"[^-A-Za-z0-9]", "-", name)
+
+    @classmethod
+    def compute_value(cls, raw_value, address):
+        value = super().compute_value(raw_value, address)
+        if value is not None and not STACK_NAME_PATTERN.match(value):
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} is {value!r}: a stack name has letters, "
+                "digits and hyphens only, starts with a letter, and has at most 128 characters."
+            )
+        return value
+
+
+class CloudFormationStackTagsField(DictStringToStringField):
+    alias = "stack_tags"
+    help = help_text(
+        """
+        Tags to put on the stack when it is deployed (CloudFormation passes them on to the
+        resources that support tags), e.g. `{"team": "payments"}`. Recorded in the manifest.
+        """
+    )
+
+
+class CloudFormationStackOutputPathField(OutputPathField):
+    help = help_text(
+        """
+        Where to write the stack's artifacts, without extension, relative to `--distdir`.
+
+        Defaults to `<path.to.build.dir>/<target name>`, giving
+        `dist/apps.greeter/stack.template.json`, `stack.manifest.json` and the assets in
+        `stack.assets/`.
+        """
+    )
+
+
+class CloudFormationStackTarget(Target):
+    alias = "cloudformation_stack"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        CloudFormationStackSourceField,
+        CloudFormationStackDependenciesField,
+        CloudFormationStackNameField,
+        CloudFormationStackTagsField,
+        CloudFormationStackOutputPathField,
+    )
+    help = help_text(
+        """
+        An app's CloudFormation stack, versioned with the app.
+
+        `pants package` synthesizes the template (from a troposphere module or a plain
+        template), packages its dependencies as content-addressed assets, and writes
+        `<name>.template.json` and `<name>.manifest.json`. The manifest's `version` is a
+        sha256 over the canonical template and every asset, so the same inputs always give
+        the same version and byte-identical files, and any change to infra code, app code or
+        locked requirements that reaches the template or an asset gives a new one.
+
+        Its `description` field becomes the template's Description unless the template sets one.
+        """
+    )
