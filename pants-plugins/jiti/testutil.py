@@ -1,0 +1,78 @@
+"""A RuleRunner with jiti's rules, and a repository holding infra-lib and the default resolve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pants.backend.python import register as python_backend
+from pants.core.goals.package import BuiltPackage
+from pants.core import register as core
+from pants.engine.target import InferredDependencies
+from pants.testutil.python_rule_runner import PythonRuleRunner
+from pants.testutil.rule_runner import QueryRule
+
+from jiti import register
+from jiti.dependency_inference import InferStackDependencies
+from jiti.package import CloudFormationStackPackageFieldSet
+from jiti.synthesis import SynthesizedStack, SynthesizeStackRequest
+
+# Inputs the test targets depend on (see this folder's BUILD), so they are in the sandbox.
+REPO_FILES = {
+    "infra-lib/jiti_infra": ["__init__.py", "app.py", "synth.py"],
+    "3rdparty/python": ["requirements.txt", "default.lock"],
+}
+BUILD_FILES = {
+    "infra-lib/jiti_infra/BUILD": "python_sources()",
+    "3rdparty/python/BUILD": (
+        'python_requirements(name="reqs", source="requirements.txt", '
+        'module_mapping={"cfn-flip": ["cfn_flip"], "cfn-lint": ["cfnlint"]})'
+    ),
+}
+# What Pants needs from the outer environment to run offline (see ./pants).
+ENV_INHERIT = {
+    "PATH",
+    "PYENV_ROOT",
+    "HOME",
+    "PANTS_PEX_CLI_KNOWN_VERSIONS",
+    "PANTS_PEX_CLI_URL_TEMPLATE",
+    "PANTS_CA_CERTS_PATH",
+}
+
+
+def make_rule_runner(*extra_rules, extra_target_types=()) -> PythonRuleRunner:
+    rule_runner = PythonRuleRunner(
+        rules=[
+            *python_backend.rules(),
+            *core.rules(),
+            *register.rules(),
+            *extra_rules,
+            QueryRule(BuiltPackage, [CloudFormationStackPackageFieldSet]),
+            QueryRule(SynthesizedStack, [SynthesizeStackRequest]),
+            QueryRule(InferredDependencies, [InferStackDependencies]),
+        ],
+        target_types=[
+            *python_backend.target_types(),
+            *core.target_types(),
+            *register.target_types(),
+            *extra_target_types,
+        ],
+    )
+    files = {
+        f"{folder}/{name}": Path(folder, name).read_text()
+        for folder, names in REPO_FILES.items()
+        for name in names
+    }
+    rule_runner.write_files({**files, **BUILD_FILES})
+    rule_runner.set_options(
+        [
+            "--python-infer-use-rust-parser",
+            "--python-enable-resolves",
+            "--python-resolves={'python-default': '3rdparty/python/default.lock'}",
+            "--python-interpreter-constraints=['CPython==3.11.*']",
+            "--source-root-patterns=['/infra-lib', '/']",
+            "--pex-cli-version=v2.1.137",
+            "--subprocess-environment-env-vars=['PIP_CONFIG_FILE=/dev/null']",
+        ],
+        env_inherit=ENV_INHERIT,
+    )
+    return rule_runner
