@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
+
+from apps.shared.http import json_response
 
 
 def greeting(name: str | None) -> str:
@@ -13,9 +14,4 @@ def greeting(name: str | None) -> str:
 
 def handle(event: dict, context: object) -> dict:
     params = event.get("queryStringParameters") or {}
-    body = {"message": greeting(params.get("name")), "env": os.environ.get("JITI_ENV", "unknown")}
-    return {
-        "statusCode": 200,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body),
-    }
+    return json_response(200, {"message": greeting(params.get("name")), "env": os.environ.get("JITI_ENV", "unknown")})

@@ -1,19 +1,23 @@
 """The context handed to an app's `template(app)` function.
 
 It carries what the build knows and the infra module cannot: the app's name, the packaged
-assets (by Pants address) and the template being built. Everything that varies by deployment
-(environment, assets bucket) is a CloudFormation parameter, so one artifact serves every
-environment and its version depends on the code alone.
+assets (by Pants address) and the template being built, plus the organisation's conventions
+every building block follows: names derived from app and environment, `jiti:*` tags on every
+taggable resource, outputs exported per app and environment. Everything that varies by
+deployment (environment, assets bucket) is a CloudFormation parameter, so one artifact serves
+every environment and its version depends on the code alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import Parameter, Ref, Template
+from troposphere import AWSObject, Export, Output, Parameter, Ref, Sub, Tags, Template
 
 ASSETS_BUCKET_PARAMETER = "AssetsBucket"
 ENVIRONMENT_PARAMETER = "Environment"
+APP_TAG = "jiti:app"
+ENV_TAG = "jiti:env"
 
 
 class UnknownAssetError(LookupError):
@@ -39,21 +43,57 @@ class App:
         self._assets = dict(assets or {})
         self.template = Template()
         self.template.set_version("2010-09-09")
-        self._environment = self.template.add_parameter(
-            Parameter(
-                ENVIRONMENT_PARAMETER,
-                Type="String",
-                Default="dev",
-                AllowedPattern="[a-z][a-z0-9-]*",
-                Description="Deployment environment (dev, staging, prod, ...).",
-            )
+        self._environment = self.parameter(
+            ENVIRONMENT_PARAMETER,
+            default="dev",
+            description="Deployment environment (dev, staging, prod, ...).",
+            AllowedPattern="[a-z][a-z0-9-]*",
         )
-        self._bucket: Parameter | None = None
+
+    # -- deployment-time values ------------------------------------------------------------
 
     @property
     def environment(self) -> Ref:
         """The deployment environment, as a CloudFormation reference."""
         return Ref(self._environment)
+
+    def parameter(self, name: str, *, type: str = "String", default=None, description: str = "", **kw) -> Parameter:
+        """A stack parameter (added once; later calls return the first)."""
+        if name in self.template.parameters:
+            return self.template.parameters[name]
+        props = {"Type": type, **kw}
+        if default is not None:
+            props["Default"] = default
+        if description:
+            props["Description"] = description
+        return self.template.add_parameter(Parameter(name, **props))
+
+    # -- conventions ---------------------------------------------------------------------
+
+    def physical_name(self, suffix: str, *, lowercase: bool = False) -> Sub:
+        """`<app>-<env>-<suffix>`: unique per app and environment, stable across deploys."""
+        app = self.name.lower() if lowercase else self.name
+        return Sub(f"{app}-${{{ENVIRONMENT_PARAMETER}}}-{suffix}")
+
+    def tags(self) -> dict:
+        return {APP_TAG: self.name, ENV_TAG: self.environment}
+
+    def output(self, name: str, value, description: str) -> Output:
+        """An output exported as `<app>-<env>-<name>`, for other stacks and for users."""
+        return self.template.add_output(
+            Output(name, Value=value, Description=description, Export=Export(self.physical_name(name)))
+        )
+
+    def add(self, resource: AWSObject) -> AWSObject:
+        return self.template.add_resource(resource)
+
+    def finalize(self) -> Template:
+        """Apply the conventions no block should have to remember: tags on every resource."""
+        for resource in self.template.resources.values():
+            _add_tags(resource, self.tags())
+        return self.template
+
+    # -- assets --------------------------------------------------------------------------
 
     @property
     def spec_path(self) -> str:
@@ -77,15 +117,21 @@ class App:
                 f"add it to the stack's `dependencies` field (packaged dependencies: {known})"
             )
         info = self._assets[full]
-        return Asset(address=full, key=info["key"], sha256=info["sha256"], bucket=self._assets_bucket())
+        bucket = self.parameter(
+            ASSETS_BUCKET_PARAMETER,
+            description="S3 bucket holding this stack's content-addressed assets (set by jiti).",
+        )
+        return Asset(address=full, key=info["key"], sha256=info["sha256"], bucket=Ref(bucket))
 
-    def _assets_bucket(self) -> Ref:
-        if self._bucket is None:
-            self._bucket = self.template.add_parameter(
-                Parameter(
-                    ASSETS_BUCKET_PARAMETER,
-                    Type="String",
-                    Description="S3 bucket holding this stack's content-addressed assets (set by jiti).",
-                )
-            )
-        return Ref(self._bucket)
+
+def _add_tags(resource: AWSObject, tags: dict) -> None:
+    """Add the app's tags to a resource that takes tags, keeping tags it already has."""
+    spec = resource.props.get("Tags")
+    if spec is None:
+        return
+    current = resource.properties.get("Tags")
+    if spec[0] is dict:  # a few resource types take a plain map
+        resource.Tags = {**tags, **(current or {})}
+    else:
+        ours = Tags(**tags)
+        resource.Tags = ours + current if isinstance(current, Tags) else ours

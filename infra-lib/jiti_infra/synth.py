@@ -59,7 +59,7 @@ def from_module(request: dict) -> dict:
             "(return app.template)"
         )
     try:
-        return result.to_dict()
+        return app.finalize().to_dict() if result is app.template else result.to_dict()
     except Exception as e:  # troposphere validates required properties here
         raise SynthesisError(f"the template from {path} is invalid: {e}") from None
 

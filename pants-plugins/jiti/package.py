@@ -28,7 +28,7 @@ async def package_stack(field_set: CloudFormationStackPackageFieldSet) -> BuiltP
         (
             BuiltPackageArtifact(stack.template_path, extra_log_lines=(f"version {stack.version[:12]}",)),
             BuiltPackageArtifact(stack.manifest_path),
-            *(BuiltPackageArtifact(f"{stack.base}.assets/{a.key.split('/')[-1]}") for a in stack.assets),
+            *(BuiltPackageArtifact(path) for path in stack.asset_paths),
         ),
     )
 

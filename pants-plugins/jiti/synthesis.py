@@ -8,7 +8,9 @@ Python dependencies; packaged dependencies become content-addressed assets.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -21,6 +23,7 @@ from pants.core.goals.package import (
     EnvironmentAwarePackageRequest,
     PackageFieldSet,
 )
+from pants.core.target_types import FileSourceField, ResourceSourceField
 from pants.core.util_rules.source_files import SourceFiles, SourceFilesRequest
 from pants.core.util_rules.stripped_source_files import StrippedFileName, StrippedFileNameRequest
 from pants.engine.addresses import Address
@@ -99,6 +102,10 @@ class SynthesizedStack:
     def manifest_path(self) -> str:
         return f"{self.base}.manifest.json"
 
+    @property
+    def asset_paths(self) -> tuple[str, ...]:
+        return tuple(str(PurePath(self.base).parent / a.file) for a in self.assets)
+
 
 @dataclass(frozen=True)
 class StackNames:
@@ -128,7 +135,20 @@ def stack_version(template: bytes, assets: tuple[StackAsset, ...]) -> str:
     return h.hexdigest()
 
 
-async def _package_assets(stack_address: Address, deps: Targets, base: str) -> tuple[tuple[StackAsset, ...], Digest]:
+def deterministic_zip(files: dict[str, bytes]) -> bytes:
+    """A zip of `files` that depends on their names and contents only (no times, no modes)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, files[name])
+    return buffer.getvalue()
+
+
+async def _built_package_files(stack_address: Address, deps: Targets) -> list[tuple[str, FileEntry]]:
+    """Packageable dependencies (e.g. `python_awslambda`, `archive`), one file each."""
     field_sets_per_target = await Get(
         FieldSetsPerTarget, FieldSetsPerTargetRequest(PackageFieldSet, deps)
     )
@@ -151,23 +171,57 @@ async def _package_assets(stack_address: Address, deps: Targets, base: str) -> t
     entries_per_package = await MultiGet(
         Get(DigestEntries, Digest, pkg.digest) for pkg in built_packages
     )
-    assets = []
-    copies = []
+    result = []
     for (tgt, _), entries in zip(packageable, entries_per_package):
         files = [e for e in entries if isinstance(e, FileEntry)]
         if len(files) != 1:
             raise JitiError(
                 f"{stack_address}: dependency {tgt.address} (field `dependencies`) packages "
-                f"{len(files)} files; an asset must be exactly one file (use an `archive` target "
-                "to bundle several)"
+                f"{len(files)} files; an asset must be exactly one file"
             )
-        entry = files[0]
+        result.append((str(tgt.address), files[0]))
+    return result
+
+
+async def _zipped_file_groups(deps: Targets) -> list[tuple[str, FileEntry]]:
+    """`files`/`resources` dependencies, one deterministic zip per generating target, with
+    paths relative to that target's directory (e.g. a static site's content)."""
+    groups: dict[Address, list] = defaultdict(list)
+    for tgt in deps:
+        for field_type in (FileSourceField, ResourceSourceField):
+            if tgt.has_field(field_type):
+                groups[tgt.address.maybe_convert_to_target_generator()].append(tgt[field_type])
+    ordered = sorted(groups)
+    sources_per_group = await MultiGet(
+        Get(SourceFiles, SourceFilesRequest(groups[address])) for address in ordered
+    )
+    contents_per_group = await MultiGet(
+        Get(DigestContents, Digest, sources.snapshot.digest) for sources in sources_per_group
+    )
+    result = []
+    for address, contents in zip(ordered, contents_per_group):
+        prefix = f"{address.spec_path}/" if address.spec_path else ""
+        data = deterministic_zip({fc.path[len(prefix):]: fc.content for fc in contents})
+        digest = await Get(Digest, CreateDigest([FileContent("bundle.zip", data)]))
+        entry = next(e for e in await Get(DigestEntries, Digest, digest) if isinstance(e, FileEntry))
+        result.append((str(address), entry))
+    return result
+
+
+async def _assets(stack_address: Address, deps: Targets, base: str) -> tuple[tuple[StackAsset, ...], Digest]:
+    files = [
+        *(await _built_package_files(stack_address, deps)),
+        *(await _zipped_file_groups(deps)),
+    ]
+    assets = []
+    copies = []
+    for address, entry in files:
         sha = entry.file_digest.fingerprint
         key = asset_key(sha, entry.path)
         file = f"{PurePath(base).name}.assets/{PurePath(key).name}"
         assets.append(
             StackAsset(
-                address=str(tgt.address),
+                address=address,
                 sha256=sha,
                 size=entry.file_digest.serialized_bytes_length,
                 key=key,
@@ -175,7 +229,7 @@ async def _package_assets(stack_address: Address, deps: Targets, base: str) -> t
             )
         )
         copies.append(FileEntry(str(PurePath(base).parent / file), entry.file_digest))
-    return tuple(assets), await Get(Digest, CreateDigest(copies))
+    return tuple(sorted(assets, key=lambda a: a.address)), await Get(Digest, CreateDigest(copies))
 
 
 def _python_sources_for(
@@ -216,7 +270,7 @@ async def synthesize_stack(request: SynthesizeStackRequest, stack_names: StackNa
     base = tgt[CloudFormationStackOutputPathField].value_or_default(file_ending=None)
     deps = await Get(Targets, DependenciesRequest(tgt[CloudFormationStackDependenciesField]))
     python_roots = _python_sources_for(address, source, deps)
-    assets, assets_digest = await _package_assets(address, deps, base)
+    assets, assets_digest = await _assets(address, deps, base)
 
     module = None
     if source.is_troposphere:

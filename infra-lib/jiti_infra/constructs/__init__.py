@@ -1,0 +1,1 @@
+"""Building blocks over troposphere, each encoding the organisation's conventions once."""

@@ -1,0 +1,36 @@
+import pytest
+
+from jiti_infra.constructs.functions import lambda_function
+from jiti_infra.constructs.http_api import http_api
+from jiti_infra.testing import lint_errors, resources_of_type, synthesize
+
+
+def build(app):
+    a = lambda_function(app, "Hello", asset=app.asset(":lambda"))
+    b = lambda_function(app, "Orders", asset=app.asset(":lambda"))
+    http_api(app, "Api", routes={"GET /hello": a, "POST /orders": b, "GET /orders/{id}": b})
+    return app.template
+
+
+def test_routes_resources_methods_and_permissions():
+    t = synthesize(build, assets=("apps/app:lambda",))
+    assert lint_errors(t) == []
+    paths = {r["Properties"]["PathPart"] for r in resources_of_type(t, "AWS::ApiGateway::Resource").values()}
+    assert paths == {"hello", "orders", "{id}"}
+    methods = resources_of_type(t, "AWS::ApiGateway::Method")
+    assert sorted(m["Properties"]["HttpMethod"] for m in methods.values()) == ["GET", "GET", "POST"]
+    # One invoke permission per function, and the deployment waits for every method.
+    assert len(resources_of_type(t, "AWS::Lambda::Permission")) == 2
+    deployment = t["Resources"]["ApiDeployment"]
+    assert sorted(deployment["DependsOn"]) == sorted(methods)
+    assert t["Outputs"]["ApiUrl"]["Export"]["Name"] == {"Fn::Sub": "app-${Environment}-ApiUrl"}
+
+
+def test_bad_route_is_rejected():
+    def bad(app):
+        fn = lambda_function(app, "Hello", asset=app.asset(":lambda"))
+        http_api(app, "Api", routes={"hello": fn})
+        return app.template
+
+    with pytest.raises(ValueError, match="must look like 'GET /path'"):
+        synthesize(bad, assets=("apps/app:lambda",))

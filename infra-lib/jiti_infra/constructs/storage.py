@@ -1,0 +1,82 @@
+"""Stateful resources: kept on stack deletion and replacement, so a redeploy loses no data."""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, Join, Ref, dynamodb, s3
+
+from jiti_infra.app import App, Asset
+from jiti_infra.constructs.functions import Function
+
+RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+# Template metadata read by the deploy: unpack an archive asset into a bucket after deploying.
+SITE_CONTENT_METADATA = "jiti:site-content"
+
+
+def table(app: App, name: str, *, partition_key: str, sort_key: str | None = None) -> dynamodb.Table:
+    """An on-demand DynamoDB table with string keys; outputs `<name>Name`."""
+    keys = [(partition_key, "HASH")] + ([(sort_key, "RANGE")] if sort_key else [])
+    t = app.add(
+        dynamodb.Table(
+            name,
+            TableName=app.physical_name(name),
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName=k, AttributeType="S") for k, _ in keys],
+            KeySchema=[dynamodb.KeySchema(AttributeName=k, KeyType=kind) for k, kind in keys],
+            PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(
+                PointInTimeRecoveryEnabled=True
+            ),
+            **RETAIN,
+        )
+    )
+    app.output(f"{name}Name", Ref(t), f"Name of the {name} table")
+    return t
+
+
+def allow_table_write(fn: Function, t: dynamodb.Table, env_var: str) -> None:
+    """Let `fn` read and write items of `t`, whose name it finds in `env_var`."""
+    fn.allow(
+        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+        [GetAtt(t, "Arn")],
+    )
+    fn.set_env(env_var, Ref(t))
+
+
+def static_site(app: App, name: str, *, content: Asset, index: str = "index.html") -> s3.Bucket:
+    """A website bucket filled from an archive asset (a `.zip` from an `archive` target).
+
+    CloudFormation cannot unpack an archive into a bucket by itself, so the template names the
+    asset in its metadata and the deploy unpacks it once the stack is live.
+    """
+    bucket = app.add(
+        s3.Bucket(
+            name,
+            BucketName=Join("-", [app.physical_name(name.lower(), lowercase=True), Ref("AWS::AccountId"), Ref("AWS::Region")]),
+            WebsiteConfiguration=s3.WebsiteConfiguration(IndexDocument=index, ErrorDocument=index),
+            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
+                BlockPublicAcls=True, IgnorePublicAcls=True, BlockPublicPolicy=False, RestrictPublicBuckets=False
+            ),
+            **RETAIN,
+        )
+    )
+    app.add(
+        s3.BucketPolicy(
+            f"{name}PublicRead",
+            Bucket=Ref(bucket),
+            PolicyDocument={
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": Join("", [GetAtt(bucket, "Arn"), "/*"]),
+                    }
+                ],
+            },
+        )
+    )
+    site_contents = app.template.metadata.setdefault(SITE_CONTENT_METADATA, [])
+    site_contents.append({"Asset": content.key, "BucketOutput": f"{name}Name"})
+    app.output(f"{name}Name", Ref(bucket), f"Name of the {name} bucket")
+    app.output(f"{name}Url", GetAtt(bucket, "WebsiteURL"), f"Website URL of the {name} bucket")
+    return bucket

@@ -1,0 +1,34 @@
+from jiti_infra.constructs.functions import lambda_function
+from jiti_infra.constructs.storage import SITE_CONTENT_METADATA, allow_table_write, static_site, table
+from jiti_infra.testing import lint_errors, synthesize
+
+
+def test_table_is_retained_and_granted_narrowly():
+    def build(app):
+        t = table(app, "Orders", partition_key="id")
+        fn = lambda_function(app, "Worker", asset=app.asset(":lambda"))
+        allow_table_write(fn, t, "TABLE_NAME")
+        return app.template
+
+    t = synthesize(build, name="orders", assets=("apps/app:lambda",))
+    assert lint_errors(t) == []
+    res = t["Resources"]["Orders"]
+    assert res["DeletionPolicy"] == "Retain" and res["UpdateReplacePolicy"] == "Retain"
+    assert res["Properties"]["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    doc = t["Resources"]["WorkerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    assert doc["Statement"][-1]["Resource"] == [{"Fn::GetAtt": ["Orders", "Arn"]}]
+    assert t["Resources"]["Worker"]["Properties"]["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": "Orders"}
+
+
+def test_static_site_names_its_content_asset():
+    def build(app):
+        static_site(app, "Site", content=app.asset(":content"))
+        return app.template
+
+    t = synthesize(build, name="Site", assets=("apps/app:content",))
+    assert lint_errors(t) == []
+    bucket = t["Resources"]["Site"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert t["Metadata"][SITE_CONTENT_METADATA] == [{"Asset": f"assets/{0:064x}.zip", "BucketOutput": "SiteName"}]
+    # Bucket names are global and lowercase: app, env, account and region.
+    assert bucket["Properties"]["BucketName"]["Fn::Join"][1][0] == {"Fn::Sub": "site-${Environment}-site"}
