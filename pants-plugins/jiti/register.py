@@ -1,12 +1,12 @@
 """jiti: CloudFormation stacks as part of the Pants build graph."""
 
-from jiti import dependency_inference, package, synthesis
-from jiti.target_types import CloudFormationStackTarget
+from jiti import deploy, dependency_inference, package, synthesis
+from jiti.target_types import CloudFormationDeploymentTarget, CloudFormationStackTarget
 
 
 def target_types():
-    return [CloudFormationStackTarget]
+    return [CloudFormationStackTarget, CloudFormationDeploymentTarget]
 
 
 def rules():
-    return [*synthesis.rules(), *dependency_inference.rules(), *package.rules()]
+    return [*synthesis.rules(), *dependency_inference.rules(), *package.rules(), *deploy.rules()]

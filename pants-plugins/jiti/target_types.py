@@ -8,6 +8,8 @@ import re
 from pants.core.goals.package import OutputPathField
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
+    BoolField,
+    StringSequenceField,
     AsyncFieldMixin,
     Dependencies,
     DictStringToStringField,
@@ -134,5 +136,155 @@ class CloudFormationStackTarget(Target):
         locked requirements that reaches the template or an asset gives a new one.
 
         Its `description` field becomes the template's Description unless the template sets one.
+        """
+    )
+
+
+# --- cloudformation_deployment ------------------------------------------------------------
+
+DEFAULT_CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
+
+
+class DeploymentStackField(StringField, AsyncFieldMixin):
+    alias = "stack"
+    required = True
+    help = help_text(
+        """
+        The address of the `cloudformation_stack` to deploy, e.g. `:stack`. It becomes a
+        dependency, so a change to the stack (or anything it is built from) selects this
+        deployment under `--changed-since`.
+        """
+    )
+
+
+class DeploymentDependenciesField(Dependencies):
+    help = help_text(
+        """
+        Extra dependencies. The `stack` and jiti's deploy runtime are added automatically.
+        """
+    )
+
+
+class DeploymentStackNameField(StringField):
+    alias = "stack_name"
+    default = "{app}-{env}"
+    help = help_text(
+        """
+        The CloudFormation stack name in the target account and region. `{app}` is the
+        stack's `stack_name` and `{env}` the `environment`, so each app and environment gets
+        its own isolated stack.
+        """
+    )
+
+
+class DeploymentEnvironmentField(StringField):
+    alias = "environment"
+    default = "dev"
+    help = help_text(
+        """
+        The environment this deployment is (dev, staging, prod, ...): passed to the template
+        as its `Environment` parameter, used in resource names, and tagged as `jiti:env`.
+        Lowercase letters, digits and hyphens.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value, address):
+        value = super().compute_value(raw_value, address)
+        if not re.match(r"^[a-z][a-z0-9-]{0,31}$", value):
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} is {value!r}: use lowercase letters, digits "
+                "and hyphens, starting with a letter."
+            )
+        return value
+
+
+class DeploymentRegionField(StringField):
+    alias = "region"
+    help = help_text(
+        """
+        The AWS region to deploy to. Defaults to `AWS_REGION`/`AWS_DEFAULT_REGION`, then
+        `us-east-1`.
+        """
+    )
+
+
+class DeploymentParametersField(DictStringToStringField):
+    alias = "parameters"
+    help = help_text(
+        """
+        Values for the template's parameters, e.g. `{"LogRetentionDays": "30"}`.
+        `Environment` and `AssetsBucket` are set by jiti. A name the template does not
+        declare is an error.
+        """
+    )
+
+
+class DeploymentTagsField(DictStringToStringField):
+    alias = "stack_tags"
+    help = help_text(
+        """
+        Tags for the deployed stack, added to the stack target's `stack_tags`. jiti adds
+        `jiti:version`, `jiti:config`, `jiti:app` and `jiti:env`.
+        """
+    )
+
+
+class DeploymentRoleArnField(StringField):
+    alias = "role_arn"
+    help = help_text(
+        """
+        An IAM role CloudFormation assumes to create the stack's resources (its service role).
+        Leave unset to use the deploying credentials.
+        """
+    )
+
+
+class DeploymentTerminationProtectionField(BoolField):
+    alias = "termination_protection"
+    default = False
+    help = help_text("Turn on termination protection once the stack is deployed.")
+
+
+class DeploymentCapabilitiesField(StringSequenceField):
+    alias = "capabilities"
+    default = DEFAULT_CAPABILITIES
+    valid_choices = DEFAULT_CAPABILITIES
+    help = help_text(
+        """
+        What the deployment acknowledges the template may do. The default allows the IAM
+        roles jiti's building blocks create.
+        """
+    )
+
+
+class CloudFormationDeploymentTarget(Target):
+    alias = "cloudformation_deployment"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        DeploymentStackField,
+        DeploymentDependenciesField,
+        DeploymentStackNameField,
+        DeploymentEnvironmentField,
+        DeploymentRegionField,
+        DeploymentParametersField,
+        DeploymentTagsField,
+        DeploymentRoleArnField,
+        DeploymentTerminationProtectionField,
+        DeploymentCapabilitiesField,
+    )
+    help = help_text(
+        """
+        Deploys a `cloudformation_stack` to one AWS account and region as one CloudFormation
+        stack, with boto3.
+
+        `pants run <address>` deploys it (add `-- --dry-run` to only show the change set);
+        `pants experimental-deploy <specs>` deploys every selected deployment (with
+        `--jiti-dry-run` to only show them). The stack is packaged first; assets are uploaded
+        to a content-addressed bucket per account and region; nothing at all is done when the
+        live stack already carries the same version and settings.
+
+        With no AWS credentials configured (and no `AWS_ENDPOINT_URL`), it deploys to the
+        embedded local AWS, a moto server jiti starts on 127.0.0.1 (`JITI_AWS=local` forces it).
         """
     )

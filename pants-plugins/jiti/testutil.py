@@ -17,15 +17,11 @@ from jiti.package import CloudFormationStackPackageFieldSet
 from jiti.synthesis import SynthesizedStack, SynthesizeStackRequest
 
 # Inputs the test targets depend on (see this folder's BUILD), so they are in the sandbox.
-REPO_FILES = {
-    "infra-lib/jiti_infra": ["__init__.py", "app.py", "synth.py"],
-    "3rdparty/python": ["requirements.txt", "default.lock"],
-}
+RESOLVE_FILES = ["3rdparty/python/requirements.txt", "3rdparty/python/default.lock"]
 BUILD_FILES = {
-    "infra-lib/jiti_infra/BUILD": "python_sources()",
     "3rdparty/python/BUILD": (
         'python_requirements(name="reqs", source="requirements.txt", '
-        'module_mapping={"cfn-flip": ["cfn_flip"], "cfn-lint": ["cfnlint"]})'
+        'module_mapping={"boto3": ["boto3", "botocore"], "cfn-flip": ["cfn_flip"], "cfn-lint": ["cfnlint"]})'
     ),
 }
 # What Pants needs from the outer environment to run offline (see ./pants).
@@ -57,11 +53,9 @@ def make_rule_runner(*extra_rules, extra_target_types=()) -> PythonRuleRunner:
             *extra_target_types,
         ],
     )
-    files = {
-        f"{folder}/{name}": Path(folder, name).read_text()
-        for folder, names in REPO_FILES.items()
-        for name in names
-    }
+    library = sorted(Path("infra-lib/jiti_infra").rglob("*.py"))
+    files = {str(path): path.read_text() for path in [*library, *map(Path, RESOLVE_FILES)]}
+    files.update({str(path.parent / "BUILD"): "python_sources()" for path in library})
     rule_runner.write_files({**files, **BUILD_FILES})
     rule_runner.set_options(
         [

@@ -1,0 +1,57 @@
+"""Content-addressed assets: one bucket per account and region, each key uploaded once."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from jiti_infra.deploy.plan import Deployment
+from jiti_infra.deploy.target import AwsTarget
+
+
+def bucket_name(account: str, region: str) -> str:
+    return f"jiti-assets-{account}-{region}"
+
+
+def ensure_bucket(s3, name: str, region: str, log=print) -> None:
+    try:
+        s3.head_bucket(Bucket=name)
+        return
+    except ClientError as e:
+        if e.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    log(f"creating the assets bucket {name}")
+    kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=name, **kwargs)
+    s3.get_waiter("bucket_exists").wait(Bucket=name)
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+
+
+def _exists(s3, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return True
+    except ClientError as e:
+        if e.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+
+
+def upload(target: AwsTarget, deployment: Deployment, bucket: str, log=print) -> int:
+    """Upload the deployment's assets that the bucket lacks; returns how many were uploaded."""
+    s3 = target.client("s3")
+    uploaded = 0
+    for asset in deployment.manifest["assets"]:
+        if _exists(s3, bucket, asset["key"]):
+            continue
+        log(f"uploading {asset['address']} -> s3://{bucket}/{asset['key']} ({asset['size']} bytes)")
+        s3.upload_file(str(deployment.asset_path(asset)), bucket, asset["key"])  # transfer manager
+        uploaded += 1
+    return uploaded

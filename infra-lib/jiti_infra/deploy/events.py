@@ -1,0 +1,41 @@
+"""Stream a stack's events as progress lines until it settles (no waiter shows progress)."""
+
+from __future__ import annotations
+
+import time
+
+TERMINAL_SUFFIXES = ("_COMPLETE", "_FAILED")
+
+
+def _new_events(cfn, stack_id: str, seen: set[str]) -> list[dict]:
+    """Events not printed yet, oldest first (the API lists newest first)."""
+    fresh = []
+    for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack_id):
+        for event in page["StackEvents"]:
+            if event["EventId"] in seen:
+                return list(reversed(fresh))
+            fresh.append(event)
+    return list(reversed(fresh))
+
+
+def existing_event_ids(cfn, stack_id: str) -> set[str]:
+    return {e["EventId"] for e in _new_events(cfn, stack_id, set())}
+
+
+def line(event: dict) -> str:
+    reason = f"  {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
+    return f"  {event['ResourceStatus']:<28} {event['LogicalResourceId']:<32} {event['ResourceType']}{reason}"
+
+
+def follow(cfn, stack_id: str, seen: set[str], *, poll_s: float, log=print) -> tuple[str, list[dict]]:
+    """Print events until the stack reaches a terminal state; returns it and the events seen."""
+    events: list[dict] = []
+    while True:
+        status = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
+        for event in _new_events(cfn, stack_id, seen):
+            seen.add(event["EventId"])
+            events.append(event)
+            log(line(event))
+        if status.endswith(TERMINAL_SUFFIXES) and not status.endswith("_IN_PROGRESS"):
+            return status, events
+        time.sleep(poll_s)

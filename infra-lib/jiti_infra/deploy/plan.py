@@ -1,0 +1,76 @@
+"""What the build hands the deploy: one deployment's settings and its packaged stack."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jiti_infra.deploy.errors import DeployError
+
+
+@dataclass(frozen=True)
+class Deployment:
+    address: str
+    stack_name: str
+    app: str
+    environment: str
+    region: str | None
+    manifest_path: Path
+    manifest: dict
+    parameters: dict = field(default_factory=dict)
+    tags: dict = field(default_factory=dict)
+    role_arn: str | None = None
+    termination_protection: bool = False
+    capabilities: tuple[str, ...] = ()
+    outputs_file: Path | None = None
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    @property
+    def template_path(self) -> Path:
+        return self.manifest_path.parent / self.manifest["template"]
+
+    def asset_path(self, asset: dict) -> Path:
+        return self.manifest_path.parent / asset["file"]
+
+    def config_hash(self) -> str:
+        """Deployment settings that are not in the version but change what is deployed."""
+        settings = {
+            "parameters": self.parameters,
+            "tags": self.tags,
+            "role_arn": self.role_arn,
+            "termination_protection": self.termination_protection,
+            "capabilities": sorted(self.capabilities),
+        }
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load(plan_path: Path, artifacts_dir: Path, outputs_dir: Path | None) -> Deployment:
+    try:
+        plan = json.loads(plan_path.read_text())
+        manifest_path = artifacts_dir / plan["manifest"]
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError, KeyError) as e:
+        raise DeployError(f"cannot read the deployment plan {plan_path}: {e}") from None
+    outputs_file = None
+    if outputs_dir is not None:
+        outputs_file = outputs_dir / plan["manifest"].replace(".manifest.json", f".{plan['name']}.outputs.json")
+    return Deployment(
+        address=plan["address"],
+        stack_name=plan["stack_name"],
+        app=plan["app"],
+        environment=plan["environment"],
+        region=plan.get("region"),
+        manifest_path=manifest_path,
+        manifest=manifest,
+        parameters=dict(plan.get("parameters") or {}),
+        tags=dict(plan.get("tags") or {}),
+        role_arn=plan.get("role_arn"),
+        termination_protection=bool(plan.get("termination_protection")),
+        capabilities=tuple(plan.get("capabilities") or ()),
+        outputs_file=outputs_file,
+    )

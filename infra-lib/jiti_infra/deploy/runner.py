@@ -1,0 +1,141 @@
+"""One deployment, end to end: skip if live, upload assets, change set, execute, report."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from jiti_infra.deploy import assets, changes, events, live, site_content
+from jiti_infra.deploy.errors import DeployError
+from jiti_infra.deploy.plan import Deployment
+from jiti_infra.deploy.target import AwsTarget
+
+TEMPLATE_BODY_LIMIT = 51_200  # bytes; larger templates go through S3
+
+
+def _parameters(deployment: Deployment, bucket: str | None) -> dict:
+    declared = deployment.manifest.get("parameters", {})
+    unknown = sorted(set(deployment.parameters) - set(declared))
+    if unknown:
+        raise DeployError(
+            f"{deployment.address}: field `parameters`: {', '.join(unknown)} not declared by the "
+            f"template (it declares: {', '.join(sorted(declared)) or 'none'})"
+        )
+    values = {k: v for k, v in deployment.parameters.items()}
+    if "Environment" in declared:
+        values["Environment"] = deployment.environment
+    if "AssetsBucket" in declared and bucket:
+        values["AssetsBucket"] = bucket
+    return values
+
+
+def _tags(deployment: Deployment) -> dict:
+    return {
+        **deployment.manifest.get("tags", {}),
+        **deployment.tags,
+        live.VERSION_TAG: deployment.version,
+        live.CONFIG_TAG: deployment.config_hash(),
+        live.APP_TAG: deployment.app,
+        live.ENV_TAG: deployment.environment,
+    }
+
+
+def _write_outputs(deployment: Deployment, outputs: dict, log=print) -> None:
+    for key, value in sorted(outputs.items()):
+        log(f"  {key} = {value}")
+    if deployment.outputs_file:
+        deployment.outputs_file.parent.mkdir(parents=True, exist_ok=True)
+        deployment.outputs_file.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
+
+
+def _failure_message(deployment: Deployment, status: str, seen_events: list[dict]) -> str:
+    failed = [e for e in seen_events if e["ResourceStatus"].endswith("_FAILED")]
+    lines = [f"{deployment.stack_name}: deployment failed, stack is {status}"]
+    lines += [f"  {e['LogicalResourceId']} ({e['ResourceType']}): {e.get('ResourceStatusReason', 'no reason given')}" for e in failed]
+    if status == "ROLLBACK_COMPLETE":
+        lines.append("  The stack was rolled back and holds nothing; fix the cause and deploy again (jiti deletes and recreates it).")
+    elif status == "UPDATE_ROLLBACK_COMPLETE":
+        lines.append("  The stack was rolled back to its previous version, which is still live; fix the cause and deploy again.")
+    elif status == "UPDATE_ROLLBACK_FAILED":
+        lines.append(f"  Fix the resources above, run `aws cloudformation continue-update-rollback --stack-name {deployment.stack_name}`, then deploy again.")
+    return "\n".join(lines)
+
+
+def deploy(target: AwsTarget, deployment: Deployment, *, dry_run: bool = False, log=print) -> str:
+    """Deploy one stack; returns `deployed`, `up to date` or `dry run`; raises DeployError."""
+    cfn = target.client("cloudformation")
+    name, short = deployment.stack_name, deployment.version[:12]
+    current = live.describe(cfn, name)
+    if current and current.is_current(deployment.version, deployment.config_hash()):
+        log(f"{name}: up to date (version {short})")
+        _write_outputs(deployment, current.outputs, log=lambda _: None)
+        return "up to date"
+    if current:
+        live.check_deployable(current)
+    old = (current.tags.get(live.VERSION_TAG) or "none")[:12] if current else "none"
+    log(f"{name}: {old} -> {short}{' (dry run)' if dry_run else ''}")
+
+    if current and current.status in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"):
+        if dry_run:
+            log(f"{name} is {current.status} from an earlier failed create; a deploy would delete and recreate it")
+        else:
+            log(f"{name} is {current.status} from an earlier failed create: deleting it to create it again")
+            cfn.delete_stack(StackName=name)
+            cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 900})
+        current = None
+
+    bucket = assets.bucket_name(target.account, target.region)
+    s3 = target.client("s3")
+    if not dry_run or deployment.manifest["assets"]:
+        assets.ensure_bucket(s3, bucket, target.region, log=log)
+    if not dry_run:
+        assets.upload(target, deployment, bucket, log=log)
+
+    template_text = deployment.template_path.read_text()
+    if len(template_text.encode()) <= TEMPLATE_BODY_LIMIT:
+        template_arg = {"TemplateBody": template_text}
+    else:
+        key = f"templates/{deployment.manifest['template_sha256']}.json"
+        s3.put_object(Bucket=bucket, Key=key, Body=template_text.encode())
+        template_arg = {"TemplateURL": f"https://{bucket}.s3.amazonaws.com/{key}"}
+
+    change_set = changes.create(
+        cfn,
+        stack_name=name,
+        kind="UPDATE" if current else "CREATE",
+        template=template_arg,
+        parameters=_parameters(deployment, bucket),
+        tags=_tags(deployment),
+        capabilities=deployment.capabilities,
+        role_arn=deployment.role_arn,
+    )
+    log(f"{name}: change set ({'new stack' if change_set.kind == 'CREATE' else 'update'})")
+    changes.show(change_set, log=log)
+    if dry_run:
+        changes.discard(cfn, change_set, name)
+        log(f"{name}: dry run, nothing changed")
+        return "dry run"
+    if change_set.empty:
+        log(f"{name}: no resource changes; recording version {short}")
+        cfn.update_stack(
+            StackName=name,
+            UsePreviousTemplate=True,
+            Parameters=[{"ParameterKey": k, "UsePreviousValue": True} for k in deployment.manifest.get("parameters", {})],
+            Tags=[{"Key": k, "Value": str(v)} for k, v in sorted(_tags(deployment).items())],
+            Capabilities=list(deployment.capabilities),
+        )
+        cfn.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 900})
+    else:
+        seen = events.existing_event_ids(cfn, change_set.stack_id)
+        cfn.execute_change_set(ChangeSetName=change_set.id)
+        status, seen_events = events.follow(cfn, change_set.stack_id, seen, poll_s=0.2 if target.local else 3.0, log=log)
+        if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            raise DeployError(_failure_message(deployment, status, seen_events))
+    if deployment.termination_protection:
+        cfn.update_termination_protection(StackName=name, EnableTerminationProtection=True)
+
+    outputs = live.describe(cfn, name).outputs
+    site_content.publish(s3, deployment, json.loads(template_text), outputs, log=log)
+    log(f"{name}: deployed version {short}")
+    _write_outputs(deployment, outputs, log=log)
+    return "deployed"

@@ -1,0 +1,264 @@
+"""Deploying a `cloudformation_deployment`: `pants run` and `pants experimental-deploy`.
+
+The engine packages the stack and builds the deploy runtime (infra-lib's jiti_infra.deploy,
+a pex); both goals then run that runtime on the packaged artifacts and a small plan file.
+The runtime is the only part of jiti that talks to AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from pants.backend.python.dependency_inference.module_mapper import (
+    PythonModuleOwners,
+    PythonModuleOwnersRequest,
+)
+from pants.backend.python.subsystems.setup import PythonSetup
+from pants.backend.python.target_types import EntryPoint, PythonSourceField
+from pants.backend.python.util_rules.pex import Pex, PexRequest
+from pants.backend.python.util_rules.pex_environment import PythonExecutable
+from pants.backend.python.util_rules.pex_from_targets import (
+    InterpreterConstraintsRequest,
+    PexFromTargetsRequest,
+)
+from pants.base.build_root import BuildRoot
+from pants.core.goals.deploy import DeployFieldSet, DeployProcess
+from pants.core.goals.run import RunFieldSet, RunInSandboxBehavior, RunRequest
+from pants.core.util_rules.distdir import DistDir
+from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
+from pants.engine.process import InteractiveProcess
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import (
+    DependenciesRequest,
+    FieldSet,
+    InferDependenciesRequest,
+    InferredDependencies,
+    Targets,
+    WrappedTarget,
+    WrappedTargetRequest,
+)
+from pants.engine.unions import UnionRule
+from pants.util.logging import LogLevel
+
+from jiti.errors import JitiError
+from jiti.subsystem import JitiSubsystem
+from jiti.synthesis import SynthesizedStack, SynthesizeStackRequest
+from jiti.target_types import (
+    STACK_NAME_PATTERN,
+    CloudFormationStackNameField,
+    CloudFormationStackSourceField,
+    DeploymentCapabilitiesField,
+    DeploymentDependenciesField,
+    DeploymentEnvironmentField,
+    DeploymentParametersField,
+    DeploymentRegionField,
+    DeploymentRoleArnField,
+    DeploymentStackField,
+    DeploymentStackNameField,
+    DeploymentTagsField,
+    DeploymentTerminationProtectionField,
+)
+
+DEPLOY_ENTRY_POINT = "jiti_infra.deploy"
+_DEPLOY_MODULE = "jiti_infra.deploy.__main__"
+_PEX = "jiti-deploy.pex"
+_PLAN = "jiti-plan.json"
+
+
+@dataclass(frozen=True)
+class DeploymentFieldSet(FieldSet):
+    required_fields = (DeploymentStackField,)
+
+    stack: DeploymentStackField
+    dependencies: DeploymentDependenciesField
+    stack_name: DeploymentStackNameField
+    environment: DeploymentEnvironmentField
+    region: DeploymentRegionField
+    parameters: DeploymentParametersField
+    stack_tags: DeploymentTagsField
+    role_arn: DeploymentRoleArnField
+    termination_protection: DeploymentTerminationProtectionField
+    capabilities: DeploymentCapabilitiesField
+
+
+class InferDeploymentDependencies(InferDependenciesRequest):
+    infer_from = DeploymentFieldSet
+
+
+def _stack_input(field_set: DeploymentFieldSet) -> UnparsedAddressInputs:
+    return UnparsedAddressInputs(
+        [field_set.stack.value],
+        owning_address=field_set.address,
+        description_of_origin=f"the `stack` field of {field_set.address}",
+    )
+
+
+@rule(desc="Infer a CloudFormation deployment's dependencies")
+async def infer_deployment_dependencies(
+    request: InferDeploymentDependencies, python_setup: PythonSetup
+) -> InferredDependencies:
+    stack, runtime = await MultiGet(
+        Get(Addresses, UnparsedAddressInputs, _stack_input(request.field_set)),
+        Get(PythonModuleOwners, PythonModuleOwnersRequest(_DEPLOY_MODULE, resolve=python_setup.default_resolve)),
+    )
+    return InferredDependencies([*stack, *runtime.unambiguous])
+
+
+@dataclass(frozen=True)
+class DeploymentSetup:
+    """Everything a deploy run needs: the runtime pex, the packaged stack and the plan."""
+
+    address: Address
+    stack_name: str
+    digest: Digest
+    python: str
+
+    def argv(self, root: str, build_root: BuildRoot, dist_dir: DistDir, dry_run: bool) -> tuple[str, ...]:
+        return (
+            self.python,
+            f"{root}{_PEX}",
+            "--plan",
+            f"{root}{_PLAN}",
+            "--artifacts",
+            root or ".",
+            "--state-dir",
+            f"{build_root.path}/.jiti",
+            "--outputs-dir",
+            f"{build_root.path}/{dist_dir.relpath}",
+            *(("--dry-run",) if dry_run else ()),
+        )
+
+
+def stack_name_for(field_set: DeploymentFieldSet, app: str) -> str:
+    template = field_set.stack_name.value
+    try:
+        name = template.format(app=app, env=field_set.environment.value)
+    except (KeyError, IndexError, ValueError) as e:
+        raise JitiError(
+            f"{field_set.address}: field `stack_name`: {template!r} may use only {{app}} and {{env}} ({e})"
+        ) from None
+    if not STACK_NAME_PATTERN.match(name):
+        raise JitiError(
+            f"{field_set.address}: field `stack_name`: {name!r} is not a valid stack name "
+            "(letters, digits and hyphens, starting with a letter)"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class DeploymentSetupRequest:
+    """Shared by the run and deploy rules (a union member can't be requested as its base)."""
+
+    field_set: DeploymentFieldSet
+
+
+@rule(desc="Prepare a CloudFormation deployment", level=LogLevel.DEBUG)
+async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup:
+    field_set = request.field_set
+    stack_addresses = await Get(Addresses, UnparsedAddressInputs, _stack_input(field_set))
+    stack_target = (
+        await Get(
+            WrappedTarget,
+            WrappedTargetRequest(stack_addresses[0], description_of_origin=f"the `stack` field of {field_set.address}"),
+        )
+    ).target
+    if not stack_target.has_field(CloudFormationStackSourceField):
+        raise JitiError(
+            f"{field_set.address}: field `stack`: {stack_target.address} is a `{stack_target.alias}`, "
+            "not a `cloudformation_stack`"
+        )
+    app = stack_target[CloudFormationStackNameField].value_or_default()
+    stack_name = stack_name_for(field_set, app)
+
+    deps = await Get(Targets, DependenciesRequest(field_set.dependencies))
+    runtime_roots = [t.address for t in deps if t.has_field(PythonSourceField)]
+    pex_from_targets = PexFromTargetsRequest(
+        runtime_roots,
+        output_filename=_PEX,
+        internal_only=False,
+        main=EntryPoint(DEPLOY_ENTRY_POINT),
+        # A venv pex: the local AWS server it starts keeps running from the venv after the pex is gone.
+        additional_args=("--venv",),
+        description="Build jiti's deploy runtime",
+    )
+    stack, pex, python = await MultiGet(
+        Get(SynthesizedStack, SynthesizeStackRequest(stack_target.address)),
+        Get(Pex, PexFromTargetsRequest, pex_from_targets),
+        Get(PythonExecutable, InterpreterConstraintsRequest, pex_from_targets.to_interpreter_constraints_request()),
+    )
+    plan = {
+        "address": str(field_set.address),
+        "name": field_set.address.target_name,
+        "app": app,
+        "stack_name": stack_name,
+        "environment": field_set.environment.value,
+        "region": field_set.region.value,
+        "parameters": dict(field_set.parameters.value or {}),
+        "tags": dict(field_set.stack_tags.value or {}),
+        "role_arn": field_set.role_arn.value,
+        "termination_protection": field_set.termination_protection.value,
+        "capabilities": list(field_set.capabilities.value or ()),
+        "manifest": stack.manifest_path,
+    }
+    plan_digest = await Get(
+        Digest, CreateDigest([FileContent(_PLAN, (json.dumps(plan, indent=2, sort_keys=True) + "\n").encode())])
+    )
+    digest = await Get(Digest, MergeDigests([pex.digest, stack.digest, plan_digest]))
+    return DeploymentSetup(field_set.address, stack_name, digest, python.path)
+
+
+@dataclass(frozen=True)
+class CloudFormationDeployFieldSet(DeploymentFieldSet, DeployFieldSet):
+    pass
+
+
+@rule(desc="Deploy a CloudFormation stack")
+async def deploy_process(
+    field_set: CloudFormationDeployFieldSet,
+    jiti: JitiSubsystem,
+    build_root: BuildRoot,
+    dist_dir: DistDir,
+) -> DeployProcess:
+    setup, env = await MultiGet(
+        Get(DeploymentSetup, DeploymentSetupRequest(field_set)),
+        Get(EnvironmentVars, EnvironmentVarsRequest(jiti.deploy_env_vars)),
+    )
+    process = InteractiveProcess(
+        setup.argv("", build_root, dist_dir, jiti.dry_run),
+        env=dict(env),
+        input_digest=setup.digest,
+    )
+    return DeployProcess(
+        name=f"{setup.stack_name} ({field_set.address})",
+        process=process,
+        description="(dry run)" if jiti.dry_run else None,
+    )
+
+
+@dataclass(frozen=True)
+class CloudFormationRunFieldSet(DeploymentFieldSet, RunFieldSet):
+    run_in_sandbox_behavior = RunInSandboxBehavior.NOT_SUPPORTED
+
+
+@rule(desc="Run a CloudFormation deployment")
+async def run_deployment(
+    field_set: CloudFormationRunFieldSet,
+    jiti: JitiSubsystem,
+    build_root: BuildRoot,
+    dist_dir: DistDir,
+) -> RunRequest:
+    setup = await Get(DeploymentSetup, DeploymentSetupRequest(field_set))
+    return RunRequest(digest=setup.digest, args=setup.argv("{chroot}/", build_root, dist_dir, jiti.dry_run))
+
+
+def rules():
+    return [
+        *collect_rules(),
+        *CloudFormationRunFieldSet.rules(),
+        UnionRule(DeployFieldSet, CloudFormationDeployFieldSet),
+        UnionRule(InferDependenciesRequest, InferDeploymentDependencies),
+    ]

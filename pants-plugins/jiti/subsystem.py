@@ -1,0 +1,50 @@
+"""`[jiti]` options."""
+
+from pants.option.option_types import BoolOption, StrListOption
+from pants.option.subsystem import Subsystem
+from pants.util.strutil import help_text
+
+# Environment variables a deploy may need to reach AWS; only these are passed to it.
+DEFAULT_DEPLOY_ENV_VARS = (
+    "HOME",
+    "PATH",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CA_BUNDLE",
+    "AWS_EC2_METADATA_DISABLED",
+    "JITI_AWS",
+)
+
+
+class JitiSubsystem(Subsystem):
+    options_scope = "jiti"
+    help = help_text("Options for jiti's CloudFormation stacks and deployments.")
+
+    dry_run = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Create and show each deployment's change set, then delete it without executing:
+            nothing is uploaded or changed. Works with `run` and `experimental-deploy`
+            (`pants run <deployment> -- --dry-run` does the same for one deployment).
+            """
+        ),
+    )
+    deploy_env_vars = StrListOption(
+        default=list(DEFAULT_DEPLOY_ENV_VARS),
+        help=help_text(
+            """
+            Environment variables passed to deployments run by `experimental-deploy`
+            (`pants run` passes the whole environment). Add e.g. `AWS_WEB_IDENTITY_TOKEN_FILE`
+            for CI credentials.
+            """
+        ),
+        advanced=True,
+    )
