@@ -14,4 +14,10 @@ def greeting(name: str | None) -> str:
 
 def handle(event: dict, context: object) -> dict:
     params = event.get("queryStringParameters") or {}
-    return json_response(200, {"message": greeting(params.get("name")), "env": os.environ.get("JITI_ENV", "unknown")})
+    return json_response(
+        200,
+        {
+            "message": greeting(params.get("name")),
+            "env": os.environ.get("JITI_ENV", "unknown"),
+        },
+    )

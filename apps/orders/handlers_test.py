@@ -50,7 +50,12 @@ def test_invalid_orders_are_rejected_and_not_queued(aws, body):
 
 def test_worker_reports_only_broken_messages(aws):
     records = [
-        {"messageId": "ok", "body": json.dumps({"id": "1", "item": "pen", "quantity": 1})},
+        {
+            "messageId": "ok",
+            "body": json.dumps({"id": "1", "item": "pen", "quantity": 1}),
+        },
         {"messageId": "bad", "body": "{not json"},
     ]
-    assert worker.handle({"Records": records}, None) == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert worker.handle({"Records": records}, None) == {
+        "batchItemFailures": [{"itemIdentifier": "bad"}]
+    }

@@ -1,6 +1,15 @@
 """orders' infrastructure: API -> queue (with dead letters) -> worker -> table."""
 
-from jiti_infra import App, allow_send, allow_table_write, http_api, lambda_function, queue, subscribe, table
+from jiti_infra import (
+    App,
+    allow_send,
+    allow_table_write,
+    http_api,
+    lambda_function,
+    queue,
+    subscribe,
+    table,
+)
 
 
 def template(app: App):

@@ -23,7 +23,12 @@ def handle(event: dict, context: object) -> dict:
         try:
             order = json.loads(record["body"])
             table().put_item(
-                Item={"id": order["id"], "item": order["item"], "quantity": order["quantity"], "status": "stored"}
+                Item={
+                    "id": order["id"],
+                    "item": order["item"],
+                    "quantity": order["quantity"],
+                    "status": "stored",
+                }
             )
         except (KeyError, ValueError):
             failures.append({"itemIdentifier": record["messageId"]})

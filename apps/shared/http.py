@@ -26,6 +26,8 @@ def json_body(event: dict, *, required: dict[str, type]) -> dict:
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object")
     for name, kind in required.items():
-        if not isinstance(body.get(name), kind) or isinstance(body.get(name), bool) is not (kind is bool):
+        if not isinstance(body.get(name), kind) or isinstance(body.get(name), bool) is not (
+            kind is bool
+        ):
             raise BadRequest(f"field {name!r} must be a {kind.__name__}")
     return body

@@ -25,5 +25,8 @@ def test_json_body_rejects(body, message):
 
 
 def test_json_body_accepts():
-    body = json_body({"body": json.dumps({"item": "x", "quantity": 2})}, required={"item": str, "quantity": int})
+    body = json_body(
+        {"body": json.dumps({"item": "x", "quantity": 2})},
+        required={"item": str, "quantity": int},
+    )
     assert body == {"item": "x", "quantity": 2}

@@ -57,7 +57,15 @@ class App:
         """The deployment environment, as a CloudFormation reference."""
         return Ref(self._environment)
 
-    def parameter(self, name: str, *, type: str = "String", default=None, description: str = "", **kw) -> Parameter:
+    def parameter(
+        self,
+        name: str,
+        *,
+        type: str = "String",
+        default=None,
+        description: str = "",
+        **kw,
+    ) -> Parameter:
         """A stack parameter (added once; later calls return the first)."""
         if name in self.template.parameters:
             return self.template.parameters[name]
@@ -81,7 +89,12 @@ class App:
     def output(self, name: str, value, description: str) -> Output:
         """An output exported as `<app>-<env>-<name>`, for other stacks and for users."""
         return self.template.add_output(
-            Output(name, Value=value, Description=description, Export=Export(self.physical_name(name)))
+            Output(
+                name,
+                Value=value,
+                Description=description,
+                Export=Export(self.physical_name(name)),
+            )
         )
 
     def add(self, resource: AWSObject) -> AWSObject:

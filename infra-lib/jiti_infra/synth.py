@@ -33,7 +33,9 @@ def canonical_json(template: dict) -> str:
 
 def _where(exc: BaseException, source_path: str) -> str:
     """The innermost line of the user's own file in a traceback, if any."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(source_path)]
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(source_path)
+    ]
     return f" (line {frames[-1].lineno})" if frames else ""
 
 
@@ -44,15 +46,21 @@ def from_module(request: dict) -> dict:
     except SyntaxError as e:
         raise SynthesisError(f"syntax error in {path}, line {e.lineno}: {e.msg}") from None
     except Exception as e:
-        raise SynthesisError(f"importing {path} failed{_where(e, path)}: {type(e).__name__}: {e}") from None
+        raise SynthesisError(
+            f"importing {path} failed{_where(e, path)}: {type(e).__name__}: {e}"
+        ) from None
     build = getattr(module, "template", None)
     if not callable(build):
-        raise SynthesisError(f"{path} must define a function `template(app)` returning a troposphere Template")
+        raise SynthesisError(
+            f"{path} must define a function `template(app)` returning a troposphere Template"
+        )
     app = App(request["app"], request["address"], request.get("assets", {}))
     try:
         result = build(app)
     except Exception as e:
-        raise SynthesisError(f"template(app) in {path} raised{_where(e, path)}: {type(e).__name__}: {e}") from None
+        raise SynthesisError(
+            f"template(app) in {path} raised{_where(e, path)}: {type(e).__name__}: {e}"
+        ) from None
     if not isinstance(result, Template):
         raise SynthesisError(
             f"template(app) in {path} returned {type(result).__name__}, expected a troposphere Template "
@@ -71,9 +79,13 @@ def from_file(request: dict) -> dict:
     try:
         template, _format = load(Path(path).read_text())
     except Exception as e:
-        raise SynthesisError(f"{path} is not a valid CloudFormation JSON/YAML template: {e}") from None
+        raise SynthesisError(
+            f"{path} is not a valid CloudFormation JSON/YAML template: {e}"
+        ) from None
     if not isinstance(template, dict) or "Resources" not in template:
-        raise SynthesisError(f"{path} is not a CloudFormation template: it has no top-level `Resources`")
+        raise SynthesisError(
+            f"{path} is not a CloudFormation template: it has no top-level `Resources`"
+        )
     return json.loads(json.dumps(template))
 
 

@@ -19,7 +19,14 @@ def infra_module(tmp_path, monkeypatch):
 
 
 def request(module, **kw):
-    return {"module": module, "source": f"{module}.py", "app": "demo", "address": "apps/demo:stack", "assets": {}, **kw}
+    return {
+        "module": module,
+        "source": f"{module}.py",
+        "app": "demo",
+        "address": "apps/demo:stack",
+        "assets": {},
+        **kw,
+    }
 
 
 def test_module_template_is_tagged_and_described(infra_module):
@@ -56,7 +63,9 @@ def test_main_writes_canonical_json_and_exits_2_on_user_error(tmp_path, infra_mo
 
     plain = tmp_path / "t.yaml"
     plain.write_text("Resources:\n  Q: {Type: 'AWS::SQS::Queue'}\nDescription: x\n")
-    req.write_text(json.dumps({"module": None, "source": str(plain), "app": "demo", "address": "a:b"}))
+    req.write_text(
+        json.dumps({"module": None, "source": str(plain), "app": "demo", "address": "a:b"})
+    )
     assert synth.main([str(req), str(tmp_path / "out.json")]) == 0
     text = (tmp_path / "out.json").read_text()
     assert text == json.dumps(json.loads(text), sort_keys=True, indent=2) + "\n"

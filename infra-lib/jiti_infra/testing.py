@@ -17,7 +17,13 @@ def fake_assets(*addresses: str) -> dict[str, dict]:
     return out
 
 
-def synthesize(template_fn: Callable[[App], object], *, name: str = "app", address: str = "apps/app:stack", assets: tuple[str, ...] = ()) -> dict:
+def synthesize(
+    template_fn: Callable[[App], object],
+    *,
+    name: str = "app",
+    address: str = "apps/app:stack",
+    assets: tuple[str, ...] = (),
+) -> dict:
     app = App(name, address, fake_assets(*assets))
     result = template_fn(app)
     assert result is app.template, "template(app) must return app.template"

@@ -14,12 +14,18 @@ from pants.backend.python.dependency_inference.module_mapper import (
     PythonModuleOwnersRequest,
 )
 from pants.backend.python.subsystems.setup import PythonSetup
-from pants.core.util_rules.stripped_source_files import StrippedFileName, StrippedFileNameRequest
+from pants.core.util_rules.stripped_source_files import (
+    StrippedFileName,
+    StrippedFileNameRequest,
+)
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import FieldSet, InferDependenciesRequest, InferredDependencies
 from pants.engine.unions import UnionRule
 
-from jiti.target_types import CloudFormationStackDependenciesField, CloudFormationStackSourceField
+from jiti.target_types import (
+    CloudFormationStackDependenciesField,
+    CloudFormationStackSourceField,
+)
 
 # The module run in the sandbox to synthesize a template (infra-lib/jiti_infra/synth.py).
 SYNTH_ENTRY_POINT = "jiti_infra.synth"
@@ -27,7 +33,10 @@ SYNTH_ENTRY_POINT = "jiti_infra.synth"
 
 @dataclass(frozen=True)
 class StackDependenciesInferenceFieldSet(FieldSet):
-    required_fields = (CloudFormationStackSourceField, CloudFormationStackDependenciesField)
+    required_fields = (
+        CloudFormationStackSourceField,
+        CloudFormationStackDependenciesField,
+    )
 
     source: CloudFormationStackSourceField
     dependencies: CloudFormationStackDependenciesField
@@ -64,4 +73,7 @@ async def infer_stack_dependencies(
 
 
 def rules():
-    return [*collect_rules(), UnionRule(InferDependenciesRequest, InferStackDependencies)]
+    return [
+        *collect_rules(),
+        UnionRule(InferDependenciesRequest, InferStackDependencies),
+    ]

@@ -8,7 +8,6 @@ The runtime is the only part of jiti that talks to AWS.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 from pants.backend.python.dependency_inference.module_mapper import (
@@ -17,7 +16,7 @@ from pants.backend.python.dependency_inference.module_mapper import (
 )
 from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import EntryPoint, PythonSourceField
-from pants.backend.python.util_rules.pex import Pex, PexRequest
+from pants.backend.python.util_rules.pex import Pex
 from pants.backend.python.util_rules.pex_environment import PythonExecutable
 from pants.backend.python.util_rules.pex_from_targets import (
     InterpreterConstraintsRequest,
@@ -103,7 +102,10 @@ async def infer_deployment_dependencies(
 ) -> InferredDependencies:
     stack, runtime = await MultiGet(
         Get(Addresses, UnparsedAddressInputs, _stack_input(request.field_set)),
-        Get(PythonModuleOwners, PythonModuleOwnersRequest(_DEPLOY_MODULE, resolve=python_setup.default_resolve)),
+        Get(
+            PythonModuleOwners,
+            PythonModuleOwnersRequest(_DEPLOY_MODULE, resolve=python_setup.default_resolve),
+        ),
     )
     return InferredDependencies([*stack, *runtime.unambiguous])
 
@@ -117,7 +119,9 @@ class DeploymentSetup:
     digest: Digest
     python: str
 
-    def argv(self, root: str, build_root: BuildRoot, dist_dir: DistDir, dry_run: bool) -> tuple[str, ...]:
+    def argv(
+        self, root: str, build_root: BuildRoot, dist_dir: DistDir, dry_run: bool
+    ) -> tuple[str, ...]:
         return (
             self.python,
             f"{root}{_PEX}",
@@ -163,7 +167,10 @@ async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup
     stack_target = (
         await Get(
             WrappedTarget,
-            WrappedTargetRequest(stack_addresses[0], description_of_origin=f"the `stack` field of {field_set.address}"),
+            WrappedTargetRequest(
+                stack_addresses[0],
+                description_of_origin=f"the `stack` field of {field_set.address}",
+            ),
         )
     ).target
     if not stack_target.has_field(CloudFormationStackSourceField):
@@ -188,7 +195,11 @@ async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup
     stack, pex, python = await MultiGet(
         Get(SynthesizedStack, SynthesizeStackRequest(stack_target.address)),
         Get(Pex, PexFromTargetsRequest, pex_from_targets),
-        Get(PythonExecutable, InterpreterConstraintsRequest, pex_from_targets.to_interpreter_constraints_request()),
+        Get(
+            PythonExecutable,
+            InterpreterConstraintsRequest,
+            pex_from_targets.to_interpreter_constraints_request(),
+        ),
     )
     plan = {
         "address": str(field_set.address),
@@ -205,7 +216,10 @@ async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup
         "manifest": stack.manifest_path,
     }
     plan_digest = await Get(
-        Digest, CreateDigest([FileContent(_PLAN, (json.dumps(plan, indent=2, sort_keys=True) + "\n").encode())])
+        Digest,
+        CreateDigest(
+            [FileContent(_PLAN, (json.dumps(plan, indent=2, sort_keys=True) + "\n").encode())]
+        ),
     )
     digest = await Get(Digest, MergeDigests([pex.digest, stack.digest, plan_digest]))
     return DeploymentSetup(field_set.address, stack_name, digest, python.path)
@@ -252,7 +266,10 @@ async def run_deployment(
     dist_dir: DistDir,
 ) -> RunRequest:
     setup = await Get(DeploymentSetup, DeploymentSetupRequest(field_set))
-    return RunRequest(digest=setup.digest, args=setup.argv("{chroot}/", build_root, dist_dir, jiti.dry_run))
+    return RunRequest(
+        digest=setup.digest,
+        args=setup.argv("{chroot}/", build_root, dist_dir, jiti.dry_run),
+    )
 
 
 def rules():

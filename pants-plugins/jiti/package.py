@@ -9,7 +9,10 @@ from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.unions import UnionRule
 
 from jiti.synthesis import SynthesizedStack, SynthesizeStackRequest
-from jiti.target_types import CloudFormationStackOutputPathField, CloudFormationStackSourceField
+from jiti.target_types import (
+    CloudFormationStackOutputPathField,
+    CloudFormationStackSourceField,
+)
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,9 @@ async def package_stack(field_set: CloudFormationStackPackageFieldSet) -> BuiltP
     return BuiltPackage(
         stack.digest,
         (
-            BuiltPackageArtifact(stack.template_path, extra_log_lines=(f"version {stack.version[:12]}",)),
+            BuiltPackageArtifact(
+                stack.template_path, extra_log_lines=(f"version {stack.version[:12]}",)
+            ),
             BuiltPackageArtifact(stack.manifest_path),
             *(BuiltPackageArtifact(path) for path in stack.asset_paths),
         ),
@@ -34,4 +39,7 @@ async def package_stack(field_set: CloudFormationStackPackageFieldSet) -> BuiltP
 
 
 def rules():
-    return [*collect_rules(), UnionRule(PackageFieldSet, CloudFormationStackPackageFieldSet)]
+    return [
+        *collect_rules(),
+        UnionRule(PackageFieldSet, CloudFormationStackPackageFieldSet),
+    ]

@@ -1,6 +1,6 @@
 """jiti: CloudFormation stacks as part of the Pants build graph."""
 
-from jiti import deploy, dependency_inference, package, synthesis
+from jiti import dependency_inference, deploy, package, synthesis
 from jiti.target_types import CloudFormationDeploymentTarget, CloudFormationStackTarget
 
 
@@ -9,4 +9,9 @@ def target_types():
 
 
 def rules():
-    return [*synthesis.rules(), *dependency_inference.rules(), *package.rules(), *deploy.rules()]
+    return [
+        *synthesis.rules(),
+        *dependency_inference.rules(),
+        *package.rules(),
+        *deploy.rules(),
+    ]

@@ -25,7 +25,10 @@ from pants.core.goals.package import (
 )
 from pants.core.target_types import FileSourceField, ResourceSourceField
 from pants.core.util_rules.source_files import SourceFiles, SourceFilesRequest
-from pants.core.util_rules.stripped_source_files import StrippedFileName, StrippedFileNameRequest
+from pants.core.util_rules.stripped_source_files import (
+    StrippedFileName,
+    StrippedFileNameRequest,
+)
 from pants.engine.addresses import Address
 from pants.engine.fs import (
     CreateDigest,
@@ -147,7 +150,9 @@ def deterministic_zip(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-async def _built_package_files(stack_address: Address, deps: Targets) -> list[tuple[str, FileEntry]]:
+async def _built_package_files(
+    stack_address: Address, deps: Targets
+) -> list[tuple[str, FileEntry]]:
     """Packageable dependencies (e.g. `python_awslambda`, `archive`), one file each."""
     field_sets_per_target = await Get(
         FieldSetsPerTarget, FieldSetsPerTargetRequest(PackageFieldSet, deps)
@@ -201,14 +206,18 @@ async def _zipped_file_groups(deps: Targets) -> list[tuple[str, FileEntry]]:
     result = []
     for address, contents in zip(ordered, contents_per_group):
         prefix = f"{address.spec_path}/" if address.spec_path else ""
-        data = deterministic_zip({fc.path[len(prefix):]: fc.content for fc in contents})
+        data = deterministic_zip({fc.path[len(prefix) :]: fc.content for fc in contents})
         digest = await Get(Digest, CreateDigest([FileContent("bundle.zip", data)]))
-        entry = next(e for e in await Get(DigestEntries, Digest, digest) if isinstance(e, FileEntry))
+        entry = next(
+            e for e in await Get(DigestEntries, Digest, digest) if isinstance(e, FileEntry)
+        )
         result.append((str(address), entry))
     return result
 
 
-async def _assets(stack_address: Address, deps: Targets, base: str) -> tuple[tuple[StackAsset, ...], Digest]:
+async def _assets(
+    stack_address: Address, deps: Targets, base: str
+) -> tuple[tuple[StackAsset, ...], Digest]:
     files = [
         *(await _built_package_files(stack_address, deps)),
         *(await _zipped_file_groups(deps)),
@@ -251,7 +260,9 @@ def _python_sources_for(
 
 
 @rule(desc="Synthesize a CloudFormation stack", level=LogLevel.DEBUG)
-async def synthesize_stack(request: SynthesizeStackRequest, stack_names: StackNames) -> SynthesizedStack:
+async def synthesize_stack(
+    request: SynthesizeStackRequest, stack_names: StackNames
+) -> SynthesizedStack:
     wrapped = await Get(
         WrappedTarget,
         WrappedTargetRequest(request.address, description_of_origin="the jiti plugin"),
@@ -298,7 +309,14 @@ async def synthesize_stack(request: SynthesizeStackRequest, stack_names: StackNa
         Get(SourceFiles, SourceFilesRequest([source])),
         Get(
             Digest,
-            CreateDigest([FileContent(_REQUEST_FILE, json.dumps(synth_request, sort_keys=True).encode())]),
+            CreateDigest(
+                [
+                    FileContent(
+                        _REQUEST_FILE,
+                        json.dumps(synth_request, sort_keys=True).encode(),
+                    )
+                ]
+            ),
         ),
     )
     synth_pex = await Get(VenvPex, PexRequest, pex_request)
@@ -327,7 +345,13 @@ async def synthesize_stack(request: SynthesizeStackRequest, stack_names: StackNa
     manifest = {
         "address": str(address),
         "assets": [
-            {"address": a.address, "file": a.file, "key": a.key, "sha256": a.sha256, "size": a.size}
+            {
+                "address": a.address,
+                "file": a.file,
+                "key": a.key,
+                "sha256": a.sha256,
+                "size": a.size,
+            }
             for a in assets
         ],
         "description": tgt[DescriptionField].value,

@@ -169,11 +169,17 @@ def test_troposphere_stack_with_asset(rule_runner) -> None:
 
 def test_asset_content_changes_the_version(rule_runner) -> None:
     before = json.loads(package(rule_runner, "apps/ok")["apps.ok/stack.manifest.json"])["version"]
-    rule_runner.write_files({"apps/ok/BUILD": rule_runner.read_file("apps/ok/BUILD").replace('"v1"', '"v2"')})
+    rule_runner.write_files(
+        {"apps/ok/BUILD": rule_runner.read_file("apps/ok/BUILD").replace('"v1"', '"v2"')}
+    )
     try:
-        after = json.loads(package(rule_runner, "apps/ok")["apps.ok/stack.manifest.json"])["version"]
+        after = json.loads(package(rule_runner, "apps/ok")["apps.ok/stack.manifest.json"])[
+            "version"
+        ]
     finally:
-        rule_runner.write_files({"apps/ok/BUILD": rule_runner.read_file("apps/ok/BUILD").replace('"v2"', '"v1"')})
+        rule_runner.write_files(
+            {"apps/ok/BUILD": rule_runner.read_file("apps/ok/BUILD").replace('"v2"', '"v1"')}
+        )
     assert before != after
 
 
@@ -200,17 +206,47 @@ def test_plain_json_template(rule_runner) -> None:
 @pytest.mark.parametrize(
     "spec_path, expected",
     [
-        ("apps/badjson", "apps/badjson:stack: field `source`: apps/badjson/t.json is not a valid CloudFormation JSON/YAML template"),
-        ("apps/noresources", "apps/noresources:stack: field `source`: apps/noresources/t.yaml is not a CloudFormation template"),
-        ("apps/syntax", "apps/syntax:stack: field `source`: syntax error in apps/syntax/infra.py, line 1"),
-        ("apps/raises", "template(app) in apps/raises/infra.py raised (line 2): RuntimeError: no bucket configured"),
+        (
+            "apps/badjson",
+            "apps/badjson:stack: field `source`: apps/badjson/t.json is not a valid CloudFormation JSON/YAML template",
+        ),
+        (
+            "apps/noresources",
+            "apps/noresources:stack: field `source`: apps/noresources/t.yaml is not a CloudFormation template",
+        ),
+        (
+            "apps/syntax",
+            "apps/syntax:stack: field `source`: syntax error in apps/syntax/infra.py, line 1",
+        ),
+        (
+            "apps/raises",
+            "template(app) in apps/raises/infra.py raised (line 2): RuntimeError: no bucket configured",
+        ),
         ("apps/notemplate", "returned dict, expected a troposphere Template"),
-        ("apps/nofunction", "apps/nofunction/infra.py must define a function `template(app)`"),
-        ("apps/importerror", "importing apps/importerror/infra.py failed (line 1): ModuleNotFoundError"),
-        ("apps/unowned", "apps/unowned:stack: field `source`: apps/unowned/infra.py is not owned by a `python_source` target"),
-        ("apps/badasset", "apps/badasset:stack: a packaged dependency (field `dependencies`: apps/badasset:blob) could not be built"),
-        ("apps/noasset", "asset ':blob' (apps/noasset:blob) is not a packaged dependency of apps/noasset:stack"),
-        ("one/svc", "field `stack_name`: the stack name 'svc' is used by one/svc:stack, two/svc:stack"),
+        (
+            "apps/nofunction",
+            "apps/nofunction/infra.py must define a function `template(app)`",
+        ),
+        (
+            "apps/importerror",
+            "importing apps/importerror/infra.py failed (line 1): ModuleNotFoundError",
+        ),
+        (
+            "apps/unowned",
+            "apps/unowned:stack: field `source`: apps/unowned/infra.py is not owned by a `python_source` target",
+        ),
+        (
+            "apps/badasset",
+            "apps/badasset:stack: a packaged dependency (field `dependencies`: apps/badasset:blob) could not be built",
+        ),
+        (
+            "apps/noasset",
+            "asset ':blob' (apps/noasset:blob) is not a packaged dependency of apps/noasset:stack",
+        ),
+        (
+            "one/svc",
+            "field `stack_name`: the stack name 'svc' is used by one/svc:stack, two/svc:stack",
+        ),
     ],
 )
 def test_user_mistakes_are_one_clear_error(rule_runner, spec_path: str, expected: str) -> None:

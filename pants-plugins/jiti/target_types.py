@@ -8,14 +8,14 @@ import re
 from pants.core.goals.package import OutputPathField
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
-    BoolField,
-    StringSequenceField,
     AsyncFieldMixin,
+    BoolField,
     Dependencies,
     DictStringToStringField,
     InvalidFieldException,
     SingleSourceField,
     StringField,
+    StringSequenceField,
     Target,
 )
 from pants.util.strutil import help_text
@@ -142,7 +142,11 @@ class CloudFormationStackTarget(Target):
 
 # --- cloudformation_deployment ------------------------------------------------------------
 
-DEFAULT_CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
+DEFAULT_CAPABILITIES = (
+    "CAPABILITY_IAM",
+    "CAPABILITY_NAMED_IAM",
+    "CAPABILITY_AUTO_EXPAND",
+)
 
 
 class DeploymentStackField(StringField, AsyncFieldMixin):

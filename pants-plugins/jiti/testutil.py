@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pants.backend.python import register as python_backend
-from pants.core.goals.package import BuiltPackage
 from pants.core import register as core
+from pants.core.goals.package import BuiltPackage
 from pants.engine.target import InferredDependencies
 from pants.testutil.python_rule_runner import PythonRuleRunner
 from pants.testutil.rule_runner import QueryRule

@@ -27,7 +27,9 @@ class Function:
 
     def allow(self, actions: list[str], resources: list) -> None:
         """Grant `actions` on exactly `resources` (never `*`)."""
-        self.statements.append({"Effect": "Allow", "Action": sorted(actions), "Resource": resources})
+        self.statements.append(
+            {"Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+        )
 
     def set_env(self, name: str, value) -> None:
         self.function.Environment.Variables[name] = value
@@ -87,7 +89,11 @@ def lambda_function(
                 MemorySize=memory,
                 Timeout=timeout,
                 Environment=awslambda.Environment(
-                    Variables={"JITI_APP": app.name, "JITI_ENV": app.environment, **(environment or {})}
+                    Variables={
+                        "JITI_APP": app.name,
+                        "JITI_ENV": app.environment,
+                        **(environment or {}),
+                    }
                 ),
                 DependsOn=[log_group.title],
             )
@@ -96,5 +102,10 @@ def lambda_function(
     )
     fn.allow(["logs:CreateLogStream", "logs:PutLogEvents"], [GetAtt(log_group, "Arn")])
     # The statements list is shared, so grants added later by other blocks land in the policy.
-    role.Policies = [iam.Policy(PolicyName="least-privilege", PolicyDocument={"Version": "2012-10-17", "Statement": fn.statements})]
+    role.Policies = [
+        iam.Policy(
+            PolicyName="least-privilege",
+            PolicyDocument={"Version": "2012-10-17", "Statement": fn.statements},
+        )
+    ]
     return fn

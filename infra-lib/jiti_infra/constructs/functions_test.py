@@ -3,28 +3,48 @@ from jiti_infra.testing import lint_errors, resources_of_type, synthesize
 
 
 def build(app):
-    fn = lambda_function(app, "Handler", asset=app.asset(":lambda"), memory=512, environment={"MODE": "fast"})
+    fn = lambda_function(
+        app,
+        "Handler",
+        asset=app.asset(":lambda"),
+        memory=512,
+        environment={"MODE": "fast"},
+    )
     fn.allow(["s3:GetObject"], ["arn:aws:s3:::some-bucket/*"])
     return app.template
 
 
 def test_function_from_asset_with_logs_and_role():
-    t = synthesize(build, name="greeter", address="apps/greeter:stack", assets=("apps/greeter:lambda",))
+    t = synthesize(
+        build,
+        name="greeter",
+        address="apps/greeter:stack",
+        assets=("apps/greeter:lambda",),
+    )
     assert lint_errors(t) == []
     fn = t["Resources"]["Handler"]
     props = fn["Properties"]
-    assert props["Code"] == {"S3Bucket": {"Ref": "AssetsBucket"}, "S3Key": f"assets/{0:064x}.zip"}
+    assert props["Code"] == {
+        "S3Bucket": {"Ref": "AssetsBucket"},
+        "S3Key": f"assets/{0:064x}.zip",
+    }
     assert props["Handler"] == PANTS_LAMBDA_HANDLER
     assert props["MemorySize"] == 512
     assert props["FunctionName"] == {"Fn::Sub": "greeter-${Environment}-Handler"}
-    assert props["Environment"]["Variables"] == {"JITI_APP": "greeter", "JITI_ENV": {"Ref": "Environment"}, "MODE": "fast"}
+    assert props["Environment"]["Variables"] == {
+        "JITI_APP": "greeter",
+        "JITI_ENV": {"Ref": "Environment"},
+        "MODE": "fast",
+    }
     assert fn["DependsOn"] == ["HandlerLogs"]
     # The log group is the function's own, with retention from a parameter.
     logs = t["Resources"]["HandlerLogs"]["Properties"]
     assert logs["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     assert t["Parameters"]["LogRetentionDays"]["Default"] == 14
     # Least privilege: only its log group and what was granted, never "*".
-    statements = t["Resources"]["HandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements = t["Resources"]["HandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ]
     assert [s["Resource"] for s in statements] == [
         [{"Fn::GetAtt": ["HandlerLogs", "Arn"]}],
         ["arn:aws:s3:::some-bucket/*"],

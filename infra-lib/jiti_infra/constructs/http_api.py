@@ -30,7 +30,9 @@ def http_api(app: App, name: str, *, routes: dict[str, Function]) -> apigateway.
     for route, fn in sorted(routes.items()):
         match = _ROUTE.match(route)
         if not match:
-            raise ValueError(f"route {route!r} must look like 'GET /path' (methods: GET POST PUT PATCH DELETE ANY)")
+            raise ValueError(
+                f"route {route!r} must look like 'GET /path' (methods: GET POST PUT PATCH DELETE ANY)"
+            )
         verb, path = match.groups()
         parent = ""
         for segment in [s for s in path.split("/") if s]:
@@ -80,10 +82,25 @@ def http_api(app: App, name: str, *, routes: dict[str, Function]) -> apigateway.
                 ),
             )
         )
-    app.add(apigateway.Deployment(f"{name}Deployment", RestApiId=Ref(api), StageName=STAGE, DependsOn=methods))
+    app.add(
+        apigateway.Deployment(
+            f"{name}Deployment", RestApiId=Ref(api), StageName=STAGE, DependsOn=methods
+        )
+    )
     app.output(
         f"{name}Url",
-        Join("", ["https://", Ref(api), ".execute-api.", Ref("AWS::Region"), ".", Ref("AWS::URLSuffix"), f"/{STAGE}"]),
+        Join(
+            "",
+            [
+                "https://",
+                Ref(api),
+                ".execute-api.",
+                Ref("AWS::Region"),
+                ".",
+                Ref("AWS::URLSuffix"),
+                f"/{STAGE}",
+            ],
+        ),
         f"Base URL of the {name} API",
     )
     return api

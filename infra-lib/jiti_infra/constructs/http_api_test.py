@@ -15,10 +15,17 @@ def build(app):
 def test_routes_resources_methods_and_permissions():
     t = synthesize(build, assets=("apps/app:lambda",))
     assert lint_errors(t) == []
-    paths = {r["Properties"]["PathPart"] for r in resources_of_type(t, "AWS::ApiGateway::Resource").values()}
+    paths = {
+        r["Properties"]["PathPart"]
+        for r in resources_of_type(t, "AWS::ApiGateway::Resource").values()
+    }
     assert paths == {"hello", "orders", "{id}"}
     methods = resources_of_type(t, "AWS::ApiGateway::Method")
-    assert sorted(m["Properties"]["HttpMethod"] for m in methods.values()) == ["GET", "GET", "POST"]
+    assert sorted(m["Properties"]["HttpMethod"] for m in methods.values()) == [
+        "GET",
+        "GET",
+        "POST",
+    ]
     # One invoke permission per function, and the deployment waits for every method.
     assert len(resources_of_type(t, "AWS::Lambda::Permission")) == 2
     deployment = t["Resources"]["ApiDeployment"]

@@ -8,7 +8,9 @@ from jiti_infra.app import App
 from jiti_infra.constructs.functions import Function
 
 
-def queue(app: App, name: str, *, max_receive_count: int = 5, visibility_timeout: int = 60) -> sqs.Queue:
+def queue(
+    app: App, name: str, *, max_receive_count: int = 5, visibility_timeout: int = 60
+) -> sqs.Queue:
     """A queue whose failing messages move to `<name>DeadLetters` after `max_receive_count` tries."""
     dead_letters = app.add(
         sqs.Queue(
@@ -23,7 +25,8 @@ def queue(app: App, name: str, *, max_receive_count: int = 5, visibility_timeout
             QueueName=app.physical_name(name),
             VisibilityTimeout=visibility_timeout,
             RedrivePolicy=sqs.RedrivePolicy(
-                deadLetterTargetArn=GetAtt(dead_letters, "Arn"), maxReceiveCount=max_receive_count
+                deadLetterTargetArn=GetAtt(dead_letters, "Arn"),
+                maxReceiveCount=max_receive_count,
             ),
         )
     )
@@ -37,10 +40,17 @@ def allow_send(fn: Function, q: sqs.Queue, env_var: str) -> None:
     fn.set_env(env_var, Ref(q))
 
 
-def subscribe(app: App, q: sqs.Queue, fn: Function, *, batch_size: int = 10) -> awslambda.EventSourceMapping:
+def subscribe(
+    app: App, q: sqs.Queue, fn: Function, *, batch_size: int = 10
+) -> awslambda.EventSourceMapping:
     """Deliver the queue's messages to `fn`, with exactly the permissions that needs."""
     fn.allow(
-        ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+        [
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ChangeMessageVisibility",
+        ],
         [GetAtt(q, "Arn")],
     )
     return app.add(

@@ -16,7 +16,10 @@ def test_queue_with_dead_letters_and_worker():
     t = synthesize(build, name="orders", assets=("apps/app:lambda",))
     assert lint_errors(t) == []
     q = t["Resources"]["Orders"]["Properties"]
-    assert q["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["OrdersDeadLetters", "Arn"]}, "maxReceiveCount": 3}
+    assert q["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["OrdersDeadLetters", "Arn"]},
+        "maxReceiveCount": 3,
+    }
     assert q["QueueName"] == {"Fn::Sub": "orders-${Environment}-Orders"}
     mapping = t["Resources"]["OrdersToWorker"]["Properties"]
     assert mapping["BatchSize"] == 5 and mapping["FunctionName"] == {"Ref": "Worker"}
@@ -30,6 +33,12 @@ def test_each_function_gets_only_its_own_queue_permissions():
         doc = t["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]
         return {a for s in doc["Statement"] for a in s["Action"]}
 
-    assert "sqs:SendMessage" in actions("ApiRole") and "sqs:ReceiveMessage" not in actions("ApiRole")
-    assert "sqs:ReceiveMessage" in actions("WorkerRole") and "sqs:SendMessage" not in actions("WorkerRole")
-    assert t["Resources"]["Api"]["Properties"]["Environment"]["Variables"]["QUEUE_URL"] == {"Ref": "Orders"}
+    assert "sqs:SendMessage" in actions("ApiRole") and "sqs:ReceiveMessage" not in actions(
+        "ApiRole"
+    )
+    assert "sqs:ReceiveMessage" in actions("WorkerRole") and "sqs:SendMessage" not in actions(
+        "WorkerRole"
+    )
+    assert t["Resources"]["Api"]["Properties"]["Environment"]["Variables"]["QUEUE_URL"] == {
+        "Ref": "Orders"
+    }

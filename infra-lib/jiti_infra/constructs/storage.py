@@ -12,7 +12,9 @@ RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 SITE_CONTENT_METADATA = "jiti:site-content"
 
 
-def table(app: App, name: str, *, partition_key: str, sort_key: str | None = None) -> dynamodb.Table:
+def table(
+    app: App, name: str, *, partition_key: str, sort_key: str | None = None
+) -> dynamodb.Table:
     """An on-demand DynamoDB table with string keys; outputs `<name>Name`."""
     keys = [(partition_key, "HASH")] + ([(sort_key, "RANGE")] if sort_key else [])
     t = app.add(
@@ -20,7 +22,9 @@ def table(app: App, name: str, *, partition_key: str, sort_key: str | None = Non
             name,
             TableName=app.physical_name(name),
             BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName=k, AttributeType="S") for k, _ in keys],
+            AttributeDefinitions=[
+                dynamodb.AttributeDefinition(AttributeName=k, AttributeType="S") for k, _ in keys
+            ],
             KeySchema=[dynamodb.KeySchema(AttributeName=k, KeyType=kind) for k, kind in keys],
             PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(
                 PointInTimeRecoveryEnabled=True
@@ -35,7 +39,12 @@ def table(app: App, name: str, *, partition_key: str, sort_key: str | None = Non
 def allow_table_write(fn: Function, t: dynamodb.Table, env_var: str) -> None:
     """Let `fn` read and write items of `t`, whose name it finds in `env_var`."""
     fn.allow(
-        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+        [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:Query",
+        ],
         [GetAtt(t, "Arn")],
     )
     fn.set_env(env_var, Ref(t))
@@ -50,10 +59,20 @@ def static_site(app: App, name: str, *, content: Asset, index: str = "index.html
     bucket = app.add(
         s3.Bucket(
             name,
-            BucketName=Join("-", [app.physical_name(name.lower(), lowercase=True), Ref("AWS::AccountId"), Ref("AWS::Region")]),
+            BucketName=Join(
+                "-",
+                [
+                    app.physical_name(name.lower(), lowercase=True),
+                    Ref("AWS::AccountId"),
+                    Ref("AWS::Region"),
+                ],
+            ),
             WebsiteConfiguration=s3.WebsiteConfiguration(IndexDocument=index, ErrorDocument=index),
             PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True, IgnorePublicAcls=True, BlockPublicPolicy=False, RestrictPublicBuckets=False
+                BlockPublicAcls=True,
+                IgnorePublicAcls=True,
+                BlockPublicPolicy=False,
+                RestrictPublicBuckets=False,
             ),
             **RETAIN,
         )

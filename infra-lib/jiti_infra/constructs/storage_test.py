@@ -1,5 +1,10 @@
 from jiti_infra.constructs.functions import lambda_function
-from jiti_infra.constructs.storage import SITE_CONTENT_METADATA, allow_table_write, static_site, table
+from jiti_infra.constructs.storage import (
+    SITE_CONTENT_METADATA,
+    allow_table_write,
+    static_site,
+    table,
+)
 from jiti_infra.testing import lint_errors, synthesize
 
 
@@ -17,7 +22,9 @@ def test_table_is_retained_and_granted_narrowly():
     assert res["Properties"]["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     doc = t["Resources"]["WorkerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     assert doc["Statement"][-1]["Resource"] == [{"Fn::GetAtt": ["Orders", "Arn"]}]
-    assert t["Resources"]["Worker"]["Properties"]["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": "Orders"}
+    assert t["Resources"]["Worker"]["Properties"]["Environment"]["Variables"]["TABLE_NAME"] == {
+        "Ref": "Orders"
+    }
 
 
 def test_static_site_names_its_content_asset():
@@ -29,6 +36,10 @@ def test_static_site_names_its_content_asset():
     assert lint_errors(t) == []
     bucket = t["Resources"]["Site"]
     assert bucket["DeletionPolicy"] == "Retain"
-    assert t["Metadata"][SITE_CONTENT_METADATA] == [{"Asset": f"assets/{0:064x}.zip", "BucketOutput": "SiteName"}]
+    assert t["Metadata"][SITE_CONTENT_METADATA] == [
+        {"Asset": f"assets/{0:064x}.zip", "BucketOutput": "SiteName"}
+    ]
     # Bucket names are global and lowercase: app, env, account and region.
-    assert bucket["Properties"]["BucketName"]["Fn::Join"][1][0] == {"Fn::Sub": "site-${Environment}-site"}
+    assert bucket["Properties"]["BucketName"]["Fn::Join"][1][0] == {
+        "Fn::Sub": "site-${Environment}-site"
+    }

@@ -21,12 +21,16 @@ def log(message: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="jiti-deploy", description="Deploy a packaged CloudFormation stack.")
+    parser = argparse.ArgumentParser(
+        prog="jiti-deploy", description="Deploy a packaged CloudFormation stack."
+    )
     parser.add_argument("--plan", type=Path, required=True)
     parser.add_argument("--artifacts", type=Path, required=True)
     parser.add_argument("--state-dir", type=Path, default=Path(".jiti"))
     parser.add_argument("--outputs-dir", type=Path, default=None)
-    parser.add_argument("--dry-run", action="store_true", help="show the change set, change nothing")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show the change set, change nothing"
+    )
     args = parser.parse_args(argv)
     try:
         deployment = plan.load(args.plan, args.artifacts, args.outputs_dir)
@@ -36,7 +40,10 @@ def main(argv: list[str]) -> int:
     except (DeployError, LocalAwsError) as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         return 1
-    except (ClientError, BotoCoreError) as e:  # AWS said no: its message, never a traceback
+    except (
+        ClientError,
+        BotoCoreError,
+    ) as e:  # AWS said no: its message, never a traceback
         print(f"error: {deployment.stack_name}: AWS: {e}", file=sys.stderr, flush=True)
         return 1
     return 0

@@ -20,7 +20,11 @@ def ensure_bucket(s3, name: str, region: str, log=print) -> None:
         if e.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
             raise
     log(f"creating the assets bucket {name}")
-    kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    kwargs = (
+        {}
+        if region == "us-east-1"
+        else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    )
     s3.create_bucket(Bucket=name, **kwargs)
     s3.get_waiter("bucket_exists").wait(Bucket=name)
     s3.put_public_access_block(

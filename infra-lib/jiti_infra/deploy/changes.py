@@ -21,7 +21,11 @@ class Change:
     replacement: str
 
     def line(self) -> str:
-        replacement = " (replacement)" if self.replacement == "True" else (" (may replace)" if self.replacement == "Conditional" else "")
+        replacement = (
+            " (replacement)"
+            if self.replacement == "True"
+            else (" (may replace)" if self.replacement == "Conditional" else "")
+        )
         return f"  {SYMBOLS.get(self.action, '*')} {self.action:<7} {self.logical_id:<32} {self.resource_type}{replacement}"
 
 
@@ -37,13 +41,25 @@ class ChangeSet:
         return not self.changes
 
 
-def create(cfn, *, stack_name: str, kind: str, template: dict, parameters: dict, tags: dict, capabilities, role_arn) -> ChangeSet:
+def create(
+    cfn,
+    *,
+    stack_name: str,
+    kind: str,
+    template: dict,
+    parameters: dict,
+    tags: dict,
+    capabilities,
+    role_arn,
+) -> ChangeSet:
     name = f"jiti-{int(time.time() * 1000)}"
     kwargs = {
         "StackName": stack_name,
         "ChangeSetName": name,
         "ChangeSetType": kind,
-        "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in sorted(parameters.items())],
+        "Parameters": [
+            {"ParameterKey": k, "ParameterValue": str(v)} for k, v in sorted(parameters.items())
+        ],
         "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(tags.items())],
         "Capabilities": list(capabilities),
         **template,
@@ -56,7 +72,9 @@ def create(cfn, *, stack_name: str, kind: str, template: dict, parameters: dict,
         message = e.response["Error"].get("Message", "")
         if any(marker in message for marker in NO_CHANGES):
             return ChangeSet(id="", stack_id="", kind=kind, changes=())
-        raise DeployError(f"CloudFormation rejected the change set for {stack_name}: {message}") from None
+        raise DeployError(
+            f"CloudFormation rejected the change set for {stack_name}: {message}"
+        ) from None
     try:
         cfn.get_waiter("change_set_create_complete").wait(
             ChangeSetName=created["Id"], WaiterConfig={"Delay": 1, "MaxAttempts": 600}
@@ -67,7 +85,9 @@ def create(cfn, *, stack_name: str, kind: str, template: dict, parameters: dict,
         if any(marker in reason for marker in NO_CHANGES):
             cfn.delete_change_set(ChangeSetName=created["Id"])
             return ChangeSet(id="", stack_id=created["StackId"], kind=kind, changes=())
-        raise DeployError(f"the change set for {stack_name} failed: {reason or described.get('Status')}") from None
+        raise DeployError(
+            f"the change set for {stack_name} failed: {reason or described.get('Status')}"
+        ) from None
     changes = []
     for page in cfn.get_paginator("describe_change_set").paginate(ChangeSetName=created["Id"]):
         for change in page.get("Changes", []):
@@ -80,7 +100,9 @@ def create(cfn, *, stack_name: str, kind: str, template: dict, parameters: dict,
                     replacement=rc.get("Replacement", "False") or "False",
                 )
             )
-    return ChangeSet(id=created["Id"], stack_id=created["StackId"], kind=kind, changes=tuple(changes))
+    return ChangeSet(
+        id=created["Id"], stack_id=created["StackId"], kind=kind, changes=tuple(changes)
+    )
 
 
 def show(change_set: ChangeSet, log=print) -> None:

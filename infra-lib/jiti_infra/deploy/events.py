@@ -27,7 +27,9 @@ def line(event: dict) -> str:
     return f"  {event['ResourceStatus']:<28} {event['LogicalResourceId']:<32} {event['ResourceType']}{reason}"
 
 
-def follow(cfn, stack_id: str, seen: set[str], *, poll_s: float, log=print) -> tuple[str, list[dict]]:
+def follow(
+    cfn, stack_id: str, seen: set[str], *, poll_s: float, log=print
+) -> tuple[str, list[dict]]:
     """Print events until the stack reaches a terminal state; returns it and the events seen."""
     events: list[dict] = []
     while True:

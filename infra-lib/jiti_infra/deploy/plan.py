@@ -58,7 +58,9 @@ def load(plan_path: Path, artifacts_dir: Path, outputs_dir: Path | None) -> Depl
         raise DeployError(f"cannot read the deployment plan {plan_path}: {e}") from None
     outputs_file = None
     if outputs_dir is not None:
-        outputs_file = outputs_dir / plan["manifest"].replace(".manifest.json", f".{plan['name']}.outputs.json")
+        outputs_file = outputs_dir / plan["manifest"].replace(
+            ".manifest.json", f".{plan['name']}.outputs.json"
+        )
     return Deployment(
         address=plan["address"],
         stack_name=plan["stack_name"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from jiti_infra.deploy import assets, changes, events, live, site_content
 from jiti_infra.deploy.errors import DeployError
@@ -51,13 +50,22 @@ def _write_outputs(deployment: Deployment, outputs: dict, log=print) -> None:
 def _failure_message(deployment: Deployment, status: str, seen_events: list[dict]) -> str:
     failed = [e for e in seen_events if e["ResourceStatus"].endswith("_FAILED")]
     lines = [f"{deployment.stack_name}: deployment failed, stack is {status}"]
-    lines += [f"  {e['LogicalResourceId']} ({e['ResourceType']}): {e.get('ResourceStatusReason', 'no reason given')}" for e in failed]
+    lines += [
+        f"  {e['LogicalResourceId']} ({e['ResourceType']}): {e.get('ResourceStatusReason', 'no reason given')}"
+        for e in failed
+    ]
     if status == "ROLLBACK_COMPLETE":
-        lines.append("  The stack was rolled back and holds nothing; fix the cause and deploy again (jiti deletes and recreates it).")
+        lines.append(
+            "  The stack was rolled back and holds nothing; fix the cause and deploy again (jiti deletes and recreates it)."
+        )
     elif status == "UPDATE_ROLLBACK_COMPLETE":
-        lines.append("  The stack was rolled back to its previous version, which is still live; fix the cause and deploy again.")
+        lines.append(
+            "  The stack was rolled back to its previous version, which is still live; fix the cause and deploy again."
+        )
     elif status == "UPDATE_ROLLBACK_FAILED":
-        lines.append(f"  Fix the resources above, run `aws cloudformation continue-update-rollback --stack-name {deployment.stack_name}`, then deploy again.")
+        lines.append(
+            f"  Fix the resources above, run `aws cloudformation continue-update-rollback --stack-name {deployment.stack_name}`, then deploy again."
+        )
     return "\n".join(lines)
 
 
@@ -77,11 +85,17 @@ def deploy(target: AwsTarget, deployment: Deployment, *, dry_run: bool = False, 
 
     if current and current.status in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"):
         if dry_run:
-            log(f"{name} is {current.status} from an earlier failed create; a deploy would delete and recreate it")
+            log(
+                f"{name} is {current.status} from an earlier failed create; a deploy would delete and recreate it"
+            )
         else:
-            log(f"{name} is {current.status} from an earlier failed create: deleting it to create it again")
+            log(
+                f"{name} is {current.status} from an earlier failed create: deleting it to create it again"
+            )
             cfn.delete_stack(StackName=name)
-            cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 900})
+            cfn.get_waiter("stack_delete_complete").wait(
+                StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 900}
+            )
         current = None
 
     bucket = assets.bucket_name(target.account, target.region)
@@ -120,15 +134,22 @@ def deploy(target: AwsTarget, deployment: Deployment, *, dry_run: bool = False, 
         cfn.update_stack(
             StackName=name,
             UsePreviousTemplate=True,
-            Parameters=[{"ParameterKey": k, "UsePreviousValue": True} for k in deployment.manifest.get("parameters", {})],
+            Parameters=[
+                {"ParameterKey": k, "UsePreviousValue": True}
+                for k in deployment.manifest.get("parameters", {})
+            ],
             Tags=[{"Key": k, "Value": str(v)} for k, v in sorted(_tags(deployment).items())],
             Capabilities=list(deployment.capabilities),
         )
-        cfn.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 900})
+        cfn.get_waiter("stack_update_complete").wait(
+            StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 900}
+        )
     else:
         seen = events.existing_event_ids(cfn, change_set.stack_id)
         cfn.execute_change_set(ChangeSetName=change_set.id)
-        status, seen_events = events.follow(cfn, change_set.stack_id, seen, poll_s=0.2 if target.local else 3.0, log=log)
+        status, seen_events = events.follow(
+            cfn, change_set.stack_id, seen, poll_s=0.2 if target.local else 3.0, log=log
+        )
         if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
             raise DeployError(_failure_message(deployment, status, seen_events))
     if deployment.termination_protection:

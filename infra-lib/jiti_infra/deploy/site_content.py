@@ -17,10 +17,17 @@ def publish(s3, deployment: Deployment, template: dict, outputs: dict, log=print
     for entry in template.get("Metadata", {}).get(METADATA_KEY, []):
         bucket = outputs.get(entry["BucketOutput"])
         if not bucket:
-            raise DeployError(f"output {entry['BucketOutput']} (the site bucket) is missing from {deployment.stack_name}")
+            raise DeployError(
+                f"output {entry['BucketOutput']} (the site bucket) is missing from {deployment.stack_name}"
+            )
         with zipfile.ZipFile(deployment.asset_path(assets[entry["Asset"]])) as archive:
             names = [n for n in archive.namelist() if not n.endswith("/")]
             for name in names:
                 content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-                s3.put_object(Bucket=bucket, Key=name, Body=archive.read(name), ContentType=content_type)
+                s3.put_object(
+                    Bucket=bucket,
+                    Key=name,
+                    Body=archive.read(name),
+                    ContentType=content_type,
+                )
         log(f"published {len(names)} files to s3://{bucket}")

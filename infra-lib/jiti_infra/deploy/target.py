@@ -50,7 +50,12 @@ def _configured_credentials(region: str) -> bool:
 def resolve(region: str | None, state_dir: Path, log=print) -> AwsTarget:
     """Real AWS if credentials or AWS_ENDPOINT_URL are configured (and JITI_AWS is not
     `local`), otherwise the local AWS, started if needed."""
-    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    region = (
+        region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or DEFAULT_REGION
+    )
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     force_local = os.environ.get("JITI_AWS", "").lower() == "local"
     if not force_local and (endpoint or _configured_credentials(region)):

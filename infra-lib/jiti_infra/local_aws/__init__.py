@@ -47,7 +47,9 @@ def _read(state_dir: Path) -> LocalAws | None:
 def _responds(endpoint: str) -> bool:
     try:
         # A cheap call that answers 200 whatever the server holds.
-        with urllib.request.urlopen(f"{endpoint}/?Action=GetCallerIdentity&Version=2011-06-15", timeout=2) as r:
+        with urllib.request.urlopen(
+            f"{endpoint}/?Action=GetCallerIdentity&Version=2011-06-15", timeout=2
+        ) as r:
             return r.status == 200
     except OSError:
         return False
@@ -80,7 +82,9 @@ def ensure_running(state_dir: Path, log=print) -> LocalAws:
             return state
         port = _free_port()
         endpoint = f"http://127.0.0.1:{port}"
-        log(f"starting the local AWS (moto) at {endpoint}; stop it with: ./pants run infra-lib/jiti_infra/local_aws:ctl -- stop")
+        log(
+            f"starting the local AWS (moto) at {endpoint}; stop it with: ./pants run infra-lib/jiti_infra/local_aws:ctl -- stop"
+        )
         with open(state_dir / "local-aws.log", "ab") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "jiti_infra.local_aws.server", str(port)],
@@ -88,15 +92,22 @@ def ensure_running(state_dir: Path, log=print) -> LocalAws:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # outlives this run, and the shell's Ctrl-C
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+                env={
+                    **os.environ,
+                    "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+                },
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _responds(endpoint):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise LocalAwsError(f"the local AWS did not start; see {state_dir / 'local-aws.log'}")
+                raise LocalAwsError(
+                    f"the local AWS did not start; see {state_dir / 'local-aws.log'}"
+                )
             time.sleep(0.1)
         state = LocalAws(endpoint=endpoint, pid=process.pid)
-        (state_dir / STATE_FILE).write_text(json.dumps({"endpoint": endpoint, "pid": process.pid}) + "\n")
+        (state_dir / STATE_FILE).write_text(
+            json.dumps({"endpoint": endpoint, "pid": process.pid}) + "\n"
+        )
         return state
 
 

@@ -28,7 +28,11 @@ def main(argv: list[str]) -> int:
         print("local AWS stopped" if local_aws.stop(state_dir) else "local AWS was not running")
     else:
         state = local_aws.running(state_dir)
-        print(f"local AWS running at {state.endpoint} (pid {state.pid})" if state else "local AWS is not running")
+        print(
+            f"local AWS running at {state.endpoint} (pid {state.pid})"
+            if state
+            else "local AWS is not running"
+        )
         return 0 if state else 3
     return 0
 

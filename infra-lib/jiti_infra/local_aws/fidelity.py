@@ -41,7 +41,9 @@ def _name_the_failing_resource(original):
     return create
 
 
-def _resource_event(stack, logical_id: str, resource_type: str, status: str, reason: str | None = None) -> None:
+def _resource_event(
+    stack, logical_id: str, resource_type: str, status: str, reason: str | None = None
+) -> None:
     stack.events.append(
         models.Event(
             stack_id=stack.stack_id,
@@ -64,10 +66,19 @@ def _execute_change_set_like_cloudformation(original):
         try:
             original(self, change_set_name, stack_name)
         except ResourceFailed as failure:
-            _resource_event(stack, failure.logical_id, failure.resource_type, f"{kind}_FAILED", failure.reason)
+            _resource_event(
+                stack,
+                failure.logical_id,
+                failure.resource_type,
+                f"{kind}_FAILED",
+                failure.reason,
+            )
             change_set.execution_status = "EXECUTE_FAILED"
             if kind == "CREATE":
-                stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user.")
+                stack._add_stack_event(
+                    "ROLLBACK_IN_PROGRESS",
+                    resource_status_reason=f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user.",
+                )
                 try:
                     stack.resource_map.delete()
                 except Exception:
@@ -75,7 +86,10 @@ def _execute_change_set_like_cloudformation(original):
                 stack._add_stack_event("ROLLBACK_COMPLETE")
                 stack.status = "ROLLBACK_COMPLETE"
             else:
-                stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to update: [{failure.logical_id}].")
+                stack._add_stack_event(
+                    "UPDATE_ROLLBACK_IN_PROGRESS",
+                    resource_status_reason=f"The following resource(s) failed to update: [{failure.logical_id}].",
+                )
                 stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
                 stack.status = "UPDATE_ROLLBACK_COMPLETE"
             return
@@ -120,8 +134,12 @@ def apply() -> None:
     global _applied
     if _applied:
         return
-    parsing.parse_and_create_resource = _name_the_failing_resource(parsing.parse_and_create_resource)
-    parsing.ResourceMap.build_resource_diff = _depends_on_first(parsing.ResourceMap.build_resource_diff)
+    parsing.parse_and_create_resource = _name_the_failing_resource(
+        parsing.parse_and_create_resource
+    )
+    parsing.ResourceMap.build_resource_diff = _depends_on_first(
+        parsing.ResourceMap.build_resource_diff
+    )
     models.CloudFormationBackend.execute_change_set = _execute_change_set_like_cloudformation(
         models.CloudFormationBackend.execute_change_set
     )
