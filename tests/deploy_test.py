@@ -1,0 +1,117 @@
+"""Deploying end to end against the local AWS: create, skip what is live, dry run, update,
+and a failed create reported and then recovered."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+APPS = ("greeter", "orders", "site")
+FAILING_TEMPLATE = {
+    "Resources": {
+        "Fn": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "FunctionName": "broken-fn",
+                "Runtime": "python3.11",
+                "Handler": "x.handler",
+                "Role": "arn:aws:iam::123456789012:role/none",
+                "Code": {"S3Bucket": "jiti-no-such-bucket", "S3Key": "missing.zip"},
+            },
+        }
+    }
+}
+FIXED_TEMPLATE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
+
+
+@pytest.fixture(scope="module")
+def repo(make_repo):
+    repo = make_repo()
+    repo.pants("package", "experimental-deploy", "::")
+    return repo
+
+
+def stack(repo, name: str) -> dict:
+    return repo.aws("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+
+
+def tags(description: dict) -> dict:
+    return {t["Key"]: t["Value"] for t in description.get("Tags", [])}
+
+
+def event_count(repo, name: str) -> int:
+    return len(repo.aws("cloudformation").describe_stack_events(StackName=name)["StackEvents"])
+
+
+def test_every_app_is_live_at_its_packaged_version(repo):
+    for app in APPS:
+        live = stack(repo, f"{app}-dev")
+        assert live["StackStatus"] == "CREATE_COMPLETE"
+        assert tags(live)["jiti:version"] == repo.manifest(app)["version"]
+        assert tags(live)["jiti:app"] == app and tags(live)["jiti:env"] == "dev"
+    outputs = json.loads((repo.root / "dist/apps.greeter/stack.deploy.outputs.json").read_text())
+    assert outputs["ApiUrl"].startswith("https://")
+    # The site's files were published into its bucket.
+    bucket = {o["OutputKey"]: o["OutputValue"] for o in stack(repo, "site-dev")["Outputs"]}["SiteName"]
+    keys = {o["Key"] for o in repo.aws("s3").list_objects_v2(Bucket=bucket)["Contents"]}
+    assert keys == {"index.html", "style.css"}
+
+
+def test_redeploying_an_unchanged_app_touches_nothing(repo):
+    before = event_count(repo, "greeter-dev")
+    result = repo.pants("run", "apps/greeter:deploy")
+    assert "target: local AWS at http://127.0.0.1:" in result.stdout
+    assert f"greeter-dev: up to date (version {repo.manifest('greeter')['version'][:12]})" in result.stdout
+    assert event_count(repo, "greeter-dev") == before
+    assert repo.aws("cloudformation").list_change_sets(StackName="greeter-dev")["Summaries"] == []
+
+
+def test_dry_run_shows_the_change_and_changes_nothing_then_deploy_updates(repo):
+    live_version = tags(stack(repo, "greeter-dev"))["jiti:version"]
+    repo.edit("apps/greeter/handler.py", "Hello, ", "Hello again, ")
+    dry = repo.pants("run", "apps/greeter:deploy", "--", "--dry-run").stdout
+    assert "~ Modify  Handler" in dry and "AWS::Lambda::Function" in dry
+    assert "dry run, nothing changed" in dry
+    assert tags(stack(repo, "greeter-dev"))["jiti:version"] == live_version
+    assert repo.aws("cloudformation").list_change_sets(StackName="greeter-dev")["Summaries"] == []
+
+    repo.pants("package", "apps/greeter:stack")
+    new_version = repo.manifest("greeter")["version"]
+    assert new_version != live_version
+    result = repo.pants("run", "apps/greeter:deploy").stdout
+    assert f"greeter-dev: deployed version {new_version[:12]}" in result
+    live = stack(repo, "greeter-dev")
+    assert live["StackStatus"] == "UPDATE_COMPLETE" and tags(live)["jiti:version"] == new_version
+
+
+def test_failed_create_is_reported_and_the_next_deploy_recovers(repo):
+    repo.write(
+        "apps/broken/BUILD",
+        'cloudformation_stack(name="stack", source="template.json")\n'
+        'cloudformation_deployment(name="deploy", stack=":stack", region="us-east-1")\n',
+    )
+    repo.write("apps/broken/template.json", json.dumps(FAILING_TEMPLATE))
+    failed = repo.pants("run", "apps/broken:deploy", check=False)
+    assert failed.returncode != 0
+    assert "broken-dev: deployment failed, stack is ROLLBACK_COMPLETE" in failed.stderr
+    assert "Fn (AWS::Lambda::Function): " in failed.stderr and "NoSuchBucket" in failed.stderr
+    assert "deploy again" in failed.stderr
+    assert "Traceback" not in failed.stdout + failed.stderr
+    assert stack(repo, "broken-dev")["StackStatus"] == "ROLLBACK_COMPLETE"
+
+    repo.write("apps/broken/template.json", json.dumps(FIXED_TEMPLATE))
+    recovered = repo.pants("run", "apps/broken:deploy").stdout
+    assert "broken-dev is ROLLBACK_COMPLETE from an earlier failed create: deleting it" in recovered
+    assert stack(repo, "broken-dev")["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_unknown_parameter_names_the_field(repo):
+    repo.write(
+        "apps/broken/BUILD",
+        'cloudformation_stack(name="stack", source="template.json")\n'
+        'cloudformation_deployment(name="deploy", stack=":stack", parameters={"Nope": "1"})\n',
+    )
+    result = repo.pants("run", "apps/broken:deploy", check=False)
+    assert result.returncode != 0
+    assert "apps/broken:deploy: field `parameters`: Nope not declared by the template" in result.stderr
