@@ -44,6 +44,12 @@ def event_count(repo, name: str) -> int:
     return len(repo.aws("cloudformation").describe_stack_events(StackName=name)["StackEvents"])
 
 
+def change_sets(repo, name: str) -> list[dict]:
+    """The stack's change sets (the local AWS lists executed ones, and every stack's, too)."""
+    summaries = repo.aws("cloudformation").list_change_sets(StackName=name)["Summaries"]
+    return [s for s in summaries if s["StackName"] == name]
+
+
 def test_every_app_is_live_at_its_packaged_version(repo):
     for app in APPS:
         live = stack(repo, f"{app}-dev")
@@ -59,22 +65,22 @@ def test_every_app_is_live_at_its_packaged_version(repo):
 
 
 def test_redeploying_an_unchanged_app_touches_nothing(repo):
-    before = event_count(repo, "greeter-dev")
+    before = event_count(repo, "greeter-dev"), len(change_sets(repo, "greeter-dev"))
     result = repo.pants("run", "apps/greeter:deploy")
     assert "target: local AWS at http://127.0.0.1:" in result.stdout
     assert f"greeter-dev: up to date (version {repo.manifest('greeter')['version'][:12]})" in result.stdout
-    assert event_count(repo, "greeter-dev") == before
-    assert repo.aws("cloudformation").list_change_sets(StackName="greeter-dev")["Summaries"] == []
+    assert (event_count(repo, "greeter-dev"), len(change_sets(repo, "greeter-dev"))) == before
 
 
 def test_dry_run_shows_the_change_and_changes_nothing_then_deploy_updates(repo):
     live_version = tags(stack(repo, "greeter-dev"))["jiti:version"]
+    sets_before = len(change_sets(repo, "greeter-dev"))
     repo.edit("apps/greeter/handler.py", "Hello, ", "Hello again, ")
     dry = repo.pants("run", "apps/greeter:deploy", "--", "--dry-run").stdout
     assert "~ Modify  Handler" in dry and "AWS::Lambda::Function" in dry
     assert "dry run, nothing changed" in dry
     assert tags(stack(repo, "greeter-dev"))["jiti:version"] == live_version
-    assert repo.aws("cloudformation").list_change_sets(StackName="greeter-dev")["Summaries"] == []
+    assert len(change_sets(repo, "greeter-dev")) == sets_before  # created, shown, deleted
 
     repo.pants("package", "apps/greeter:stack")
     new_version = repo.manifest("greeter")["version"]

@@ -4,7 +4,8 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
 1. a stack created or updated by ExecuteChangeSet gets no Outputs and registers no Exports;
 2. resources added by a change set are created in template order, ignoring `DependsOn`
    (so an API Gateway Deployment can come before the Methods it depends on);
-3. a resource that fails to create makes the API call itself fail, and the stack stays
+3. an UPDATE change set's tags are not put on the stack;
+4. a resource that fails to create makes the API call itself fail, and the stack stays
    `*_IN_PROGRESS` forever, instead of the call succeeding and the stack ending in
    `ROLLBACK_COMPLETE` (create) or `UPDATE_ROLLBACK_COMPLETE` (update) with a
    `*_FAILED` event naming the resource and the reason.
@@ -93,6 +94,8 @@ def _execute_change_set_like_cloudformation(original):
                 stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
                 stack.status = "UPDATE_ROLLBACK_COMPLETE"
             return
+        if change_set.tags is not None:
+            stack.tags = change_set.tags
         # Outputs and exports, as CreateStack/UpdateStack would have set them.
         stack._parse_template()
         for export in stack.exports:
