@@ -27,11 +27,15 @@ class Repo:
         command = ["./pants", f"--local-store-dir={self.store_dir}", "--no-dynamic-ui", *args]
         result = subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True)
         if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def git(self, *args: str) -> str:
-        return subprocess.run(["git", *args], cwd=self.root, check=True, capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["git", *args], cwd=self.root, check=True, capture_output=True, text=True
+        ).stdout
 
     def write(self, path: str, text: str) -> None:
         target = self.root / path
@@ -74,14 +78,33 @@ class Repo:
 def copy_build_root(dest: Path) -> None:
     """The build root's tracked and new files (its working tree, not just HEAD), as a fresh repo."""
     source = Path(os.environ["JITI_BUILDROOT"])
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=source, check=True, capture_output=True
-    ).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+            cwd=source,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         if (source / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / name, dest / name)
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["-c", "user.name=jiti", "-c", "user.email=jiti@example.invalid", "commit", "-qm", "initial"]):
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        [
+            "-c",
+            "user.name=jiti",
+            "-c",
+            "user.email=jiti@example.invalid",
+            "commit",
+            "-qm",
+            "initial",
+        ],
+    ):
         subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
     subprocess.run(["git", "config", "user.name", "jiti"], cwd=dest, check=True)
     subprocess.run(["git", "config", "user.email", "jiti@example.invalid"], cwd=dest, check=True)

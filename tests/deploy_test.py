@@ -59,7 +59,9 @@ def test_every_app_is_live_at_its_packaged_version(repo):
     outputs = json.loads((repo.root / "dist/apps.greeter/stack.deploy.outputs.json").read_text())
     assert outputs["ApiUrl"].startswith("https://")
     # The site's files were published into its bucket.
-    bucket = {o["OutputKey"]: o["OutputValue"] for o in stack(repo, "site-dev")["Outputs"]}["SiteName"]
+    bucket = {o["OutputKey"]: o["OutputValue"] for o in stack(repo, "site-dev")["Outputs"]}[
+        "SiteName"
+    ]
     keys = {o["Key"] for o in repo.aws("s3").list_objects_v2(Bucket=bucket)["Contents"]}
     assert keys == {"index.html", "style.css"}
 
@@ -68,7 +70,10 @@ def test_redeploying_an_unchanged_app_touches_nothing(repo):
     before = event_count(repo, "greeter-dev"), len(change_sets(repo, "greeter-dev"))
     result = repo.pants("run", "apps/greeter:deploy")
     assert "target: local AWS at http://127.0.0.1:" in result.stdout
-    assert f"greeter-dev: up to date (version {repo.manifest('greeter')['version'][:12]})" in result.stdout
+    assert (
+        f"greeter-dev: up to date (version {repo.manifest('greeter')['version'][:12]})"
+        in result.stdout
+    )
     assert (event_count(repo, "greeter-dev"), len(change_sets(repo, "greeter-dev"))) == before
 
 
@@ -120,4 +125,6 @@ def test_unknown_parameter_names_the_field(repo):
     )
     result = repo.pants("run", "apps/broken:deploy", check=False)
     assert result.returncode != 0
-    assert "apps/broken:deploy: field `parameters`: Nope not declared by the template" in result.stderr
+    assert (
+        "apps/broken:deploy: field `parameters`: Nope not declared by the template" in result.stderr
+    )

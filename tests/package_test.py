@@ -9,7 +9,11 @@ APPS = ("greeter", "orders", "site")
 
 def artifacts(repo) -> dict[str, bytes]:
     dist = repo.root / "dist"
-    return {str(p.relative_to(dist)): p.read_bytes() for p in sorted(dist.glob("apps.*/stack.*")) if p.is_file()} | {
+    return {
+        str(p.relative_to(dist)): p.read_bytes()
+        for p in sorted(dist.glob("apps.*/stack.*"))
+        if p.is_file()
+    } | {
         str(p.relative_to(dist)): p.read_bytes() for p in sorted(dist.glob("apps.*/stack.assets/*"))
     }
 
@@ -53,15 +57,23 @@ def test_changed_since_selects_the_deployments_a_change_reaches(repo):
     repo.commit("changes from the previous test")
     repo.edit("apps/shared/http.py", "def json_response", "# shared helpers\ndef json_response")
     repo.commit("change the shared library")
-    listed = repo.pants("--changed-since=HEAD~1", "--changed-dependents=transitive", "list").stdout.split()
+    listed = repo.pants(
+        "--changed-since=HEAD~1", "--changed-dependents=transitive", "list"
+    ).stdout.split()
     assert "apps/greeter:deploy" in listed and "apps/orders:deploy" in listed
     assert "apps/site:deploy" not in listed and "apps/site:stack" not in listed
 
 
 def test_a_broken_infra_module_is_one_clear_error(repo):
-    repo.write("apps/broken/BUILD", 'python_sources()\ncloudformation_stack(name="stack", source="infra.py")\n')
+    repo.write(
+        "apps/broken/BUILD",
+        'python_sources()\ncloudformation_stack(name="stack", source="infra.py")\n',
+    )
     repo.write("apps/broken/infra.py", "def template(app)\n    return app.template\n")
     result = repo.pants("package", "apps/broken:stack", check=False)
     assert result.returncode != 0
-    assert "apps/broken:stack: field `source`: syntax error in apps/broken/infra.py, line 1" in result.stderr
+    assert (
+        "apps/broken:stack: field `source`: syntax error in apps/broken/infra.py, line 1"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Optional
 
 from pants.core.goals.package import OutputPathField
+from pants.engine.addresses import Address
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
     AsyncFieldMixin,
@@ -82,7 +84,7 @@ class CloudFormationStackNameField(StringField, AsyncFieldMixin):
         return re.sub(r"[^-A-Za-z0-9]", "-", name)
 
     @classmethod
-    def compute_value(cls, raw_value, address):
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
         value = super().compute_value(raw_value, address)
         if value is not None and not STACK_NAME_PATTERN.match(value):
             raise InvalidFieldException(
@@ -193,7 +195,7 @@ class DeploymentEnvironmentField(StringField):
     )
 
     @classmethod
-    def compute_value(cls, raw_value, address):
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
         value = super().compute_value(raw_value, address)
         if not re.match(r"^[a-z][a-z0-9-]{0,31}$", value):
             raise InvalidFieldException(
