@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Iterable
 
 from pants.backend.python.dependency_inference.module_mapper import (
     PythonModuleOwners,
@@ -65,7 +66,6 @@ from jiti.target_types import (
 DEPLOY_ENTRY_POINT = "jiti_infra.deploy"
 _DEPLOY_MODULE = "jiti_infra.deploy.__main__"
 _PEX = "jiti-deploy.pex"
-_PLAN = "jiti-plan.json"
 
 
 @dataclass(frozen=True)
@@ -118,23 +118,34 @@ class DeploymentSetup:
     stack_name: str
     digest: Digest
     python: str
+    plan_path: str
 
-    def argv(
-        self, root: str, build_root: BuildRoot, dist_dir: DistDir, dry_run: bool
-    ) -> tuple[str, ...]:
-        return (
-            self.python,
-            f"{root}{_PEX}",
-            "--plan",
-            f"{root}{_PLAN}",
-            "--artifacts",
-            root or ".",
-            "--state-dir",
-            f"{build_root.path}/.jiti",
-            "--outputs-dir",
-            f"{build_root.path}/{dist_dir.relpath}",
-            *(("--dry-run",) if dry_run else ()),
-        )
+
+def deploy_argv(
+    setups: Iterable[DeploymentSetup],
+    root: str,
+    build_root: BuildRoot,
+    dist_dir: DistDir,
+    jiti: JitiSubsystem,
+    *extra: str,
+) -> tuple[str, ...]:
+    """The deploy runtime's command line; `root` prefixes paths inside the input digest."""
+    setups = tuple(setups)
+    return (
+        setups[0].python,
+        f"{root}{_PEX}",
+        *(arg for setup in setups for arg in ("--plan", f"{root}{setup.plan_path}")),
+        "--artifacts",
+        root or ".",
+        "--state-dir",
+        f"{build_root.path}/.jiti",
+        "--outputs-dir",
+        f"{build_root.path}/{dist_dir.relpath}",
+        "--max-parallel",
+        str(jiti.max_parallel),
+        *(("--dry-run",) if jiti.dry_run else ()),
+        *extra,
+    )
 
 
 def stack_name_for(field_set: DeploymentFieldSet, app: str) -> str:
@@ -214,15 +225,14 @@ async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup
         "termination_protection": field_set.termination_protection.value,
         "capabilities": list(field_set.capabilities.value or ()),
         "manifest": stack.manifest_path,
+        # Deployments this one names in `dependencies` go first when deployed together.
+        "depends_on": sorted(str(t.address) for t in deps if t.has_field(DeploymentStackField)),
     }
-    plan_digest = await Get(
-        Digest,
-        CreateDigest(
-            [FileContent(_PLAN, (json.dumps(plan, indent=2, sort_keys=True) + "\n").encode())]
-        ),
-    )
+    plan_path = f"jiti-plans/{field_set.address.path_safe_spec}.json"
+    plan_text = json.dumps(plan, indent=2, sort_keys=True) + "\n"
+    plan_digest = await Get(Digest, CreateDigest([FileContent(plan_path, plan_text.encode())]))
     digest = await Get(Digest, MergeDigests([pex.digest, stack.digest, plan_digest]))
-    return DeploymentSetup(field_set.address, stack_name, digest, python.path)
+    return DeploymentSetup(field_set.address, stack_name, digest, python.path, plan_path)
 
 
 @dataclass(frozen=True)
@@ -242,7 +252,7 @@ async def deploy_process(
         Get(EnvironmentVars, EnvironmentVarsRequest(jiti.deploy_env_vars)),
     )
     process = InteractiveProcess(
-        setup.argv("", build_root, dist_dir, jiti.dry_run),
+        deploy_argv([setup], "", build_root, dist_dir, jiti),
         env=dict(env),
         input_digest=setup.digest,
     )
@@ -268,7 +278,7 @@ async def run_deployment(
     setup = await Get(DeploymentSetup, DeploymentSetupRequest(field_set))
     return RunRequest(
         digest=setup.digest,
-        args=setup.argv("{chroot}/", build_root, dist_dir, jiti.dry_run),
+        args=deploy_argv([setup], "{chroot}/", build_root, dist_dir, jiti),
     )
 
 

@@ -1,6 +1,6 @@
 """jiti: CloudFormation stacks as part of the Pants build graph."""
 
-from jiti import dependency_inference, deploy, package, synthesis
+from jiti import dependency_inference, deploy, deploy_stacks, package, synthesis
 from jiti.target_types import CloudFormationDeploymentTarget, CloudFormationStackTarget
 
 
@@ -14,4 +14,5 @@ def rules():
         *dependency_inference.rules(),
         *package.rules(),
         *deploy.rules(),
+        *deploy_stacks.rules(),
     ]

@@ -1,6 +1,6 @@
 """`[jiti]` options."""
 
-from pants.option.option_types import BoolOption, StrListOption
+from pants.option.option_types import BoolOption, IntOption, StrListOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import help_text
 
@@ -37,11 +37,21 @@ class JitiSubsystem(Subsystem):
             """
         ),
     )
+    max_parallel = IntOption(
+        default=4,
+        help=help_text(
+            """
+            How many stacks `deploy-stacks` deploys at once. Deployments wait for those they
+            depend on; independent ones run side by side.
+            """
+        ),
+    )
     deploy_env_vars = StrListOption(
         default=list(DEFAULT_DEPLOY_ENV_VARS),
         help=help_text(
             """
-            Environment variables passed to deployments run by `experimental-deploy`
+            Environment variables passed to deployments run by `experimental-deploy` and
+            `deploy-stacks`
             (`pants run` passes the whole environment). Add e.g. `AWS_WEB_IDENTITY_TOKEN_FILE`
             for CI credentials.
             """

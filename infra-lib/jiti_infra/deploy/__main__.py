@@ -1,6 +1,10 @@
-"""The deploy runtime, run by `pants run <deployment>` and `pants experimental-deploy`.
+"""The deploy runtime, run by `pants run`, `pants experimental-deploy` and `pants deploy-stacks`.
 
-Usage: jiti-deploy --plan PLAN --artifacts DIR [--state-dir DIR] [--outputs-dir DIR] [--dry-run]
+Usage: jiti-deploy --plan PLAN [--plan PLAN ...] --artifacts DIR [--state-dir DIR]
+                   [--outputs-dir DIR] [--max-parallel N] [--report FILE] [--dry-run]
+
+One plan deploys one stack; several are deployed together: one batched read of what is live
+per region, then only what differs, in dependency order, with a summary table.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jiti_infra.deploy import plan, runner, target
+from jiti_infra.deploy import batch, plan, runner, target
 from jiti_infra.deploy.errors import DeployError
 from jiti_infra.local_aws import LocalAwsError
 
@@ -20,33 +24,54 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def main(argv: list[str]) -> int:
+def error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    return 1
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="jiti-deploy", description="Deploy a packaged CloudFormation stack."
+        prog="jiti-deploy", description="Deploy packaged CloudFormation stacks."
     )
-    parser.add_argument("--plan", type=Path, required=True)
+    parser.add_argument("--plan", type=Path, action="append", required=True)
     parser.add_argument("--artifacts", type=Path, required=True)
     parser.add_argument("--state-dir", type=Path, default=Path(".jiti"))
     parser.add_argument("--outputs-dir", type=Path, default=None)
+    parser.add_argument("--max-parallel", type=int, default=4)
+    parser.add_argument("--report", type=Path, default=None, help="write the summary as JSON here")
     parser.add_argument(
-        "--dry-run", action="store_true", help="show the change set, change nothing"
+        "--dry-run", action="store_true", help="show the change sets, change nothing"
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
     try:
-        deployment = plan.load(args.plan, args.artifacts, args.outputs_dir)
-        aws = target.resolve(deployment.region, args.state_dir.resolve(), log=log)
-        log(f"target: {aws.describe()}")
-        runner.deploy(aws, deployment, dry_run=args.dry_run, log=log)
+        deployments = [plan.load(p, args.artifacts, args.outputs_dir) for p in args.plan]
+        targets = {}
+        for region in sorted({d.region for d in deployments}, key=str):
+            targets[region] = target.resolve(region, args.state_dir.resolve(), log=log)
+            log(f"target: {targets[region].describe()}")
+        if len(deployments) == 1:
+            runner.deploy(
+                targets[deployments[0].region], deployments[0], dry_run=args.dry_run, log=log
+            )
+            return 0
+        outcomes = batch.run(
+            targets, deployments, dry_run=args.dry_run, max_parallel=args.max_parallel, log=log
+        )
     except (DeployError, LocalAwsError) as e:
-        print(f"error: {e}", file=sys.stderr, flush=True)
-        return 1
-    except (
-        ClientError,
-        BotoCoreError,
-    ) as e:  # AWS said no: its message, never a traceback
-        print(f"error: {deployment.stack_name}: AWS: {e}", file=sys.stderr, flush=True)
-        return 1
-    return 0
+        return error(str(e))
+    except (ClientError, BotoCoreError) as e:  # AWS said no: its message, never a traceback
+        return error(f"AWS: {e}")
+    log("")
+    log(batch.summary(outcomes))
+    if args.report:
+        batch.write_report(args.report, outcomes)
+        log(f"report: {args.report}")
+    failed = [o for o in outcomes if o.result in (batch.FAILED, batch.SKIPPED)]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

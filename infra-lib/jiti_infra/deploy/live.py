@@ -59,6 +59,21 @@ def describe(cfn, stack_name: str) -> LiveStack | None:
     return LiveStack.from_description(stacks[0]) if stacks else None
 
 
+def describe_all(cfn, stack_names: set[str]) -> dict[str, LiveStack]:
+    """The live stacks among `stack_names`, read with as few calls as the account allows:
+    one paginated DescribeStacks for the region, or one call per stack when the whole-region
+    listing is refused (some CloudFormation implementations fail it for a broken stack)."""
+    try:
+        found = {}
+        for page in cfn.get_paginator("describe_stacks").paginate():
+            for stack in page["Stacks"]:
+                if stack["StackName"] in stack_names and stack["StackStatus"] != "DELETE_COMPLETE":
+                    found[stack["StackName"]] = LiveStack.from_description(stack)
+        return found
+    except ClientError:
+        return {name: s for name in sorted(stack_names) if (s := describe(cfn, name))}
+
+
 def check_deployable(live: LiveStack) -> None:
     """Refuse states that must not be overwritten blindly, saying what to do instead."""
     name, status = live.name, live.status

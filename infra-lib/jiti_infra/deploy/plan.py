@@ -25,6 +25,7 @@ class Deployment:
     termination_protection: bool = False
     capabilities: tuple[str, ...] = ()
     outputs_file: Path | None = None
+    depends_on: tuple[str, ...] = ()
 
     @property
     def version(self) -> str:
@@ -75,4 +76,5 @@ def load(plan_path: Path, artifacts_dir: Path, outputs_dir: Path | None) -> Depl
         termination_protection=bool(plan.get("termination_protection")),
         capabilities=tuple(plan.get("capabilities") or ()),
         outputs_file=outputs_file,
+        depends_on=tuple(plan.get("depends_on") or ()),
     )

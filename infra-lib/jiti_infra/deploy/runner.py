@@ -69,11 +69,26 @@ def _failure_message(deployment: Deployment, status: str, seen_events: list[dict
     return "\n".join(lines)
 
 
-def deploy(target: AwsTarget, deployment: Deployment, *, dry_run: bool = False, log=print) -> str:
-    """Deploy one stack; returns `deployed`, `up to date` or `dry run`; raises DeployError."""
+_NOT_LOOKED_UP = object()
+
+
+def deploy(
+    target: AwsTarget,
+    deployment: Deployment,
+    *,
+    dry_run: bool = False,
+    log=print,
+    current: live.LiveStack | None = _NOT_LOOKED_UP,
+) -> str:
+    """Deploy one stack; returns `deployed`, `up to date` or `dry run`; raises DeployError.
+
+    `current` is the live stack when the caller already looked it up (batched), so an
+    unchanged stack costs no call at all here.
+    """
     cfn = target.client("cloudformation")
     name, short = deployment.stack_name, deployment.version[:12]
-    current = live.describe(cfn, name)
+    if current is _NOT_LOOKED_UP:
+        current = live.describe(cfn, name)
     if current and current.is_current(deployment.version, deployment.config_hash()):
         log(f"{name}: up to date (version {short})")
         _write_outputs(deployment, current.outputs, log=lambda _: None)

@@ -1,0 +1,169 @@
+"""Many deployments in one process: one batched read per region, then only what differs,
+in dependency order, independent ones in parallel, with a summary at the end."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from jiti_infra.deploy import live, runner
+from jiti_infra.deploy.errors import DeployError
+from jiti_infra.deploy.plan import Deployment
+from jiti_infra.deploy.target import AwsTarget
+
+FAILED = "failed"
+SKIPPED = "skipped: dependency failed"
+
+
+@dataclass
+class Outcome:
+    deployment: str
+    stack: str
+    account: str
+    region: str
+    result: str
+    old_version: str
+    new_version: str
+    duration_s: float
+    error: str | None = None
+
+
+def dependencies_in_run(deployments: list[Deployment]) -> dict[str, tuple[str, ...]]:
+    """Each deployment's dependencies among this run's (others are taken as deployed),
+    refusing cycles."""
+    in_run = {d.address for d in deployments}
+    deps = {d.address: tuple(x for x in d.depends_on if x in in_run) for d in deployments}
+    done: set[str] = set()
+
+    def visit(address: str, path: tuple[str, ...]) -> None:
+        if address in path:
+            raise DeployError(
+                f"deployments depend on each other in a cycle: {' -> '.join((*path, address))}"
+            )
+        if address not in done:
+            for dep in deps[address]:
+                visit(dep, (*path, address))
+            done.add(address)
+
+    for address in deps:
+        visit(address, ())
+    return deps
+
+
+def run(
+    targets: dict[str | None, AwsTarget],
+    deployments: list[Deployment],
+    *,
+    dry_run: bool,
+    max_parallel: int,
+    log=print,
+) -> list[Outcome]:
+    """Deploy everything that differs from what is live; never raises for one deployment's failure."""
+    deps_of = dependencies_in_run(deployments)
+    lock = threading.Lock()
+
+    def say(prefix: str):
+        def log_line(message: str) -> None:
+            with lock:
+                for line in message.splitlines():
+                    log(f"[{prefix}] {line}")
+
+        return log_line
+
+    current: dict[str, live.LiveStack | None] = {}
+    for region, target in targets.items():
+        names = {d.stack_name for d in deployments if d.region == region}
+        found = live.describe_all(target.client("cloudformation"), names)
+        current.update({(region, n): found.get(n) for n in names})
+
+    outcomes: dict[str, Outcome] = {}
+
+    def deploy_one(d: Deployment) -> Outcome:
+        target = targets[d.region]
+        before = current[(d.region, d.stack_name)]
+        old = (before.tags.get(live.VERSION_TAG) or "none")[:12] if before else "none"
+        started = time.monotonic()
+        error = None
+        try:
+            result = runner.deploy(
+                target, d, dry_run=dry_run, log=say(d.stack_name), current=before
+            )
+        except (DeployError, ClientError, BotoCoreError) as e:
+            result, error = FAILED, str(e)
+            say(d.stack_name)(f"error: {e}")
+        return Outcome(
+            d.address,
+            d.stack_name,
+            target.account,
+            target.region,
+            result,
+            old,
+            d.version[:12],
+            round(time.monotonic() - started, 2),
+            error,
+        )
+
+    pending = {d.address: d for d in deployments}
+    running = {}
+    with ThreadPoolExecutor(max_workers=max(1, max_parallel)) as pool:
+        while pending or running:
+            for address, d in sorted(pending.items()):
+                if len(running) >= max(1, max_parallel):
+                    break
+                deps = [outcomes.get(dep) for dep in deps_of[address]]
+                if any(o is None for o in deps):
+                    continue  # a dependency is still pending or running
+                del pending[address]
+                if any(o.result in (FAILED, SKIPPED) for o in deps):
+                    target = targets[d.region]
+                    outcomes[address] = Outcome(
+                        address,
+                        d.stack_name,
+                        target.account,
+                        target.region,
+                        SKIPPED,
+                        "-",
+                        d.version[:12],
+                        0.0,
+                    )
+                    continue
+                running[pool.submit(deploy_one, d)] = address
+            if not running:
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcomes[running.pop(future)] = future.result()
+    return [outcomes[d.address] for d in deployments]
+
+
+def summary(outcomes: list[Outcome]) -> str:
+    headers = ("deployment", "stack", "account/region", "result", "version", "time")
+    rows = [
+        (
+            o.deployment,
+            o.stack,
+            f"{o.account}/{o.region}",
+            o.result,
+            f"{o.old_version} -> {o.new_version}",
+            f"{o.duration_s:.1f}s",
+        )
+        for o in outcomes
+    ]
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = [
+        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
+        for row in [headers, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_report(path: Path, outcomes: list[Outcome]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"deployments": [asdict(o) for o in outcomes]}, indent=2) + "\n")
