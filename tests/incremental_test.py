@@ -1,0 +1,123 @@
+"""CI flows end to end: `--changed-since` selects deployments, the content version skips what
+is live, `deploy-stacks` orders dependencies, isolates failures and reports them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+CHANGED = ("--changed-since=HEAD~1", "--changed-dependents=transitive")
+QUEUE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
+FAILING = {
+    "Resources": {
+        "Fn": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.11",
+                "Handler": "x.handler",
+                "Role": "arn:aws:iam::123456789012:role/none",
+                "Code": {"S3Bucket": "jiti-no-such-bucket", "S3Key": "missing.zip"},
+            },
+        }
+    }
+}
+
+
+def plain_app(repo, name: str, template: dict, depends_on: str | None = None) -> None:
+    deps = f', dependencies=["{depends_on}"]' if depends_on else ""
+    repo.write(
+        f"tests/stacks/{name}/BUILD",
+        f'cloudformation_stack(name="stack", source="template.json")\n'
+        f'cloudformation_deployment(name="deploy", stack=":stack"{deps})\n',
+    )
+    repo.write(f"tests/stacks/{name}/template.json", json.dumps(template))
+
+
+def report(repo) -> dict[str, dict]:
+    rows = json.loads((repo.root / "dist/jiti-deploy-report.json").read_text())["deployments"]
+    return {row["deployment"]: row for row in rows}
+
+
+def results(repo) -> dict[str, str]:
+    return {address: row["result"] for address, row in report(repo).items()}
+
+
+def event_counts(repo) -> dict[str, int]:
+    cfn = repo.aws("cloudformation")
+    return {n: len(cfn.describe_stack_events(StackName=n)["StackEvents"]) for n in ("greeter-dev", "orders-dev", "site-dev")}
+
+
+@pytest.fixture(scope="module")
+def repo(make_repo):
+    repo = make_repo()
+    repo.pants("deploy-stacks", "apps::")
+    assert set(results(repo).values()) == {"deployed"}
+    return repo
+
+
+def test_an_app_change_redeploys_only_that_app(repo):
+    before = event_counts(repo)
+    repo.edit("apps/orders/worker.py", '"status": "stored"', '"status": "kept"')
+    repo.commit("orders: rename the stored status")
+    out = repo.pants(*CHANGED, "deploy-stacks").stdout
+    assert results(repo) == {"apps/orders:deploy": "deployed"}
+    after = event_counts(repo)
+    assert after["greeter-dev"] == before["greeter-dev"] and after["site-dev"] == before["site-dev"]
+    assert after["orders-dev"] > before["orders-dev"]
+    assert "apps/orders:deploy" in out and "orders-dev" in out
+
+
+def test_a_shared_library_change_redeploys_its_users_only(repo):
+    repo.edit("apps/shared/http.py", '"Content-Type": "application/json"', '"Content-Type": "application/json; charset=utf-8"')
+    repo.commit("shared: say the charset")
+    repo.pants(*CHANGED, "deploy-stacks")
+    assert results(repo) == {"apps/greeter:deploy": "deployed", "apps/orders:deploy": "deployed"}
+
+
+def test_a_docs_only_commit_deploys_nothing_and_says_so(repo):
+    repo.edit("README.md", "# jiti", "# jiti, again")
+    repo.commit("docs only")
+    result = repo.pants(*CHANGED, "deploy-stacks")
+    assert "nothing to deploy" in result.stdout
+
+
+def test_an_infra_lib_change_redeploys_only_the_stacks_whose_template_changes(repo):
+    repo.edit("infra-lib/jiti_infra/constructs/messaging.py", "MessageRetentionPeriod=14 * 24 * 3600", "MessageRetentionPeriod=7 * 24 * 3600")
+    repo.commit("infra-lib: keep dead letters a week")
+    repo.pants(*CHANGED, "deploy-stacks")
+    # Git selects every app (they all use infra-lib); the content version deploys only orders.
+    assert results(repo) == {
+        "apps/greeter:deploy": "up to date",
+        "apps/orders:deploy": "deployed",
+        "apps/site:deploy": "up to date",
+    }
+
+
+def test_a_failure_skips_its_dependents_and_spares_the_rest_then_a_rerun_finishes(repo):
+    plain_app(repo, "base", QUEUE)
+    plain_app(repo, "consumer", QUEUE, depends_on="tests/stacks/base:deploy")
+    plain_app(repo, "broken", FAILING)
+    plain_app(repo, "after", QUEUE, depends_on="tests/stacks/broken:deploy")
+    repo.commit("four stacks, one broken")
+    failed = repo.pants("--jiti-max-parallel=2", "deploy-stacks", "tests/stacks::", check=False)
+    assert failed.returncode != 0
+    assert results(repo) == {
+        "tests/stacks/after:deploy": "skipped: dependency failed",
+        "tests/stacks/base:deploy": "deployed",
+        "tests/stacks/broken:deploy": "failed",
+        "tests/stacks/consumer:deploy": "deployed",
+    }
+    assert "NoSuchBucket" in report(repo)["tests/stacks/broken:deploy"]["error"]
+    assert "skipped: dependency failed" in failed.stdout  # the summary table
+
+    # A re-run of the job (after the fix) deploys only what is not live yet.
+    repo.write("tests/stacks/broken/template.json", json.dumps(QUEUE))
+    repo.commit("fix the broken stack")
+    repo.pants("deploy-stacks", "tests/stacks::")
+    assert results(repo) == {
+        "tests/stacks/after:deploy": "deployed",
+        "tests/stacks/base:deploy": "up to date",
+        "tests/stacks/broken:deploy": "deployed",
+        "tests/stacks/consumer:deploy": "up to date",
+    }
