@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
         for region in sorted({d.region for d in deployments}, key=str):
             targets[region] = target.resolve(region, args.state_dir.resolve(), log=log)
             log(f"target: {targets[region].describe()}")
-        if len(deployments) == 1:
+        if len(deployments) == 1 and not args.report:  # `pants run`: no table for one stack
             runner.deploy(
                 targets[deployments[0].region], deployments[0], dry_run=args.dry_run, log=log
             )
