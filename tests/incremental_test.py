@@ -45,7 +45,10 @@ def results(repo) -> dict[str, str]:
 
 def event_counts(repo) -> dict[str, int]:
     cfn = repo.aws("cloudformation")
-    return {n: len(cfn.describe_stack_events(StackName=n)["StackEvents"]) for n in ("greeter-dev", "orders-dev", "site-dev")}
+    return {
+        n: len(cfn.describe_stack_events(StackName=n)["StackEvents"])
+        for n in ("greeter-dev", "orders-dev", "site-dev")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +72,11 @@ def test_an_app_change_redeploys_only_that_app(repo):
 
 
 def test_a_shared_library_change_redeploys_its_users_only(repo):
-    repo.edit("apps/shared/http.py", '"Content-Type": "application/json"', '"Content-Type": "application/json; charset=utf-8"')
+    repo.edit(
+        "apps/shared/http.py",
+        '"Content-Type": "application/json"',
+        '"Content-Type": "application/json; charset=utf-8"',
+    )
     repo.commit("shared: say the charset")
     repo.pants(*CHANGED, "deploy-stacks")
     assert results(repo) == {"apps/greeter:deploy": "deployed", "apps/orders:deploy": "deployed"}
@@ -83,7 +90,11 @@ def test_a_docs_only_commit_deploys_nothing_and_says_so(repo):
 
 
 def test_an_infra_lib_change_redeploys_only_the_stacks_whose_template_changes(repo):
-    repo.edit("infra-lib/jiti_infra/constructs/messaging.py", "MessageRetentionPeriod=14 * 24 * 3600", "MessageRetentionPeriod=7 * 24 * 3600")
+    repo.edit(
+        "infra-lib/jiti_infra/constructs/messaging.py",
+        "MessageRetentionPeriod=14 * 24 * 3600",
+        "MessageRetentionPeriod=7 * 24 * 3600",
+    )
     repo.commit("infra-lib: keep dead letters a week")
     repo.pants(*CHANGED, "deploy-stacks")
     # Git selects every app (they all use infra-lib); the content version deploys only orders.

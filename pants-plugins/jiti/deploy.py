@@ -51,6 +51,8 @@ from jiti.target_types import (
     STACK_NAME_PATTERN,
     CloudFormationStackNameField,
     CloudFormationStackSourceField,
+    DeploymentAccountField,
+    DeploymentAssumeRoleField,
     DeploymentCapabilitiesField,
     DeploymentDependenciesField,
     DeploymentEnvironmentField,
@@ -77,6 +79,8 @@ class DeploymentFieldSet(FieldSet):
     stack_name: DeploymentStackNameField
     environment: DeploymentEnvironmentField
     region: DeploymentRegionField
+    account: DeploymentAccountField
+    assume_role: DeploymentAssumeRoleField
     parameters: DeploymentParametersField
     stack_tags: DeploymentTagsField
     role_arn: DeploymentRoleArnField
@@ -219,6 +223,8 @@ async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup
         "stack_name": stack_name,
         "environment": field_set.environment.value,
         "region": field_set.region.value,
+        "account": field_set.account.value,
+        "assume_role": field_set.assume_role.value,
         "parameters": dict(field_set.parameters.value or {}),
         "tags": dict(field_set.stack_tags.value or {}),
         "role_arn": field_set.role_arn.value,

@@ -215,13 +215,48 @@ class DeploymentRegionField(StringField):
     )
 
 
+class DeploymentAccountField(StringField):
+    alias = "account"
+    help = help_text(
+        """
+        The 12-digit AWS account to deploy to, reached by assuming `assume_role` in it. Leave
+        unset to deploy with the current credentials' account. To deploy one app to many
+        accounts and regions, parametrize: `account=parametrize("111111111111",
+        "222222222222"), region=parametrize("us-east-1", "eu-west-1")` gives one deployment
+        (and one isolated stack) per account and region, all deployed by one
+        `pants deploy-stacks apps/greeter:` with each account's credentials assumed once.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
+        value = super().compute_value(raw_value, address)
+        if value is not None and not re.match(r"^[0-9]{12}$", value):
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} is {value!r}: an AWS account id has 12 digits."
+            )
+        return value
+
+
+class DeploymentAssumeRoleField(StringField):
+    alias = "assume_role"
+    default = "arn:aws:iam::{account}:role/jiti-deploy"
+    help = help_text(
+        """
+        The role assumed to deploy into `account` (`{account}` is filled in). Used only when
+        `account` is set.
+        """
+    )
+
+
 class DeploymentParametersField(DictStringToStringField):
     alias = "parameters"
     help = help_text(
         """
-        Values for the template's parameters, e.g. `{"LogRetentionDays": "30"}`.
-        `Environment` and `AssetsBucket` are set by jiti. A name the template does not
-        declare is an error.
+        Values for the template's parameters, e.g. `{"LogRetentionDays": "30"}`. A value may
+        use `{account}`, `{region}` and `{env}`, so one deployment target serves every
+        account and region (e.g. `{"DomainPrefix": "shop-{region}"}`). `Environment` and
+        `AssetsBucket` are set by jiti. A name the template does not declare is an error.
         """
     )
 
@@ -273,6 +308,8 @@ class CloudFormationDeploymentTarget(Target):
         DeploymentStackNameField,
         DeploymentEnvironmentField,
         DeploymentRegionField,
+        DeploymentAccountField,
+        DeploymentAssumeRoleField,
         DeploymentParametersField,
         DeploymentTagsField,
         DeploymentRoleArnField,

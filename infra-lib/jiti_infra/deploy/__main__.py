@@ -49,14 +49,11 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     try:
         deployments = [plan.load(p, args.artifacts, args.outputs_dir) for p in args.plan]
-        targets = {}
-        for region in sorted({d.region for d in deployments}, key=str):
-            targets[region] = target.resolve(region, args.state_dir.resolve(), log=log)
-            log(f"target: {targets[region].describe()}")
+        targets = target.Targets(args.state_dir.resolve(), log=log)
         if len(deployments) == 1 and not args.report:  # `pants run`: no table for one stack
-            runner.deploy(
-                targets[deployments[0].region], deployments[0], dry_run=args.dry_run, log=log
-            )
+            d = deployments[0]
+            aws = targets.get(d.account, d.region, d.role_to_assume)
+            runner.deploy(aws, d, dry_run=args.dry_run, log=log)
             return 0
         outcomes = batch.run(
             targets, deployments, dry_run=args.dry_run, max_parallel=args.max_parallel, log=log

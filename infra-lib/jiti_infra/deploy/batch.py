@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from jiti_infra.deploy import live, runner
 from jiti_infra.deploy.errors import DeployError
 from jiti_infra.deploy.plan import Deployment
-from jiti_infra.deploy.target import AwsTarget
+from jiti_infra.deploy.target import AwsTarget, Targets
 
 FAILED = "failed"
 SKIPPED = "skipped: dependency failed"
@@ -57,14 +57,15 @@ def dependencies_in_run(deployments: list[Deployment]) -> dict[str, tuple[str, .
 
 
 def run(
-    targets: dict[str | None, AwsTarget],
+    targets: Targets,
     deployments: list[Deployment],
     *,
     dry_run: bool,
     max_parallel: int,
     log=print,
 ) -> list[Outcome]:
-    """Deploy everything that differs from what is live; never raises for one deployment's failure."""
+    """Deploy everything that differs from what is live; one deployment's failure (or one
+    account's) fails that deployment and skips its dependents, never the whole run."""
     deps_of = dependencies_in_run(deployments)
     lock = threading.Lock()
 
@@ -76,41 +77,55 @@ def run(
 
         return log_line
 
-    current: dict[str, live.LiveStack | None] = {}
-    for region, target in targets.items():
-        names = {d.stack_name for d in deployments if d.region == region}
-        found = live.describe_all(target.client("cloudformation"), names)
-        current.update({(region, n): found.get(n) for n in names})
+    def target_of(d: Deployment) -> AwsTarget:
+        return targets.get(d.account, d.region, d.role_to_assume)
 
-    outcomes: dict[str, Outcome] = {}
-
-    def deploy_one(d: Deployment) -> Outcome:
-        target = targets[d.region]
-        before = current[(d.region, d.stack_name)]
-        old = (before.tags.get(live.VERSION_TAG) or "none")[:12] if before else "none"
-        started = time.monotonic()
-        error = None
+    # One batched read of what is live per account and region; where it fails, each
+    # deployment reads (and reports) for itself.
+    current: dict[tuple, object] = {}
+    for key in sorted({(d.account, d.region) for d in deployments}, key=str):
+        group = [d for d in deployments if (d.account, d.region) == key]
         try:
-            result = runner.deploy(
-                target, d, dry_run=dry_run, log=say(d.stack_name), current=before
+            found = live.describe_all(
+                target_of(group[0]).client("cloudformation"), {d.stack_name for d in group}
             )
-        except (DeployError, ClientError, BotoCoreError) as e:
-            result, error = FAILED, str(e)
-            say(d.stack_name)(f"error: {e}")
+        except (DeployError, ClientError, BotoCoreError):
+            continue
+        current.update({(key, d.stack_name): found.get(d.stack_name) for d in group})
+
+    def outcome(
+        d: Deployment, result: str, old: str, started: float, error: str | None = None
+    ) -> Outcome:
+        try:
+            account, region = target_of(d).account, target_of(d).region
+        except (ClientError, BotoCoreError):
+            account, region = d.account or "?", d.region or "?"
+        elapsed = round(time.monotonic() - started, 2)
         return Outcome(
-            d.address,
-            d.stack_name,
-            target.account,
-            target.region,
-            result,
-            old,
-            d.version[:12],
-            round(time.monotonic() - started, 2),
-            error,
+            d.address, d.stack_name, account, region, result, old, d.version[:12], elapsed, error
         )
 
+    def deploy_one(d: Deployment) -> Outcome:
+        where = " ".join(filter(None, (d.stack_name, d.account, d.region)))
+        started, log_line = time.monotonic(), say(where)
+        before = current.get(((d.account, d.region), d.stack_name), runner.NOT_LOOKED_UP)
+        old = (
+            "?"
+            if before is runner.NOT_LOOKED_UP
+            else (before.tags.get(live.VERSION_TAG) or "none")[:12]
+            if before
+            else "none"
+        )
+        try:
+            result = runner.deploy(target_of(d), d, dry_run=dry_run, log=log_line, current=before)
+        except (DeployError, ClientError, BotoCoreError) as e:
+            log_line(f"error: {e}")
+            return outcome(d, FAILED, old, started, str(e))
+        return outcome(d, result, old, started)
+
+    outcomes: dict[str, Outcome] = {}
     pending = {d.address: d for d in deployments}
-    running = {}
+    running: dict = {}
     with ThreadPoolExecutor(max_workers=max(1, max_parallel)) as pool:
         while pending or running:
             for address, d in sorted(pending.items()):
@@ -121,24 +136,13 @@ def run(
                     continue  # a dependency is still pending or running
                 del pending[address]
                 if any(o.result in (FAILED, SKIPPED) for o in deps):
-                    target = targets[d.region]
-                    outcomes[address] = Outcome(
-                        address,
-                        d.stack_name,
-                        target.account,
-                        target.region,
-                        SKIPPED,
-                        "-",
-                        d.version[:12],
-                        0.0,
-                    )
-                    continue
-                running[pool.submit(deploy_one, d)] = address
-            if not running:
-                continue
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                outcomes[running.pop(future)] = future.result()
+                    outcomes[address] = outcome(d, SKIPPED, "-", time.monotonic())
+                else:
+                    running[pool.submit(deploy_one, d)] = address
+            if running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcomes[running.pop(future)] = future.result()
     return [outcomes[d.address] for d in deployments]
 
 

@@ -26,6 +26,27 @@ class Deployment:
     capabilities: tuple[str, ...] = ()
     outputs_file: Path | None = None
     depends_on: tuple[str, ...] = ()
+    account: str | None = None
+    assume_role: str | None = None
+
+    @property
+    def role_to_assume(self) -> str | None:
+        """The role to assume in `account` (the `assume_role` field, `{account}` filled in)."""
+        return (
+            self.assume_role.replace("{account}", self.account)
+            if self.account and self.assume_role
+            else None
+        )
+
+    def expand(self, value: str, account: str, region: str) -> str:
+        """Fill `{account}`, `{region}` and `{env}` in a parameter value."""
+        for name, actual in (
+            ("{account}", account),
+            ("{region}", region),
+            ("{env}", self.environment),
+        ):
+            value = value.replace(name, actual)
+        return value
 
     @property
     def version(self) -> str:
@@ -77,4 +98,6 @@ def load(plan_path: Path, artifacts_dir: Path, outputs_dir: Path | None) -> Depl
         capabilities=tuple(plan.get("capabilities") or ()),
         outputs_file=outputs_file,
         depends_on=tuple(plan.get("depends_on") or ()),
+        account=plan.get("account"),
+        assume_role=plan.get("assume_role"),
     )

@@ -12,7 +12,7 @@ from jiti_infra.deploy.target import AwsTarget
 TEMPLATE_BODY_LIMIT = 51_200  # bytes; larger templates go through S3
 
 
-def _parameters(deployment: Deployment, bucket: str | None) -> dict:
+def _parameters(deployment: Deployment, bucket: str | None, target: AwsTarget) -> dict:
     declared = deployment.manifest.get("parameters", {})
     unknown = sorted(set(deployment.parameters) - set(declared))
     if unknown:
@@ -20,7 +20,10 @@ def _parameters(deployment: Deployment, bucket: str | None) -> dict:
             f"{deployment.address}: field `parameters`: {', '.join(unknown)} not declared by the "
             f"template (it declares: {', '.join(sorted(declared)) or 'none'})"
         )
-    values = {k: v for k, v in deployment.parameters.items()}
+    values = {
+        k: deployment.expand(v, target.account, target.region)
+        for k, v in deployment.parameters.items()
+    }
     if "Environment" in declared:
         values["Environment"] = deployment.environment
     if "AssetsBucket" in declared and bucket:
@@ -69,7 +72,7 @@ def _failure_message(deployment: Deployment, status: str, seen_events: list[dict
     return "\n".join(lines)
 
 
-_NOT_LOOKED_UP = object()
+NOT_LOOKED_UP = object()
 
 
 def deploy(
@@ -78,7 +81,7 @@ def deploy(
     *,
     dry_run: bool = False,
     log=print,
-    current: live.LiveStack | None = _NOT_LOOKED_UP,
+    current: live.LiveStack | None = NOT_LOOKED_UP,
 ) -> str:
     """Deploy one stack; returns `deployed`, `up to date` or `dry run`; raises DeployError.
 
@@ -87,7 +90,7 @@ def deploy(
     """
     cfn = target.client("cloudformation")
     name, short = deployment.stack_name, deployment.version[:12]
-    if current is _NOT_LOOKED_UP:
+    if current is NOT_LOOKED_UP:
         current = live.describe(cfn, name)
     if current and current.is_current(deployment.version, deployment.config_hash()):
         log(f"{name}: up to date (version {short})")
@@ -133,7 +136,7 @@ def deploy(
         stack_name=name,
         kind="UPDATE" if current else "CREATE",
         template=template_arg,
-        parameters=_parameters(deployment, bucket),
+        parameters=_parameters(deployment, bucket, target),
         tags=_tags(deployment),
         capabilities=deployment.capabilities,
         role_arn=deployment.role_arn,

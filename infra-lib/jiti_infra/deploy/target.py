@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class AwsTarget:
 
     def describe(self) -> str:
         if self.local:
-            return f"local AWS at {self.endpoint_url} ({self.region})"
+            return f"local AWS at {self.endpoint_url} (account {self.account}, {self.region})"
         account = self.account
         where = f" via {self.endpoint_url}" if self.endpoint_url else ""
         return f"AWS account {account} ({self.region}){where}"
@@ -63,3 +64,42 @@ def resolve(region: str | None, state_dir: Path, log=print) -> AwsTarget:
     server = local_aws.ensure_running(state_dir, log=log)
     session = boto3.Session(region_name=region, **local_aws.CREDENTIALS)
     return AwsTarget(session, server.endpoint, local=True)
+
+
+class Targets:
+    """One AwsTarget per (account, region) of a run. A deployment naming an account gets there
+    by assuming its role; credentials are assumed once per role and reused across regions."""
+
+    def __init__(self, state_dir: Path, log=print):
+        self._state_dir = state_dir
+        self._log = log
+        self._targets: dict[tuple[str | None, str | None], AwsTarget] = {}
+        self._credentials: dict[str, dict] = {}
+        self._lock = threading.Lock()
+
+    def get(self, account: str | None, region: str | None, role_arn: str | None) -> AwsTarget:
+        with self._lock:
+            return self._get(account, region, role_arn)
+
+    def _get(self, account: str | None, region: str | None, role_arn: str | None) -> AwsTarget:
+        key = (account, region)
+        if key not in self._targets:
+            base = resolve(region, self._state_dir, log=self._log)
+            self._targets[key] = self._assume(base, role_arn) if account else base
+            self._log(f"target: {self._targets[key].describe()}")
+        return self._targets[key]
+
+    def _assume(self, base: AwsTarget, role_arn: str) -> AwsTarget:
+        if role_arn not in self._credentials:
+            response = base.client("sts").assume_role(
+                RoleArn=role_arn, RoleSessionName="jiti-deploy"
+            )
+            self._credentials[role_arn] = response["Credentials"]
+        creds = self._credentials[role_arn]
+        session = boto3.Session(
+            region_name=base.region,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+        return AwsTarget(session, base.endpoint_url, local=base.local)
