@@ -54,14 +54,16 @@ class Repo:
     def manifest(self, app: str) -> dict:
         return json.loads((self.root / f"dist/apps.{app}/stack.manifest.json").read_text())
 
-    def aws(self, service: str):
+    def aws(self, service: str, region: str = "us-east-1", **credentials: str):
+        """A client for this repo's local AWS; pass assumed-role credentials to act in another account."""
         endpoint = json.loads((self.root / ".jiti/local-aws.json").read_text())["endpoint"]
         return boto3.client(
             service,
             endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="jiti-local",
-            aws_secret_access_key="jiti-local",
+            region_name=region,
+            aws_access_key_id=credentials.get("AccessKeyId", "jiti-local"),
+            aws_secret_access_key=credentials.get("SecretAccessKey", "jiti-local"),
+            aws_session_token=credentials.get("SessionToken"),
         )
 
     def stop(self) -> None:

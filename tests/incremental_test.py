@@ -8,6 +8,12 @@ import json
 import pytest
 
 CHANGED = ("--changed-since=HEAD~1", "--changed-dependents=transitive")
+# greeter's production copies: two accounts x two regions.
+GREETER_PROD = [
+    f"apps/greeter:prod@account={account},region={region}"
+    for account in ("111111111111", "222222222222")
+    for region in ("eu-west-1", "us-east-1")
+]
 QUEUE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
 FAILING = {
     "Resources": {
@@ -79,7 +85,11 @@ def test_a_shared_library_change_redeploys_its_users_only(repo):
     )
     repo.commit("shared: say the charset")
     repo.pants(*CHANGED, "deploy-stacks")
-    assert results(repo) == {"apps/greeter:deploy": "deployed", "apps/orders:deploy": "deployed"}
+    assert results(repo) == {
+        "apps/greeter:deploy": "deployed",
+        "apps/orders:deploy": "deployed",
+        **{address: "deployed" for address in GREETER_PROD},
+    }
 
 
 def test_a_docs_only_commit_deploys_nothing_and_says_so(repo):
@@ -102,6 +112,7 @@ def test_an_infra_lib_change_redeploys_only_the_stacks_whose_template_changes(re
         "apps/greeter:deploy": "up to date",
         "apps/orders:deploy": "deployed",
         "apps/site:deploy": "up to date",
+        **{address: "up to date" for address in GREETER_PROD},
     }
 
 
@@ -132,3 +143,77 @@ def test_a_failure_skips_its_dependents_and_spares_the_rest_then_a_rerun_finishe
         "tests/stacks/broken:deploy": "deployed",
         "tests/stacks/consumer:deploy": "up to date",
     }
+
+
+def test_one_app_to_many_accounts_and_regions_with_one_failing_account(repo):
+    template = {
+        "Resources": {
+            "Table": {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {
+                    "TableName": "jiti-fanout",
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                },
+            }
+        }
+    }
+    repo.write(
+        "tests/fanout/BUILD",
+        'cloudformation_stack(name="stack", source="template.json")\n'
+        'cloudformation_deployment(name="deploy", stack=":stack", environment="prod",\n'
+        '    account=parametrize("111111111111", "222222222222"),\n'
+        '    region=parametrize("us-east-1", "eu-west-1"))\n',
+    )
+    repo.write("tests/fanout/template.json", json.dumps(template))
+    # Account 222222222222 already has a table of that name in us-east-1: that copy must fail.
+    creds = repo.aws("sts").assume_role(
+        RoleArn="arn:aws:iam::222222222222:role/jiti-deploy", RoleSessionName="t"
+    )["Credentials"]
+    dynamodb = repo.aws(
+        "dynamodb",
+        AccessKeyId=creds["AccessKeyId"],
+        SecretAccessKey=creds["SecretAccessKey"],
+        SessionToken=creds["SessionToken"],
+    )
+    dynamodb.create_table(
+        TableName="jiti-fanout",
+        **{
+            k: v
+            for k, v in template["Resources"]["Table"]["Properties"].items()
+            if k != "TableName"
+        },
+    )
+
+    failed = repo.pants("deploy-stacks", "tests/fanout:", check=False)
+    assert failed.returncode != 0
+    rows = report(repo)
+    assert {(r["account"], r["region"], r["result"]) for r in rows.values()} == {
+        ("111111111111", "us-east-1", "deployed"),
+        ("111111111111", "eu-west-1", "deployed"),
+        ("222222222222", "eu-west-1", "deployed"),
+        ("222222222222", "us-east-1", "failed"),
+    }
+    # Each copy is its own stack in its own account and region, with its own assets bucket.
+    for row in rows.values():
+        if row["result"] == "deployed":
+            creds = repo.aws("sts").assume_role(
+                RoleArn=f"arn:aws:iam::{row['account']}:role/jiti-deploy", RoleSessionName="t"
+            )["Credentials"]
+            cfn = repo.aws(
+                "cloudformation",
+                region=row["region"],
+                AccessKeyId=creds["AccessKeyId"],
+                SecretAccessKey=creds["SecretAccessKey"],
+                SessionToken=creds["SessionToken"],
+            )
+            assert (
+                cfn.describe_stacks(StackName="fanout-prod")["Stacks"][0]["StackStatus"]
+                == "CREATE_COMPLETE"
+            )
+
+    dynamodb.delete_table(TableName="jiti-fanout")
+    repo.pants("deploy-stacks", "tests/fanout:")
+    again = repo.pants("deploy-stacks", "tests/fanout:").stdout
+    assert again.count("fanout-prod: up to date") == 4
