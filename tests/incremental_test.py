@@ -217,3 +217,32 @@ def test_one_app_to_many_accounts_and_regions_with_one_failing_account(repo):
     repo.pants("deploy-stacks", "tests/fanout:")
     again = repo.pants("deploy-stacks", "tests/fanout:").stdout
     assert again.count("fanout-prod: up to date") == 4
+
+
+def test_stack_sets_mode_rolls_out_instances_and_skips_what_is_live(repo):
+    repo.write(
+        "tests/fleet/BUILD",
+        'cloudformation_stack(name="stack", source="template.json")\n'
+        'cloudformation_deployment(name="deploy", stack=":stack", environment="prod",\n'
+        '    stack_set_accounts=["333333333333", "444444444444"],\n'
+        '    stack_set_regions=["us-east-1", "eu-west-1"])\n',
+    )
+    repo.write("tests/fleet/template.json", json.dumps(QUEUE))
+    repo.pants("deploy-stacks", "tests/fleet:")
+    assert results(repo) == {"tests/fleet:deploy": "deployed"}
+    cfn = repo.aws("cloudformation")
+    instances = cfn.list_stack_instances(StackSetName="fleet-prod")["Summaries"]
+    assert {(i["Account"], i["Region"], i["Status"]) for i in instances} == {
+        (account, region, "CURRENT")
+        for account in ("333333333333", "444444444444")
+        for region in ("us-east-1", "eu-west-1")
+    }
+    tags = {
+        t["Key"]: t["Value"]
+        for t in cfn.describe_stack_set(StackSetName="fleet-prod")["StackSet"]["Tags"]
+    }
+    assert tags["jiti:env"] == "prod" and len(tags["jiti:version"]) == 64
+
+    again = repo.pants("deploy-stacks", "tests/fleet:").stdout
+    assert again.count("up to date (version") == 4
+    assert results(repo) == {"tests/fleet:deploy": "up to date"}

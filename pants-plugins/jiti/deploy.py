@@ -61,6 +61,10 @@ from jiti.target_types import (
     DeploymentRoleArnField,
     DeploymentStackField,
     DeploymentStackNameField,
+    DeploymentStackSetAccountsField,
+    DeploymentStackSetFailureToleranceField,
+    DeploymentStackSetMaxConcurrentField,
+    DeploymentStackSetRegionsField,
     DeploymentTagsField,
     DeploymentTerminationProtectionField,
 )
@@ -81,6 +85,10 @@ class DeploymentFieldSet(FieldSet):
     region: DeploymentRegionField
     account: DeploymentAccountField
     assume_role: DeploymentAssumeRoleField
+    stack_set_accounts: DeploymentStackSetAccountsField
+    stack_set_regions: DeploymentStackSetRegionsField
+    stack_set_max_concurrent: DeploymentStackSetMaxConcurrentField
+    stack_set_failure_tolerance: DeploymentStackSetFailureToleranceField
     parameters: DeploymentParametersField
     stack_tags: DeploymentTagsField
     role_arn: DeploymentRoleArnField
@@ -168,6 +176,28 @@ def stack_name_for(field_set: DeploymentFieldSet, app: str) -> str:
     return name
 
 
+def stack_set_settings(field_set: DeploymentFieldSet) -> dict | None:
+    accounts, regions = field_set.stack_set_accounts.value, field_set.stack_set_regions.value
+    if not accounts and not regions:
+        return None
+    if not accounts or not regions:
+        raise JitiError(
+            f"{field_set.address}: fields `stack_set_accounts` and `stack_set_regions`: "
+            "StackSets mode needs both"
+        )
+    if field_set.account.value:
+        raise JitiError(
+            f"{field_set.address}: field `account`: a StackSet is deployed from the current "
+            "account; list target accounts in `stack_set_accounts` instead"
+        )
+    return {
+        "accounts": sorted(accounts),
+        "regions": list(regions),
+        "max_concurrent_percentage": field_set.stack_set_max_concurrent.value,
+        "failure_tolerance_percentage": field_set.stack_set_failure_tolerance.value,
+    }
+
+
 @dataclass(frozen=True)
 class DeploymentSetupRequest:
     """Shared by the run and deploy rules (a union member can't be requested as its base)."""
@@ -225,6 +255,7 @@ async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup
         "region": field_set.region.value,
         "account": field_set.account.value,
         "assume_role": field_set.assume_role.value,
+        "stack_set": stack_set_settings(field_set),
         "parameters": dict(field_set.parameters.value or {}),
         "tags": dict(field_set.stack_tags.value or {}),
         "role_arn": field_set.role_arn.value,

@@ -14,6 +14,7 @@ from pants.engine.target import (
     BoolField,
     Dependencies,
     DictStringToStringField,
+    IntField,
     InvalidFieldException,
     SingleSourceField,
     StringField,
@@ -249,6 +250,39 @@ class DeploymentAssumeRoleField(StringField):
     )
 
 
+class DeploymentStackSetAccountsField(StringSequenceField):
+    alias = "stack_set_accounts"
+    help = help_text(
+        """
+        StackSets mode, for large fan-out: deploy the stack as one CloudFormation StackSet
+        (self-managed permissions) from the current account, with one instance in each of
+        these accounts and each of `stack_set_regions`. CloudFormation rolls it out with the
+        operation preferences below. Leave unset for a plain stack.
+        """
+    )
+
+
+class DeploymentStackSetRegionsField(StringSequenceField):
+    alias = "stack_set_regions"
+    help = help_text(
+        "StackSets mode: the regions to create instances in (see `stack_set_accounts`)."
+    )
+
+
+class DeploymentStackSetMaxConcurrentField(IntField):
+    alias = "stack_set_max_concurrent_percentage"
+    default = 25
+    help = help_text("StackSets mode: the percentage of accounts deployed to at once, per region.")
+
+
+class DeploymentStackSetFailureToleranceField(IntField):
+    alias = "stack_set_failure_tolerance_percentage"
+    default = 0
+    help = help_text(
+        "StackSets mode: the percentage of accounts that may fail, per region, before the rollout stops."
+    )
+
+
 class DeploymentParametersField(DictStringToStringField):
     alias = "parameters"
     help = help_text(
@@ -310,6 +344,10 @@ class CloudFormationDeploymentTarget(Target):
         DeploymentRegionField,
         DeploymentAccountField,
         DeploymentAssumeRoleField,
+        DeploymentStackSetAccountsField,
+        DeploymentStackSetRegionsField,
+        DeploymentStackSetMaxConcurrentField,
+        DeploymentStackSetFailureToleranceField,
         DeploymentParametersField,
         DeploymentTagsField,
         DeploymentRoleArnField,

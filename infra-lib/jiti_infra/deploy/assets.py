@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from botocore.exceptions import ClientError
 
 from jiti_infra.deploy.plan import Deployment
@@ -35,6 +37,27 @@ def ensure_bucket(s3, name: str, region: str, log=print) -> None:
             "BlockPublicPolicy": True,
             "RestrictPublicBuckets": True,
         },
+    )
+
+
+def allow_reads(s3, bucket: str, accounts: list[str]) -> None:
+    """Let other accounts read the assets (StackSet instances live in other accounts)."""
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "JitiStackSetAssets",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in sorted(accounts)]},
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{bucket}/assets/*",
+                    }
+                ],
+            }
+        ),
     )
 
 

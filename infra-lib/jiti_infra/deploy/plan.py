@@ -28,6 +28,7 @@ class Deployment:
     depends_on: tuple[str, ...] = ()
     account: str | None = None
     assume_role: str | None = None
+    stack_set: dict | None = None  # accounts, regions, max_concurrent/failure_tolerance percentages
 
     @property
     def role_to_assume(self) -> str | None:
@@ -67,6 +68,7 @@ class Deployment:
             "role_arn": self.role_arn,
             "termination_protection": self.termination_protection,
             "capabilities": sorted(self.capabilities),
+            "stack_set": self.stack_set,
         }
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -100,4 +102,5 @@ def load(plan_path: Path, artifacts_dir: Path, outputs_dir: Path | None) -> Depl
         depends_on=tuple(plan.get("depends_on") or ()),
         account=plan.get("account"),
         assume_role=plan.get("assume_role"),
+        stack_set=plan.get("stack_set"),
     )

@@ -4,42 +4,12 @@ from __future__ import annotations
 
 import json
 
-from jiti_infra.deploy import assets, changes, events, live, site_content
+from jiti_infra.deploy import assets, changes, events, live, settings, site_content, stack_sets
 from jiti_infra.deploy.errors import DeployError
 from jiti_infra.deploy.plan import Deployment
 from jiti_infra.deploy.target import AwsTarget
 
 TEMPLATE_BODY_LIMIT = 51_200  # bytes; larger templates go through S3
-
-
-def _parameters(deployment: Deployment, bucket: str | None, target: AwsTarget) -> dict:
-    declared = deployment.manifest.get("parameters", {})
-    unknown = sorted(set(deployment.parameters) - set(declared))
-    if unknown:
-        raise DeployError(
-            f"{deployment.address}: field `parameters`: {', '.join(unknown)} not declared by the "
-            f"template (it declares: {', '.join(sorted(declared)) or 'none'})"
-        )
-    values = {
-        k: deployment.expand(v, target.account, target.region)
-        for k, v in deployment.parameters.items()
-    }
-    if "Environment" in declared:
-        values["Environment"] = deployment.environment
-    if "AssetsBucket" in declared and bucket:
-        values["AssetsBucket"] = bucket
-    return values
-
-
-def _tags(deployment: Deployment) -> dict:
-    return {
-        **deployment.manifest.get("tags", {}),
-        **deployment.tags,
-        live.VERSION_TAG: deployment.version,
-        live.CONFIG_TAG: deployment.config_hash(),
-        live.APP_TAG: deployment.app,
-        live.ENV_TAG: deployment.environment,
-    }
 
 
 def _write_outputs(deployment: Deployment, outputs: dict, log=print) -> None:
@@ -88,6 +58,8 @@ def deploy(
     `current` is the live stack when the caller already looked it up (batched), so an
     unchanged stack costs no call at all here.
     """
+    if deployment.stack_set:  # StackSets mode: one StackSet, many instances
+        return stack_sets.deploy(target, deployment, dry_run=dry_run, log=log)
     cfn = target.client("cloudformation")
     name, short = deployment.stack_name, deployment.version[:12]
     if current is NOT_LOOKED_UP:
@@ -136,8 +108,8 @@ def deploy(
         stack_name=name,
         kind="UPDATE" if current else "CREATE",
         template=template_arg,
-        parameters=_parameters(deployment, bucket, target),
-        tags=_tags(deployment),
+        parameters=settings.parameters(deployment, bucket, target),
+        tags=settings.tags(deployment),
         capabilities=deployment.capabilities,
         role_arn=deployment.role_arn,
     )
@@ -156,7 +128,9 @@ def deploy(
                 {"ParameterKey": k, "UsePreviousValue": True}
                 for k in deployment.manifest.get("parameters", {})
             ],
-            Tags=[{"Key": k, "Value": str(v)} for k, v in sorted(_tags(deployment).items())],
+            Tags=[
+                {"Key": k, "Value": str(v)} for k, v in sorted(settings.tags(deployment).items())
+            ],
             Capabilities=list(deployment.capabilities),
         )
         cfn.get_waiter("stack_update_complete").wait(

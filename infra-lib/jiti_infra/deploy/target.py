@@ -30,6 +30,17 @@ class AwsTarget:
     def region(self) -> str:
         return self.session.region_name
 
+    def in_region(self, region: str) -> "AwsTarget":
+        """The same credentials and endpoint, in another region."""
+        creds = self.session.get_credentials().get_frozen_credentials()
+        session = boto3.Session(
+            region_name=region,
+            aws_access_key_id=creds.access_key,
+            aws_secret_access_key=creds.secret_key,
+            aws_session_token=creds.token,
+        )
+        return AwsTarget(session, self.endpoint_url, self.local)
+
     @functools.cached_property
     def account(self) -> str:
         return self.client("sts").get_caller_identity()["Account"]
