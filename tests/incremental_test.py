@@ -169,7 +169,7 @@ def test_one_app_to_many_accounts_and_regions_with_one_failing_account(repo):
     repo.write("tests/fanout/template.json", json.dumps(template))
     # Account 222222222222 already has a table of that name in us-east-1: that copy must fail.
     creds = repo.aws("sts").assume_role(
-        RoleArn="arn:aws:iam::222222222222:role/jiti-deploy", RoleSessionName="t"
+        RoleArn="arn:aws:iam::222222222222:role/jiti-deploy", RoleSessionName="jiti-test"
     )["Credentials"]
     dynamodb = repo.aws(
         "dynamodb",
@@ -199,7 +199,8 @@ def test_one_app_to_many_accounts_and_regions_with_one_failing_account(repo):
     for row in rows.values():
         if row["result"] == "deployed":
             creds = repo.aws("sts").assume_role(
-                RoleArn=f"arn:aws:iam::{row['account']}:role/jiti-deploy", RoleSessionName="t"
+                RoleArn=f"arn:aws:iam::{row['account']}:role/jiti-deploy",
+                RoleSessionName="jiti-test",
             )["Credentials"]
             cfn = repo.aws(
                 "cloudformation",

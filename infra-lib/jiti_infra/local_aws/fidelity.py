@@ -5,7 +5,9 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
 2. resources added by a change set are created in template order, ignoring `DependsOn`
    (so an API Gateway Deployment can come before the Methods it depends on);
 3. an UPDATE change set's tags are not put on the stack;
-4. a resource that fails to create makes the API call itself fail, and the stack stays
+4. StackSet instance stacks are named `StackSet:<name>`, so names generated from the stack
+   name are invalid for most resources; CloudFormation names them `StackSet-<name>-<uuid>`;
+5. a resource that fails to create makes the API call itself fail, and the stack stays
    `*_IN_PROGRESS` forever, instead of the call succeeding and the stack ending in
    `ROLLBACK_COMPLETE` (create) or `UPDATE_ROLLBACK_COMPLETE` (update) with a
    `*_FAILED` event naming the resource and the reason.
@@ -15,6 +17,8 @@ that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
 """
 
 from __future__ import annotations
+
+import uuid
 
 from moto.cloudformation import models, parsing
 
@@ -130,6 +134,15 @@ def _depends_on_first(original):
     return build_resource_diff
 
 
+def _stack_set_instance_names_like_cloudformation(original):
+    def create_stack(self, name, *args, **kwargs):
+        if name.startswith("StackSet:"):
+            name = f"StackSet-{name[len('StackSet:'):]}-{uuid.uuid4()}"
+        return original(self, name, *args, **kwargs)
+
+    return create_stack
+
+
 _applied = False
 
 
@@ -142,6 +155,9 @@ def apply() -> None:
     )
     parsing.ResourceMap.build_resource_diff = _depends_on_first(
         parsing.ResourceMap.build_resource_diff
+    )
+    models.CloudFormationBackend.create_stack = _stack_set_instance_names_like_cloudformation(
+        models.CloudFormationBackend.create_stack
     )
     models.CloudFormationBackend.execute_change_set = _execute_change_set_like_cloudformation(
         models.CloudFormationBackend.execute_change_set
