@@ -8,6 +8,7 @@ The runtime is the only part of jiti that talks to AWS.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -248,7 +249,12 @@ async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup
     )
     plan = {
         "address": str(field_set.address),
-        "name": field_set.address.target_name,
+        # Names the outputs file; parametrized copies (account, region) each get their own.
+        "name": re.sub(
+            r"[^A-Za-z0-9_.-]+",
+            "-",
+            field_set.address.target_name + field_set.address.parameters_repr,
+        ).strip("-"),
         "app": app,
         "stack_name": stack_name,
         "environment": field_set.environment.value,
