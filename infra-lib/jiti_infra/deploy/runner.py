@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from botocore.exceptions import ClientError
+
 from jiti_infra.deploy import assets, changes, events, live, settings, site_content, stack_sets
 from jiti_infra.deploy.errors import DeployError
 from jiti_infra.deploy.plan import Deployment
@@ -121,18 +123,26 @@ def deploy(
         return "dry run"
     if change_set.empty:
         log(f"{name}: no resource changes; recording version {short}")
-        cfn.update_stack(
-            StackName=name,
-            UsePreviousTemplate=True,
-            Parameters=[
-                {"ParameterKey": k, "UsePreviousValue": True}
-                for k in deployment.manifest.get("parameters", {})
-            ],
-            Tags=[
-                {"Key": k, "Value": str(v)} for k, v in sorted(settings.tags(deployment).items())
-            ],
-            Capabilities=list(deployment.capabilities),
-        )
+        try:
+            cfn.update_stack(
+                StackName=name,
+                UsePreviousTemplate=True,
+                Parameters=[
+                    {"ParameterKey": k, "UsePreviousValue": True}
+                    for k in deployment.manifest.get("parameters", {})
+                ],
+                Tags=[
+                    {"Key": k, "Value": str(v)}
+                    for k, v in sorted(settings.tags(deployment).items())
+                ],
+                Capabilities=list(deployment.capabilities),
+            )
+        except ClientError as e:
+            # The stack already carries these tags (e.g. it rolled back to this very version).
+            if not any(m in e.response["Error"].get("Message", "") for m in changes.NO_CHANGES):
+                raise
+            log(f"{name}: already at version {short}")
+            return "up to date"
         cfn.get_waiter("stack_update_complete").wait(
             StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 900}
         )

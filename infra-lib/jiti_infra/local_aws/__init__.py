@@ -111,12 +111,20 @@ def ensure_running(state_dir: Path, log=print) -> LocalAws:
         return state
 
 
+def _is_server(pid: int) -> bool:
+    try:
+        return b"jiti_infra.local_aws.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return sys.platform != "linux"  # no /proc to check: trust the answering endpoint
+
+
 def stop(state_dir: Path) -> bool:
     """Stop the local AWS (its state is lost); False if none was running."""
     with _locked(state_dir):
         state = _read(state_dir)
         (state_dir / STATE_FILE).unlink(missing_ok=True)
-        if not state:
+        # A stale file (e.g. after a reboot) may name someone else's process: only stop ours.
+        if not state or not _responds(state.endpoint) or not _is_server(state.pid):
             return False
         try:
             os.kill(state.pid, signal.SIGTERM)

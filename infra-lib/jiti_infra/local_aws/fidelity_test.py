@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -20,6 +21,7 @@ from jiti_infra import local_aws
 from jiti_infra.local_aws import fidelity
 
 REGION = "us-east-1"
+MOTO_ACCOUNT = "123456789012"  # the account moto serves for any credentials
 # One attempt per call: a failing call must show up as it is, not be retried.
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 
@@ -128,8 +130,8 @@ def resource_events(cfn, stack: str) -> list[tuple[str, str, str, str | None]]:
 
 
 def test_execute_change_set_sets_outputs_and_exports(cfn):
-    """jiti reads a stack's outputs after executing its change set, and other stacks import
-    its exports; both must exist, and follow an update."""
+    """Fix 1: jiti reads a stack's outputs after executing its change set, and other stacks
+    import its exports; both must exist, and follow an update."""
     stack = execute(cfn, "fidelity-outputs", WITH_OUTPUTS, "CREATE")
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert set(outputs) == {"QueueUrl", "QueueArn"}
@@ -148,8 +150,17 @@ def test_execute_change_set_sets_outputs_and_exports(cfn):
     assert exports["fidelity-queue-url"] == updated["QueueUrl"]
 
 
+def test_change_set_creates_resources_in_depends_on_order(cfn):
+    """Fix 2: an API Gateway Deployment sorted before the Method it DependsOn still deploys."""
+    stack = execute(cfn, "fidelity-api", API, "CREATE")
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    resources = cfn.list_stack_resources(StackName="fidelity-api")["StackResourceSummaries"]
+    assert sorted(r["LogicalResourceId"] for r in resources) == ["ADeployment", "Api", "Method"]
+
+
 def test_update_change_set_puts_its_tags_on_the_stack(cfn):
-    """jiti decides a stack is up to date from its jiti:version tag, set by the change set."""
+    """Fix 3: jiti decides a stack is up to date from its jiti:version tag, which the change
+    set sets."""
     execute(cfn, "fidelity-tags", {"Resources": QUEUE}, "CREATE", tags={"jiti:version": "v1"})
     stack = execute(
         cfn,
@@ -161,17 +172,25 @@ def test_update_change_set_puts_its_tags_on_the_stack(cfn):
     assert {t["Key"]: t["Value"] for t in stack["Tags"]} == {"jiti:version": "v2"}
 
 
-def test_change_set_creates_resources_in_depends_on_order(cfn):
-    """An API Gateway Deployment sorted before the Method it DependsOn still deploys."""
-    stack = execute(cfn, "fidelity-api", API, "CREATE")
-    assert stack["StackStatus"] == "CREATE_COMPLETE"
-    created = [e[0] for e in resource_events(cfn, "fidelity-api") if e[2] == "CREATE_COMPLETE"]
-    assert created.index("Method") < created.index("ADeployment")
+def stack_set_instance_names(cfn, stack_set: str) -> list[str]:
+    """Create a self-managed StackSet with one instance here; the names of its stacks."""
+    cfn.create_stack_set(StackSetName=stack_set, TemplateBody=json.dumps({"Resources": QUEUE}))
+    cfn.create_stack_instances(StackSetName=stack_set, Accounts=[MOTO_ACCOUNT], Regions=[REGION])
+    return [s["StackName"] for s in cfn.describe_stacks()["Stacks"] if stack_set in s["StackName"]]
+
+
+def test_stack_set_instance_stacks_are_named_like_cloudformation(cfn):
+    """Fix 4: CloudFormation names an instance's stack StackSet-<name>-<uuid>, so resource
+    names made from it are valid."""
+    (name,) = stack_set_instance_names(cfn, "fidelity-set")
+    assert re.fullmatch(r"StackSet-fidelity-set-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", name)
+    (queue,) = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    assert queue["LogicalResourceId"] == "Q" and queue["ResourceStatus"] == "CREATE_COMPLETE"
 
 
 def test_failed_create_rolls_back_and_names_the_resource(cfn):
-    """A resource that fails to create: the call succeeds, the stack ends ROLLBACK_COMPLETE
-    and its events say which resource failed and why, as CloudFormation reports it."""
+    """Fix 5 (create): a resource fails to create; the call succeeds, the stack ends
+    ROLLBACK_COMPLETE and its events say which resource failed and why."""
     stack = execute(cfn, "fidelity-create-fails", {"Resources": BROKEN_FN}, "CREATE")
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
     failed = [e for e in resource_events(cfn, "fidelity-create-fails") if e[2].endswith("_FAILED")]
@@ -182,8 +201,8 @@ def test_failed_create_rolls_back_and_names_the_resource(cfn):
 
 
 def test_failed_update_rolls_back_and_names_the_resource(cfn):
-    """An update adding a resource that fails: the stack ends UPDATE_ROLLBACK_COMPLETE, the
-    previous version still live, with a failed event for the resource."""
+    """Fix 5 (update): an update adds a resource that fails; the stack ends
+    UPDATE_ROLLBACK_COMPLETE, the previous version still live, with a failed event for it."""
     execute(cfn, "fidelity-update-fails", {"Resources": QUEUE}, "CREATE")
     stack = execute(cfn, "fidelity-update-fails", {"Resources": {**QUEUE, **BROKEN_FN}}, "UPDATE")
     assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
@@ -262,6 +281,19 @@ def test_moto_still_gives_no_outputs_or_exports_after_execute_change_set():
     assert result == {"error": None, "status": "CREATE_COMPLETE", "outputs": None, "exports": []}
 
 
+def test_moto_still_creates_change_set_resources_in_template_order():
+    """Gap 2: DependsOn is ignored, so the Deployment comes before its Method and fails."""
+    result = unpatched(
+        """
+        result["error"] = execute("s", templates["api"], "CREATE")
+        result["status"] = stack("s")["StackStatus"]
+        """,
+        api=API,
+    )
+    assert "contain any methods" in (result["error"] or "")
+    assert result["status"] == "REVIEW_IN_PROGRESS"
+
+
 def test_moto_still_ignores_update_change_set_tags():
     """Gap 3: an UPDATE change set's tags never reach the stack."""
     result = unpatched(
@@ -278,22 +310,27 @@ def test_moto_still_ignores_update_change_set_tags():
     assert result["tags"] == [{"Key": "jiti:version", "Value": "v1"}]
 
 
-def test_moto_still_creates_change_set_resources_in_template_order():
-    """Gap 2: DependsOn is ignored, so the Deployment comes before its Method and fails."""
+def test_moto_still_names_stack_set_instance_stacks_with_a_colon():
+    """Gap 4: moto names an instance's stack `StackSet:<name>`, so the queue named after it
+    gets an invalid name and creating the instance fails."""
     result = unpatched(
         """
-        result["error"] = execute("s", templates["api"], "CREATE")
-        result["status"] = stack("s")["StackStatus"]
+        cfn.create_stack_set(StackSetName="set", TemplateBody=json.dumps(templates["queue"]))
+        try:
+            cfn.create_stack_instances(StackSetName="set", Accounts=["123456789012"],
+                                       Regions=["us-east-1"])
+        except Exception as e:
+            result["error"] = str(e)
+        result["names"] = [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
         """,
-        api=API,
+        queue={"Resources": QUEUE},
     )
-    assert "The REST API doesn" in (result["error"] or "")  # doesn't, quoted by botocore
-    assert "contain any methods" in result["error"]
-    assert result["status"] == "REVIEW_IN_PROGRESS"
+    assert "Can only include alphanumeric characters, hyphens, or underscores" in result["error"]
+    assert result["names"] == ["StackSet:set"]
 
 
 def test_moto_still_fails_the_call_for_a_failing_resource_on_create():
-    """Gap 4 (create): ExecuteChangeSet itself fails, the stack never settles and no event
+    """Gap 5 (create): ExecuteChangeSet itself fails, the stack never settles and no event
     names the failed resource."""
     result = unpatched(
         """
@@ -310,7 +347,7 @@ def test_moto_still_fails_the_call_for_a_failing_resource_on_create():
 
 
 def test_moto_still_fails_the_call_for_a_failing_resource_on_update():
-    """Gap 4 (update): the call fails, the stack's last event is UPDATE_IN_PROGRESS (its status
+    """Gap 5 (update): the call fails, the stack's last event is UPDATE_IN_PROGRESS (its status
     is never updated) and there is no rollback."""
     result = unpatched(
         """
