@@ -7,6 +7,7 @@ from pathlib import Path
 from pants.backend.python import register as python_backend
 from pants.core import register as core
 from pants.core.goals.package import BuiltPackage
+from pants.engine.internals.parametrize import Parametrize
 from pants.engine.target import InferredDependencies
 from pants.testutil.python_rule_runner import PythonRuleRunner
 from pants.testutil.rule_runner import QueryRule
@@ -46,6 +47,7 @@ def make_rule_runner(*extra_rules, extra_target_types=()) -> PythonRuleRunner:
             QueryRule(SynthesizedStack, [SynthesizeStackRequest]),
             QueryRule(InferredDependencies, [InferStackDependencies]),
         ],
+        objects={"parametrize": Parametrize},
         target_types=[
             *python_backend.target_types(),
             *core.target_types(),
