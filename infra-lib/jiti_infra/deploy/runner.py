@@ -80,6 +80,7 @@ def deploy(
             log(
                 f"{name} is {current.status} from an earlier failed create; a deploy would delete and recreate it"
             )
+            return "dry run"
         else:
             log(
                 f"{name} is {current.status} from an earlier failed create: deleting it to create it again"
@@ -92,9 +93,8 @@ def deploy(
 
     bucket = assets.bucket_name(target.account, target.region)
     s3 = target.client("s3")
-    if not dry_run or deployment.manifest["assets"]:
+    if not dry_run:  # a dry run writes nothing: the change set only needs the bucket's name
         assets.ensure_bucket(s3, bucket, target.region, log=log)
-    if not dry_run:
         assets.upload(target, deployment, bucket, log=log)
 
     template_text = deployment.template_path.read_text()
