@@ -81,14 +81,13 @@ def deploy(
                 f"{name} is {current.status} from an earlier failed create; a deploy would delete and recreate it"
             )
             return "dry run"
-        else:
-            log(
-                f"{name} is {current.status} from an earlier failed create: deleting it to create it again"
-            )
-            cfn.delete_stack(StackName=name)
-            cfn.get_waiter("stack_delete_complete").wait(
-                StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 900}
-            )
+        log(
+            f"{name} is {current.status} from an earlier failed create: deleting it to create it again"
+        )
+        cfn.delete_stack(StackName=name)
+        cfn.get_waiter("stack_delete_complete").wait(
+            StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 900}
+        )
         current = None
 
     bucket = assets.bucket_name(target.account, target.region)

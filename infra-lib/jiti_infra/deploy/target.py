@@ -33,11 +33,16 @@ class AwsTarget:
     def in_region(self, region: str) -> "AwsTarget":
         """The same credentials and endpoint, in another region."""
         creds = self.session.get_credentials().get_frozen_credentials()
+        return self.with_credentials(region, creds.access_key, creds.secret_key, creds.token)
+
+    def with_credentials(
+        self, region: str, key: str, secret: str, token: str | None
+    ) -> "AwsTarget":
         session = boto3.Session(
             region_name=region,
-            aws_access_key_id=creds.access_key,
-            aws_secret_access_key=creds.secret_key,
-            aws_session_token=creds.token,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
         )
         return AwsTarget(session, self.endpoint_url, self.local)
 
@@ -85,6 +90,7 @@ class Targets:
         self._state_dir = state_dir
         self._log = log
         self._targets: dict[tuple[str | None, str | None], AwsTarget] = {}
+        self._bases: dict[str | None, AwsTarget] = {}  # the current credentials, per region
         self._credentials: dict[str, dict] = {}
         self._lock = threading.Lock()
 
@@ -95,7 +101,9 @@ class Targets:
     def _get(self, account: str | None, region: str | None, role_arn: str | None) -> AwsTarget:
         key = (account, region)
         if key not in self._targets:
-            base = resolve(region, self._state_dir, log=self._log)
+            if region not in self._bases:
+                self._bases[region] = resolve(region, self._state_dir, log=self._log)
+            base = self._bases[region]
             self._targets[key] = self._assume(base, role_arn) if account else base
             self._log(f"target: {self._targets[key].describe()}")
         return self._targets[key]
@@ -107,10 +115,6 @@ class Targets:
             )
             self._credentials[role_arn] = response["Credentials"]
         creds = self._credentials[role_arn]
-        session = boto3.Session(
-            region_name=base.region,
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
+        return base.with_credentials(
+            base.region, creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
         )
-        return AwsTarget(session, base.endpoint_url, local=base.local)
