@@ -1,8 +1,11 @@
 """Stack synthesis: a `cloudformation_stack` target -> template, manifest and assets.
 
 Shared by the `package` and deploy rules through a plain request type, so both get the same
-cached result. Synthesis runs jiti_infra.synth in a sandboxed pex built from the stack's
-Python dependencies; packaged dependencies become content-addressed assets.
+cached result. Synthesis runs jiti_infra.synth in a sandboxed venv that holds only third-party
+requirements, with the stack's Python sources beside it on `PEX_EXTRA_SYS_PATH` (as Pants runs
+pytest): stacks with the same requirements share one environment, so a stack costs one
+process, not a pex build and a venv each. Packaged dependencies become content-addressed
+assets.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from pathlib import PurePath
 from pants.backend.python.target_types import EntryPoint, PythonSourceField
 from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexProcess
 from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
+from pants.backend.python.util_rules.python_sources import (
+    PythonSourceFiles,
+    PythonSourceFilesRequest,
+)
 from pants.core.goals.package import (
     BuiltPackage,
     EnvironmentAwarePackageRequest,
@@ -48,6 +55,8 @@ from pants.engine.target import (
     FieldSetsPerTarget,
     FieldSetsPerTargetRequest,
     Targets,
+    TransitiveTargets,
+    TransitiveTargetsRequest,
     WrappedTarget,
     WrappedTargetRequest,
 )
@@ -295,17 +304,20 @@ async def synthesize_stack(
         "module": module,
         "source": source.file_path,
     }
-    pex_request, source_files, request_digest = await MultiGet(
+    pex_request, python_closure, source_files, request_digest = await MultiGet(
         Get(
             PexRequest,
             PexFromTargetsRequest(
                 python_roots,
                 output_filename="jiti-synth.pex",
                 internal_only=True,
+                include_source_files=False,
                 main=EntryPoint(SYNTH_ENTRY_POINT),
-                description=f"Build the synthesis environment for {address}",
+                # No address: equal requests (same requirements) are built once.
+                description="Build jiti's synthesis environment",
             ),
         ),
+        Get(TransitiveTargets, TransitiveTargetsRequest(python_roots)),
         Get(SourceFiles, SourceFilesRequest([source])),
         Get(
             Digest,
@@ -319,14 +331,27 @@ async def synthesize_stack(
             ),
         ),
     )
-    synth_pex = await Get(VenvPex, PexRequest, pex_request)
-    input_digest = await Get(Digest, MergeDigests([request_digest, source_files.snapshot.digest]))
+    synth_pex, python_sources = await MultiGet(
+        Get(VenvPex, PexRequest, pex_request),
+        Get(PythonSourceFiles, PythonSourceFilesRequest(python_closure.closure)),
+    )
+    input_digest = await Get(
+        Digest,
+        MergeDigests(
+            [
+                request_digest,
+                source_files.snapshot.digest,
+                python_sources.source_files.snapshot.digest,
+            ]
+        ),
+    )
     result = await Get(
         FallibleProcessResult,
         VenvPexProcess(
             synth_pex,
             argv=(_REQUEST_FILE, _OUTPUT_FILE),
             input_digest=input_digest,
+            extra_env={"PEX_EXTRA_SYS_PATH": ":".join(python_sources.source_roots)},
             output_files=(_OUTPUT_FILE,),
             description=f"Synthesize the CloudFormation template of {address}",
             level=LogLevel.DEBUG,
