@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -22,9 +22,19 @@ class AwsTarget:
     session: boto3.Session
     endpoint_url: str | None
     local: bool
+    _clients: dict = field(default_factory=dict, repr=False)
+    _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self, service: str):
-        return self.session.client(service, endpoint_url=self.endpoint_url, config=CLIENT_CONFIG)
+        """One client per service, shared by the deploy threads: clients are thread-safe, and
+        making one costs more CPU than a call to the local AWS (sessions are not thread-safe,
+        hence the lock)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = self.session.client(
+                    service, endpoint_url=self.endpoint_url, config=CLIENT_CONFIG
+                )
+            return self._clients[service]
 
     @property
     def region(self) -> str:
