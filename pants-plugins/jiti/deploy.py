@@ -8,9 +8,10 @@ The runtime is the only part of jiti that talks to AWS.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from pants.backend.python.dependency_inference.module_mapper import (
     PythonModuleOwners,
@@ -145,7 +146,7 @@ def deploy_argv(
     """The deploy runtime's command line; `root` prefixes paths inside the input digest."""
     setups = tuple(setups)
     return (
-        setups[0].python,
+        "/bin/sh",
         f"{root}{_PEX}",
         *(arg for setup in setups for arg in ("--plan", f"{root}{setup.plan_path}")),
         "--artifacts",
@@ -159,6 +160,13 @@ def deploy_argv(
         *(("--dry-run",) if jiti.dry_run else ()),
         *extra,
     )
+
+
+def runtime_env(setups: Iterable[DeploymentSetup], env: Mapping[str, str]) -> dict[str, str]:
+    """`env`, with the runtime's interpreter first on PATH: the pex's /bin/sh boot picks it
+    the first time, to create the runtime's venv."""
+    python_dir = os.path.dirname(next(iter(setups)).python)
+    return {**env, "PATH": os.pathsep.join(filter(None, (python_dir, env.get("PATH"))))}
 
 
 def stack_name_for(field_set: DeploymentFieldSet, app: str) -> str:
@@ -234,8 +242,10 @@ async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup
         output_filename=_PEX,
         internal_only=False,
         main=EntryPoint(DEPLOY_ENTRY_POINT),
-        # A venv pex: the local AWS server it starts keeps running from the venv after the pex is gone.
-        additional_args=("--venv",),
+        # A venv pex: the local AWS server it starts keeps running from the venv after the pex is
+        # gone. `--sh-boot`: once its venv exists, the pex execs it straight from /bin/sh, with
+        # no Python bootstrap reading the 60 MB zip first (~0.3 s per deployment process).
+        additional_args=("--venv", "--sh-boot"),
         description="Build jiti's deploy runtime",
     )
     stack, pex, python = await MultiGet(
@@ -296,7 +306,7 @@ async def deploy_process(
     )
     process = InteractiveProcess(
         deploy_argv([setup], "", build_root, dist_dir, jiti),
-        env=dict(env),
+        env=runtime_env([setup], env),
         input_digest=setup.digest,
     )
     return DeployProcess(
@@ -318,10 +328,14 @@ async def run_deployment(
     build_root: BuildRoot,
     dist_dir: DistDir,
 ) -> RunRequest:
-    setup = await Get(DeploymentSetup, DeploymentSetupRequest(field_set))
+    setup, path = await MultiGet(
+        Get(DeploymentSetup, DeploymentSetupRequest(field_set)),
+        Get(EnvironmentVars, EnvironmentVarsRequest(["PATH"])),
+    )
     return RunRequest(
         digest=setup.digest,
         args=deploy_argv([setup], "{chroot}/", build_root, dist_dir, jiti),
+        extra_env=runtime_env([setup], path),
     )
 
 

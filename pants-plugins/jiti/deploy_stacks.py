@@ -31,6 +31,7 @@ from jiti.deploy import (
     DeploymentSetup,
     DeploymentSetupRequest,
     deploy_argv,
+    runtime_env,
 )
 from jiti.subsystem import JitiSubsystem
 
@@ -89,7 +90,7 @@ async def deploy_stacks(
     argv = deploy_argv(setups, "", build_root, dist_dir, jiti, "--report", report)
     result = await Effect(
         InteractiveProcessResult,
-        InteractiveProcess(argv, env=dict(env), input_digest=digest),
+        InteractiveProcess(argv, env=runtime_env(setups, env), input_digest=digest),
     )
     return DeployStacks(exit_code=result.exit_code)
 
