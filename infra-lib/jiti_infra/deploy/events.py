@@ -31,15 +31,17 @@ def line(event: dict) -> str:
 
 def follow(
     cfn, stack_id: str, seen: set[str], *, poll_s: float, log=print
-) -> tuple[str, list[dict]]:
-    """Print events until the stack reaches a terminal state; returns it and the events seen."""
+) -> tuple[dict, list[dict]]:
+    """Print events until the stack reaches a terminal state; returns the stack as last
+    described (its status and outputs, so no further read is needed) and the events seen."""
     events: list[dict] = []
     while True:
-        status = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
+        stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+        status = stack["StackStatus"]
         for event in _new_events(cfn, stack_id, seen):
             seen.add(event["EventId"])
             events.append(event)
             log(line(event))
         if status.endswith(TERMINAL_SUFFIXES) and not status.endswith("_IN_PROGRESS"):
-            return status, events
+            return stack, events
         time.sleep(poll_s)

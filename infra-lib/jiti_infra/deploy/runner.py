@@ -93,7 +93,9 @@ def deploy(
     bucket = assets.bucket_name(target.account, target.region)
     s3 = target.client("s3")
     if not dry_run:  # a dry run writes nothing: the change set only needs the bucket's name
-        assets.ensure_bucket(s3, bucket, target.region, log=log)
+        target.once(
+            f"bucket {bucket}", lambda: assets.ensure_bucket(s3, bucket, target.region, log=log)
+        )
         assets.upload(target, deployment, bucket, log=log)
 
     template_text = deployment.template_path.read_text()
@@ -145,18 +147,19 @@ def deploy(
         cfn.get_waiter("stack_update_complete").wait(
             StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 900}
         )
+        outputs = live.describe(cfn, name).outputs
     else:
         seen = events.existing_event_ids(cfn, change_set.stack_id)
         cfn.execute_change_set(ChangeSetName=change_set.id)
-        status, seen_events = events.follow(
+        stack, seen_events = events.follow(
             cfn, change_set.stack_id, seen, poll_s=0.2 if target.local else 3.0, log=log
         )
-        if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
-            raise DeployError(_failure_message(deployment, status, seen_events))
+        if stack["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            raise DeployError(_failure_message(deployment, stack["StackStatus"], seen_events))
+        outputs = live.LiveStack.from_description(stack).outputs
     if deployment.termination_protection:
         cfn.update_termination_protection(StackName=name, EnableTerminationProtection=True)
 
-    outputs = live.describe(cfn, name).outputs
     site_content.publish(s3, deployment, json.loads(template_text), outputs, log=log)
     log(f"{name}: deployed version {short}")
     _write_outputs(deployment, outputs, log=log)

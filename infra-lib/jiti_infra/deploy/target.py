@@ -24,6 +24,8 @@ class AwsTarget:
     local: bool
     _clients: dict = field(default_factory=dict, repr=False)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _done: set = field(default_factory=set, repr=False)
+    _done_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self, service: str):
         """One client per service, shared by the deploy threads: clients are thread-safe, and
@@ -35,6 +37,14 @@ class AwsTarget:
                     service, endpoint_url=self.endpoint_url, config=CLIENT_CONFIG
                 )
             return self._clients[service]
+
+    def once(self, key: str, action) -> None:
+        """Run `action` the first time `key` comes up for this target in a run (e.g. checking
+        the assets bucket that every stack deployed there shares)."""
+        with self._done_lock:
+            if key not in self._done:
+                action()
+                self._done.add(key)
 
     @property
     def region(self) -> str:
