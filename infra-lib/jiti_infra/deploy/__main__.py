@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -46,6 +47,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
+    started = time.monotonic()
     args = parse(argv)
     try:
         deployments = [plan.load(p, args.artifacts, args.outputs_dir) for p in args.plan]
@@ -62,10 +64,12 @@ def main(argv: list[str]) -> int:
         return error(str(e))
     except (ClientError, BotoCoreError) as e:  # AWS said no: its message, never a traceback
         return error(f"AWS: {e}")
+    elapsed_s = round(time.monotonic() - started, 2)
     log("")
     log(batch.summary(outcomes))
+    log(f"{len(outcomes)} deployments in {elapsed_s:.1f}s")
     if args.report:
-        batch.write_report(args.report, outcomes)
+        batch.write_report(args.report, outcomes, elapsed_s)
         log(f"report: {args.report}")
     failed = [o for o in outcomes if o.result in (batch.FAILED, batch.SKIPPED)]
     return 1 if failed else 0

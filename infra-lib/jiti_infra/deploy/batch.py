@@ -168,6 +168,8 @@ def summary(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def write_report(path: Path, outcomes: list[Outcome]) -> None:
+def write_report(path: Path, outcomes: list[Outcome], elapsed_s: float) -> None:
+    """The summary as JSON; `elapsed_s` is the whole run's time, reads and waits included."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"deployments": [asdict(o) for o in outcomes]}, indent=2) + "\n")
+    report = {"deployments": [asdict(o) for o in outcomes], "elapsed_s": elapsed_s}
+    path.write_text(json.dumps(report, indent=2) + "\n")
