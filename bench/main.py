@@ -1,0 +1,408 @@
+"""jiti's benchmarks: speed against what a user would use instead, measured side by side.
+
+    ./pants run bench:bench -- --quick     # under 10 minutes on 2 cores
+    ./pants run bench:bench                # everything, more runs, N = 100 cold builds too
+
+Each measurement runs both sides in the same session, on synthetic monorepos generated from
+this repository's plugin and infra-lib, against the embedded local AWS (behind a proxy that
+counts API calls). Results go to bench/out/results.{md,json}; the last line printed is
+`noop_speedup=<x> incremental_ratio=<x> parallel_speedup=<x>` (ratios of medians).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import botocore.session
+
+from bench import cdk
+from bench.counting_proxy import CountingProxy, is_read
+from bench.monorepo import Monorepo, app_name, generate, stop_process
+from bench.stats import Samples, ratio, run
+
+CHANGE_SET = "cloudformation:CreateChangeSet"
+MEASUREMENTS = ("package", "noop", "parallel", "incremental", "cdk")
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+def find_build_root() -> Path:
+    here = Path.cwd().resolve()
+    for path in (here, *here.parents):
+        if (path / "pants.toml").is_file() and (path / "pants-plugins/jiti").is_dir():
+            return path
+    sys.exit("error: run the benchmarks from the jiti repository (./pants run bench:bench)")
+
+
+def aws_env(endpoint: str) -> dict:
+    """Point both tools at `endpoint` with the local AWS's credentials, nothing else."""
+    env = {k: None for k in os.environ if k.startswith("AWS_") or k == "JITI_AWS"}
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="jiti-local",
+        AWS_SECRET_ACCESS_KEY="jiti-local",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env
+
+
+def describe_calls(counts: Counter) -> str:
+    reads = sum(n for op, n in counts.items() if is_read(op))
+    return f"{sum(counts.values())} calls ({reads} reads), {counts[CHANGE_SET]} change sets"
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.source = find_build_root()
+        self.work = Path(args.workdir or tempfile.mkdtemp(prefix="jiti-bench-"))
+        self.rows: list[tuple[str, str, str, str]] = []
+        self.results: dict = {}
+        self.repos: list[Monorepo] = []
+
+    def repo(self, apps: int) -> Monorepo:
+        log(f"generating a monorepo of {apps} apps")
+        repo = generate(self.source, self.work / f"apps{apps}", apps, self.work / f"store{apps}")
+        self.repos.append(repo)
+        return repo
+
+    def row(self, measurement: str, jiti: str, other: str, result: str) -> None:
+        self.rows.append((measurement, jiti, other, result))
+        log(f"{measurement}: jiti {jiti} | other {other} | {result}")
+
+    # --- 3. cold and warm `package ::` ------------------------------------------------------
+
+    def package_all(self, repo: Monorepo) -> None:
+        n, runs = repo.apps, self.args.runs
+        cold, warm = Samples(f"cold N={n}"), Samples(f"warm N={n}")
+        for r in range(self.args.cold_runs):
+            repo.stop_pantsd()
+            repo.store = self.work / f"store{n}-cold{r}"  # an empty local store
+            log(f"cold `package ::` of {n} apps, run {r + 1}")
+            cold.time(repo.pants, "package", "::")
+        for r in range(runs):
+            warm.time(repo.pants, "package", "::")
+        self.results[f"package_N{n}"] = {"cold": cold.times, "warm": warm.times}
+        self.row(
+            f"`package ::`, N={n} (cold / warm pantsd)",
+            f"{cold.cell()} / {warm.cell()}",
+            "-",
+            f"cold {cold.median / n:.2f} s per app",
+        )
+
+    # --- 1. no-op deploy --------------------------------------------------------------------
+
+    def awscli_deploy(self, repo: Monorepo, stacks: dict, env: dict) -> None:
+        """`aws cloudformation deploy` of each stack's template, as a script would do it."""
+        for i in range(repo.apps):
+            name = f"{app_name(i)}-dev"
+            stack = stacks[name]
+            result = run(
+                [
+                    sys.executable,
+                    "-m",
+                    "awscli",
+                    "cloudformation",
+                    "deploy",
+                    "--template-file",
+                    str(repo.root / f"dist/apps.{app_name(i)}/stack.template.json"),
+                    "--stack-name",
+                    name,
+                    "--capabilities",
+                    "CAPABILITY_IAM",
+                    "CAPABILITY_NAMED_IAM",
+                    "--no-fail-on-empty-changeset",
+                    "--parameter-overrides",
+                    *(f"{p['ParameterKey']}={p['ParameterValue']}" for p in stack["Parameters"]),
+                    "--tags",
+                    *(f"{t['Key']}={t['Value']}" for t in stack["Tags"]),
+                ],
+                env={**os.environ, **{k: v for k, v in env.items() if v is not None}},
+            )
+            if "No changes to deploy" not in result.stdout:
+                raise RuntimeError(f"aws cloudformation deploy changed {name}:\n{result.stdout}")
+
+    def noop_deploy(self, repo: Monorepo, proxy: CountingProxy, env: dict) -> float:
+        runs = self.args.runs
+        cfn = botocore.session.get_session().create_client(
+            "cloudformation",
+            region_name="us-east-1",
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            aws_access_key_id="jiti-local",
+            aws_secret_access_key="jiti-local",
+        )
+        stacks = {s["StackName"]: s for s in cfn.describe_stacks()["Stacks"]}
+        proxy.take()
+
+        batch, each, awscli = Samples("deploy-stacks"), Samples("experimental"), Samples("aws")
+        calls: dict[str, Counter] = {}
+        for r in range(runs):
+            log(f"no-op deploy of {repo.apps} stacks, run {r + 1}/{runs}")
+            batch.time(repo.pants, "deploy-stacks", "::", env=env)
+            calls["deploy-stacks"] = proxy.take()
+            if r < self.args.secondary_runs:
+                each.time(repo.pants, "experimental-deploy", "::", env=env)
+                calls["experimental-deploy"] = proxy.take()
+            awscli.time(self.awscli_deploy, repo, stacks, env)
+            calls["awscli"] = proxy.take()
+        self.results["noop"] = {
+            "deploy_stacks": batch.times,
+            "experimental_deploy": each.times,
+            "awscli": awscli.times,
+            "calls": {k: dict(v) for k, v in calls.items()},
+        }
+        for label, samples, key in (
+            ("deploy-stacks", batch, "deploy-stacks"),
+            ("experimental-deploy", each, "experimental-deploy"),
+        ):
+            by_min, by_median = ratio(awscli, samples)
+            self.row(
+                f"no-op deploy of {repo.apps} stacks: jiti `{label}` vs `aws cloudformation deploy`",
+                f"{samples.cell()}; {describe_calls(calls[key])}",
+                f"{awscli.cell()}; {describe_calls(calls['awscli'])}",
+                f"{by_median:.1f}x faster (min {by_min:.1f}x)",
+            )
+        return ratio(awscli, batch)[1]
+
+    # --- 4. parallel deploy -----------------------------------------------------------------
+
+    def parallel_deploy(self, repo: Monorepo, proxy: CountingProxy, env: dict) -> float:
+        """Deploy every stack changed, one at a time and 8 at a time; with the local AWS as it
+        is, and with every call taking `--latency-ms` longer, as AWS calls do. Timed twice: the
+        whole command, and the deploy phase (the deploy runtime's own time, from its report)."""
+        latencies = (0.0, self.args.latency_ms / 1000)
+        keys = [(lat, p) for lat in latencies for p in (1, 8)]
+        whole = {k: Samples(f"max_parallel={k[1]}, +{k[0]}s") for k in keys}
+        phase = {k: Samples(f"deploy phase, max_parallel={k[1]}, +{k[0]}s") for k in keys}
+        memory = iter([256, 128] * len(keys) * self.args.runs)
+        for r in range(self.args.runs):
+            for latency, parallel in keys:
+                if not latency and r >= self.args.secondary_runs:
+                    continue
+                log(
+                    f"deploy of {repo.apps} changed stacks, max_parallel={parallel}, "
+                    f"+{latency * 1000:.0f} ms per call, run {r + 1}"
+                )
+                repo.set_memory(next(memory))
+                repo.pants("package", "::")  # synthesis is not what is measured here
+                proxy.latency_s = latency
+                try:
+                    whole[(latency, parallel)].time(
+                        repo.pants,
+                        f"--jiti-max-parallel={parallel}",
+                        "deploy-stacks",
+                        "::",
+                        env=env,
+                    )
+                finally:
+                    proxy.latency_s = 0.0
+                report = json.loads((repo.root / "dist/jiti-deploy-report.json").read_text())
+                results = Counter(d["result"] for d in report["deployments"])
+                if results.get("deployed") != repo.apps:
+                    raise RuntimeError(f"expected {repo.apps} stacks deployed, got {dict(results)}")
+                phase[(latency, parallel)].times.append(report["elapsed_s"])
+        self.results["parallel"] = {s.label: s.times for s in [*whole.values(), *phase.values()]}
+        speedup = 0.0
+        for latency in latencies:
+            one, eight = (latency, 1), (latency, 8)
+            whole_ratio = ratio(whole[one], whole[eight])[1]
+            by_min, speedup = ratio(phase[one], phase[eight])
+            self.row(
+                f"deploy of {repo.apps} changed stacks, +{latency * 1000:.0f} ms per AWS call: "
+                "`max_parallel=8` vs 1 (deploy phase; whole command)",
+                f"{phase[eight].cell()}; {whole[eight].cell()}",
+                f"{phase[one].cell()}; {whole[one].cell()}",
+                f"{speedup:.1f}x faster (min {by_min:.1f}x); whole command {whole_ratio:.1f}x",
+            )
+        return speedup
+
+    # --- 2. incremental package -------------------------------------------------------------
+
+    def incremental(self, big: Monorepo, small: Monorepo) -> float:
+        changed = ("--changed-since=HEAD", "--changed-dependents=transitive", "package")
+        samples = {big: Samples(f"N={big.apps}"), small: Samples(f"N={small.apps}")}
+        for repo in (big, small):  # warm pantsd, with the graph loaded
+            log(f"warming pantsd in the {repo.apps}-app repo")
+            repo.edit_handler(0, 1)
+            repo.pants(*changed)
+        for r in range(self.args.runs):
+            for repo, s in samples.items():
+                repo.edit_handler(0, r + 2)
+                s.time(repo.pants, *changed)
+        self.results["incremental"] = {str(k.apps): v.times for k, v in samples.items()}
+        by_min, by_median = ratio(samples[big], samples[small])
+        self.row(
+            f"package 1 changed app: {big.apps}-app repo vs {small.apps}-app repo (pantsd warm)",
+            samples[big].cell(),
+            samples[small].cell(),
+            f"ratio {by_median:.2f} (min {by_min:.2f})",
+        )
+        return by_median
+
+    # --- 5. `cdk synth` --------------------------------------------------------------------
+
+    def cdk_synth(self, repo: Monorepo) -> None:
+        command = cdk.install(Path.home() / ".cache/jiti/bench-cdk", log)
+        title = f"`cdk synth` of {repo.apps} equivalent stacks vs jiti `package ::`"
+        if command is None:
+            self.row(title, "-", "-", "not measured: npm is not installed")
+            return
+        app = cdk.write_app(self.work, repo.root, repo.apps)
+        warm, changed, synth = Samples("warm"), Samples("all changed"), Samples("cdk")
+        for r in range(self.args.runs):
+            log(f"cdk synth and jiti package of {repo.apps} stacks, run {r + 1}")
+            synth.time(cdk.synth, command, app)
+            warm.time(repo.pants, "package", "::")
+            repo.set_memory(1024 + 64 * r)  # a value not synthesized before: no cache hit
+            changed.time(repo.pants, "package", "::")
+        self.results["cdk"] = {
+            "cdk_synth": synth.times,
+            "warm": warm.times,
+            "changed": changed.times,
+        }
+        for label, samples in (("nothing changed", warm), ("every stack changed", changed)):
+            by_min, by_median = ratio(synth, samples)
+            self.row(
+                f"{title} ({label})",
+                samples.cell(),
+                synth.cell(),
+                f"{by_median:.1f}x faster (min {by_min:.1f}x)",
+            )
+
+    # --- all of it --------------------------------------------------------------------------
+
+    def run(self) -> str:
+        only, n = self.args.only, self.args.apps
+        log(
+            f"work dir {self.work}; {'quick' if self.args.quick else 'full'} run: {', '.join(only)}"
+        )
+        found = {"noop_speedup": None, "incremental_ratio": None, "parallel_speedup": None}
+        if {"package", "noop", "parallel", "cdk"} & set(only):
+            repo = self.repo(n)
+            if "package" in only:
+                self.package_all(repo)
+            else:
+                repo.pants("package", "::")
+            if {"noop", "parallel"} & set(only):
+                found.update(self.deploys(repo, only))
+            if "cdk" in only:
+                self.cdk_synth(repo)
+            repo.stop_pantsd()
+        if "incremental" in only:
+            big, small = self.repo(100), self.repo(1)
+            found["incremental_ratio"] = self.incremental(big, small)
+            small.stop_pantsd()
+            if not self.args.quick and "package" in only:
+                self.package_all(small)  # the fixed cost, against which the per-app cost shows
+                self.package_all(big)
+            big.stop_pantsd()
+        return " ".join(f"{k}={'n/a' if v is None else f'{v:.2f}'}" for k, v in found.items())
+
+    def deploys(self, repo: Monorepo, only: list[str]) -> dict:
+        log("starting the local AWS")
+        repo.pants("run", "infra-lib/jiti_infra/local_aws:ctl", "--", "start")
+        state = json.loads((repo.root / ".jiti/local-aws.json").read_text())
+        found = {}
+        try:
+            with CountingProxy(state["endpoint"]) as proxy:
+                env = aws_env(proxy.endpoint)
+                log(f"first deploy of {repo.apps} stacks (deploy-stacks)")
+                repo.pants("deploy-stacks", "::", env=env)
+                proxy.take()
+                if "noop" in only:
+                    found["noop_speedup"] = self.noop_deploy(repo, proxy, env)
+                if "parallel" in only:
+                    found["parallel_speedup"] = self.parallel_deploy(repo, proxy, env)
+        finally:
+            stop_process(state["pid"])
+        return found
+
+    def growth_row(self) -> None:
+        """What each app adds to a cold build, from the smallest and largest repositories."""
+        sizes = sorted(
+            int(k[len("package_N") :]) for k in self.results if k.startswith("package_N")
+        )
+        if len(sizes) < 2:
+            return
+        small, big = sizes[0], sizes[-1]
+        cold = {n: statistics.median(self.results[f"package_N{n}"]["cold"]) for n in (small, big)}
+        per_app = (cold[big] - cold[small]) / (big - small)
+        self.row(
+            f"cold `package ::`: cost of each app beyond the first (N={small} to N={big})",
+            f"{per_app:.2f} s per app",
+            "-",
+            f"fixed cost {cold[small] - small * per_app:.0f} s",
+        )
+
+    def write(self, last_line: str) -> None:
+        self.growth_row()
+        out = self.source / "bench/out"
+        out.mkdir(parents=True, exist_ok=True)
+        machine = (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        )
+        header = (
+            f"{datetime.date.today()} · {machine} · "
+            f"{'--quick' if self.args.quick else 'full'} · runs={self.args.runs}\n\n"
+            "| measurement | jiti (min / median) | other (min / median) | result |\n"
+            "|---|---|---|---|\n"
+        )
+        table = "".join(f"| {' | '.join(row)} |\n" for row in self.rows)
+        (out / "results.md").write_text(header + table + f"\n`{last_line}`\n")
+        (out / "results.json").write_text(json.dumps(self.results, indent=2) + "\n")
+        print("\n" + header + table, flush=True)
+        log(f"written to {out}/results.md and results.json")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs, skip N=100 cold builds")
+    parser.add_argument("--runs", type=int, default=None, help="runs per measurement")
+    parser.add_argument("--workdir", default=None, help="where to generate the monorepos")
+    parser.add_argument("--keep", action="store_true", help="keep the generated monorepos")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=MEASUREMENTS,
+        help="measure only these (default: all; with --quick, all but cdk)",
+    )
+    parser.add_argument("--apps", type=int, default=20, help="apps for package/noop/parallel")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=100,
+        help="added to every AWS call in the second parallel-deploy measurement",
+    )
+    args = parser.parse_args()
+    args.runs = args.runs or (2 if args.quick else 3)
+    args.only = args.only or [m for m in MEASUREMENTS if not (args.quick and m == "cdk")]
+    args.cold_runs = 1 if args.quick else 2
+    # Rows that the last line does not report get fewer runs in a quick run.
+    args.secondary_runs = 1 if args.quick else args.runs
+    bench = Bench(args)
+    try:
+        last_line = bench.run()
+        bench.write(last_line)
+    finally:
+        for repo in bench.repos:
+            repo.stop_pantsd()
+        if not args.keep:
+            shutil.rmtree(bench.work, ignore_errors=True)
+    print(last_line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

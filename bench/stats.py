@@ -1,0 +1,48 @@
+"""Timing samples and the ratios reported from them."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Samples:
+    """Wall times (seconds) of one measured thing, over several runs."""
+
+    label: str
+    times: list[float] = field(default_factory=list)
+
+    def time(self, fn, *args, **kwargs):
+        started = time.perf_counter()
+        result = fn(*args, **kwargs)
+        self.times.append(time.perf_counter() - started)
+        return result
+
+    @property
+    def min(self) -> float:
+        return min(self.times)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    def cell(self) -> str:
+        return f"{self.min:.2f} / {self.median:.2f} s (n={len(self.times)})"
+
+
+def ratio(slow: Samples, fast: Samples) -> tuple[float, float]:
+    """slow/fast, on the minimums and on the medians."""
+    return slow.min / fast.min, slow.median / fast.median
+
+
+def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"`{' '.join(command)}` exited {result.returncode}:\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    return result
