@@ -106,12 +106,13 @@ def deploy(
         s3.put_object(Bucket=bucket, Key=key, Body=template_text.encode())
         template_arg = {"TemplateURL": f"https://{bucket}.s3.amazonaws.com/{key}"}
 
+    parameters = settings.parameters(deployment, bucket, target)
     change_set = changes.create(
         cfn,
         stack_name=name,
         kind="UPDATE" if current else "CREATE",
         template=template_arg,
-        parameters=settings.parameters(deployment, bucket, target),
+        parameters=parameters,
         tags=settings.tags(deployment),
         capabilities=deployment.capabilities,
         role_arn=deployment.role_arn,
@@ -125,12 +126,14 @@ def deploy(
     if change_set.empty:
         log(f"{name}: no resource changes; recording version {short}")
         try:
+            # The same parameters as the change set: a new value that changes no resource is
+            # still the stack's value from now on.
             cfn.update_stack(
                 StackName=name,
                 UsePreviousTemplate=True,
                 Parameters=[
-                    {"ParameterKey": k, "UsePreviousValue": True}
-                    for k in deployment.manifest.get("parameters", {})
+                    {"ParameterKey": k, "ParameterValue": str(v)}
+                    for k, v in sorted(parameters.items())
                 ],
                 Tags=[
                     {"Key": k, "Value": str(v)}

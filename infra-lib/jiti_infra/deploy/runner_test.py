@@ -4,6 +4,7 @@ reference, and a record of every call made, so a test also proves what was *not*
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import datetime, timezone
@@ -449,4 +450,50 @@ def test_no_updates_to_be_performed_is_an_empty_change_set(aws):
     change_set = create_change_set(aws.clients["cloudformation"])
     assert change_set.empty and change_set.id == "" and change_set.kind == "UPDATE"
     assert aws.calls == ["cloudformation.CreateChangeSet"]
+    aws.assert_all_answered()
+
+
+def test_new_parameter_value_without_resource_changes_becomes_the_stacks_value(aws, deployment):
+    """A parameter change that changes no resource still reaches the stack: the update that
+    records the version passes the deployment's values, not the previous ones."""
+    deployment = dataclasses.replace(
+        deployment,
+        parameters={"Retention": "30"},
+        manifest={**deployment.manifest, "parameters": {"Retention": {"Type": "Number"}}},
+    )
+    cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
+    cfn.add_response(
+        "describe_stacks",
+        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"StackName": STACK},
+    )
+    aws.stubs["sts"].add_response(
+        "get_caller_identity",
+        {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/ci"},
+        {},
+    )
+    aws.stubs["s3"].add_response("head_bucket", {}, {"Bucket": f"jiti-assets-{ACCOUNT}-{REGION}"})
+    cfn.add_client_error(
+        "create_change_set",
+        service_error_code="ValidationError",
+        service_message="No updates are to be performed.",
+        http_status_code=400,
+    )
+    cfn.add_response(
+        "update_stack",
+        {"StackId": STACK_ID},
+        {
+            "StackName": STACK,
+            "UsePreviousTemplate": True,
+            "Parameters": [{"ParameterKey": "Retention", "ParameterValue": "30"}],
+            "Tags": ANY,
+            "Capabilities": [],
+        },
+    )
+    new_tags = live_tags(deployment, NEW_VERSION)
+    settled = {"Stacks": [described_stack("UPDATE_COMPLETE", tags=new_tags)]}
+    cfn.add_response("describe_stacks", settled, {"StackName": STACK})  # waiter
+    cfn.add_response("describe_stacks", settled, {"StackName": STACK})  # outputs
+
+    assert runner.deploy(aws.target, deployment, log=lambda _: None) == "deployed"
     aws.assert_all_answered()
