@@ -266,11 +266,10 @@ ROLLED_BACK_EVENTS = [  # what an update whose Fn change failed adds, newest fir
 ]
 
 
-def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deployment):
-    """The change set is executed, the stack rolls back: the DeployError names the resource,
-    its type and CloudFormation's reason, and says the previous version is still live."""
-    cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
-    cfn.add_response(
+def stub_older_version_live(aws, old_tags: dict) -> None:
+    """The reads before an update: the live stack (at an older version), the account, the
+    assets bucket."""
+    aws.cfn.add_response(
         "describe_stacks",
         {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
         {"StackName": STACK},
@@ -281,6 +280,13 @@ def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deplo
         {},
     )
     aws.stubs["s3"].add_response("head_bucket", {}, {"Bucket": f"jiti-assets-{ACCOUNT}-{REGION}"})
+
+
+def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deployment):
+    """The change set is executed, the stack rolls back: the DeployError names the resource,
+    its type and CloudFormation's reason, and says the previous version is still live."""
+    cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
+    stub_older_version_live(aws, old_tags)
     cfn.add_response(
         "create_change_set",
         {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
@@ -462,17 +468,7 @@ def test_new_parameter_value_without_resource_changes_becomes_the_stacks_value(a
         manifest={**deployment.manifest, "parameters": {"Retention": {"Type": "Number"}}},
     )
     cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
-    cfn.add_response(
-        "describe_stacks",
-        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
-        {"StackName": STACK},
-    )
-    aws.stubs["sts"].add_response(
-        "get_caller_identity",
-        {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/ci"},
-        {},
-    )
-    aws.stubs["s3"].add_response("head_bucket", {}, {"Bucket": f"jiti-assets-{ACCOUNT}-{REGION}"})
+    stub_older_version_live(aws, old_tags)
     cfn.add_client_error(
         "create_change_set",
         service_error_code="ValidationError",
