@@ -28,7 +28,7 @@ import botocore.session
 from bench import cdk
 from bench.counting_proxy import CountingProxy, is_read
 from bench.monorepo import Monorepo, app_name, generate, stop_process
-from bench.stats import Samples, ratio, run
+from bench.stats import Samples, child_env, ratio, run
 
 CHANGE_SET = "cloudformation:CreateChangeSet"
 MEASUREMENTS = ("package", "noop", "parallel", "incremental", "cdk")
@@ -130,7 +130,7 @@ class Bench:
                     "--tags",
                     *(f"{t['Key']}={t['Value']}" for t in stack["Tags"]),
                 ],
-                env={**os.environ, **{k: v for k, v in env.items() if v is not None}},
+                env=child_env(env),
             )
             if "No changes to deploy" not in result.stdout:
                 raise RuntimeError(f"aws cloudformation deploy changed {name}:\n{result.stdout}")

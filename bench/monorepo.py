@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.stats import child_env, run
+
 # What a generated repository takes from the real one: Pants set-up, plugin, infra-lib.
 COPIED = (
     "pants",
@@ -81,30 +83,17 @@ class Monorepo:
     apps: int
     store: Path
 
-    def pants(self, *args: str, env: dict | None = None, check: bool = True):
-        """Run ./pants here; returns the completed process."""
+    def pants(self, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        """Run ./pants here (`env`: overrides, None unsets); fails on a non-zero exit."""
         command = ["./pants", "--no-dynamic-ui", f"--local-store-dir={self.store}", *args]
-        merged = {**os.environ, "NO_COLOR": "1", **(env or {})}
-        result = subprocess.run(
-            command,
-            cwd=self.root,
-            env={k: v for k, v in merged.items() if v is not None},  # None: unset
-            capture_output=True,
-            text=True,
-        )
-        if check and result.returncode != 0:
-            raise RuntimeError(
-                f"`pants {' '.join(args)}` in {self.root} exited {result.returncode}:\n"
-                f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-            )
-        return result
+        return run(command, cwd=self.root, env=child_env({"NO_COLOR": "1", **(env or {})}))
 
     def stop_pantsd(self) -> None:
         subprocess.run(["pkill", "-f", f"pantsd \\[{self.root}\\]"], capture_output=True)
         time.sleep(0.5)
 
     def git(self, *args: str) -> None:
-        subprocess.run(["git", *args], cwd=self.root, check=True, capture_output=True)
+        run(["git", *args], cwd=self.root)
 
     def _set(self, path: str, name: str, value: int) -> None:
         file = self.root / path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import time
@@ -36,6 +37,12 @@ class Samples:
 def ratio(slow: Samples, fast: Samples) -> tuple[float, float]:
     """slow/fast, on the minimums and on the medians."""
     return slow.min / fast.min, slow.median / fast.median
+
+
+def child_env(overrides: dict) -> dict:
+    """This process's environment with `overrides`; a None value unsets the variable."""
+    merged = {**os.environ, **overrides}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:

@@ -359,7 +359,7 @@ def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deplo
     assert not deployment.outputs_file.exists()
 
 
-def test_failure_message_for_a_failed_rollback_says_to_continue_it():
+def test_failure_message_for_a_failed_rollback_says_to_continue_it(deployment):
     """UPDATE_ROLLBACK_FAILED after an execute: every failed resource, then the command."""
     failed = [
         event(12, "Fn", "AWS::Lambda::Function", "UPDATE_FAILED", UPDATE_FAILED_REASON),
@@ -367,16 +367,7 @@ def test_failure_message_for_a_failed_rollback_says_to_continue_it():
         event(21, "Table", "AWS::DynamoDB::Table", "UPDATE_COMPLETE"),
         event(22, "Queue", "AWS::SQS::Queue", "UPDATE_FAILED"),  # AWS gives no reason at times
     ]
-    d = Deployment(
-        address="a:b",
-        stack_name=STACK,
-        app="demo",
-        environment="dev",
-        region=None,
-        manifest_path=None,
-        manifest={},
-    )
-    assert runner._failure_message(d, "UPDATE_ROLLBACK_FAILED", failed).splitlines() == [
+    assert runner._failure_message(deployment, "UPDATE_ROLLBACK_FAILED", failed).splitlines() == [
         f"{STACK}: deployment failed, stack is UPDATE_ROLLBACK_FAILED",
         f"  Fn (AWS::Lambda::Function): {UPDATE_FAILED_REASON}",
         "  Fn (AWS::Lambda::Function): Function not found",

@@ -23,15 +23,14 @@ class AwsTarget:
     endpoint_url: str | None
     local: bool
     _clients: dict = field(default_factory=dict, repr=False)
-    _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _done: set = field(default_factory=set, repr=False)
-    _done_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def client(self, service: str):
         """One client per service, shared by the deploy threads: clients are thread-safe, and
         making one costs more CPU than a call to the local AWS (sessions are not thread-safe,
         hence the lock)."""
-        with self._clients_lock:
+        with self._lock:
             if service not in self._clients:
                 self._clients[service] = self.session.client(
                     service, endpoint_url=self.endpoint_url, config=CLIENT_CONFIG
@@ -41,7 +40,7 @@ class AwsTarget:
     def once(self, key: str, action) -> None:
         """Run `action` the first time `key` comes up for this target in a run (e.g. checking
         the assets bucket that every stack deployed there shares)."""
-        with self._done_lock:
+        with self._lock:
             if key not in self._done:
                 action()
                 self._done.add(key)
