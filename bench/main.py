@@ -313,7 +313,7 @@ class Bench:
 
     def deploys(self, repo: Monorepo, only: list[str]) -> dict:
         log("starting the local AWS")
-        repo.pants("run", "infra-lib/jiti_infra/local_aws:ctl", "--", "start")
+        repo.pants("run", "infra-lib/jiti_deploy/local_aws:ctl", "--", "start")
         state = json.loads((repo.root / ".jiti/local-aws.json").read_text())
         found = {}
         try:

@@ -1,7 +1,9 @@
 """jiti: CloudFormation stacks as part of the Pants build graph."""
 
-from jiti import dependency_inference, deploy, deploy_stacks, package, synthesis
+from jiti import dependency_inference
+from jiti.goals import deploy, deploy_stacks, package
 from jiti.target_types import CloudFormationDeploymentTarget, CloudFormationStackTarget
+from jiti.util_rules import app_names, assets, deploy_runtime, deployment, synthesis
 
 
 def target_types():
@@ -10,8 +12,12 @@ def target_types():
 
 def rules():
     return [
-        *synthesis.rules(),
         *dependency_inference.rules(),
+        *app_names.rules(),
+        *assets.rules(),
+        *synthesis.rules(),
+        *deploy_runtime.rules(),
+        *deployment.rules(),
         *package.rules(),
         *deploy.rules(),
         *deploy_stacks.rules(),

@@ -32,8 +32,8 @@ class JitiSubsystem(Subsystem):
         help=help_text(
             """
             Create and show each deployment's change set, then delete it without executing:
-            nothing is uploaded or changed. Works with `run` and `experimental-deploy`
-            (`pants run <deployment> -- --dry-run` does the same for one deployment).
+            nothing is uploaded or changed. Works with `deploy-stacks`, `experimental-deploy` and
+            `run` (`pants run <deployment> -- --dry-run` does the same for one deployment).
             """
         ),
     )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Join, Ref, dynamodb, s3
 
+from jiti_contract import SITE_CONTENT_METADATA
 from jiti_infra.app import App, Asset
 from jiti_infra.constructs.functions import Function
 
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
-# Template metadata read by the deploy: unpack an archive asset into a bucket after deploying.
-SITE_CONTENT_METADATA = "jiti:site-content"
 
 
 def table(

@@ -1,0 +1,90 @@
+"""Deploying one `cloudformation_deployment`: `pants run` and `pants experimental-deploy`.
+
+Both run the deploy runtime on the packaged stack and its plan; the runtime is the only part of
+jiti that talks to AWS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pants.base.build_root import BuildRoot
+from pants.core.goals.deploy import DeployFieldSet, DeployProcess
+from pants.core.goals.run import RunFieldSet, RunInSandboxBehavior, RunRequest
+from pants.core.util_rules.distdir import DistDir
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import Digest, MergeDigests
+from pants.engine.process import InteractiveProcess
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.unions import UnionRule
+
+from jiti.subsystem import JitiSubsystem
+from jiti.util_rules.deploy_runtime import DeployRuntime
+from jiti.util_rules.deployment import DeploymentFieldSet, DeploymentSetup, DeploymentSetupRequest
+
+
+@dataclass(frozen=True)
+class CloudFormationDeployFieldSet(DeploymentFieldSet, DeployFieldSet):
+    pass
+
+
+@rule(desc="Deploy a CloudFormation stack")
+async def deploy_process(
+    field_set: CloudFormationDeployFieldSet,
+    jiti: JitiSubsystem,
+    build_root: BuildRoot,
+    dist_dir: DistDir,
+) -> DeployProcess:
+    setup, runtime, env = await MultiGet(
+        Get(DeploymentSetup, DeploymentSetupRequest(field_set)),
+        Get(DeployRuntime),
+        Get(EnvironmentVars, EnvironmentVarsRequest(jiti.deploy_env_vars)),
+    )
+    digest = await Get(Digest, MergeDigests([runtime.digest, setup.digest]))
+    process = InteractiveProcess(
+        runtime.argv(
+            [setup.plan_path], root="", build_root=build_root, dist_dir=dist_dir, jiti=jiti
+        ),
+        env=runtime.env(env),
+        input_digest=digest,
+    )
+    return DeployProcess(
+        name=f"{setup.stack_name} ({field_set.address})",
+        process=process,
+        description="(dry run)" if jiti.dry_run else None,
+    )
+
+
+@dataclass(frozen=True)
+class CloudFormationRunFieldSet(DeploymentFieldSet, RunFieldSet):
+    run_in_sandbox_behavior = RunInSandboxBehavior.NOT_SUPPORTED
+
+
+@rule(desc="Run a CloudFormation deployment")
+async def run_deployment(
+    field_set: CloudFormationRunFieldSet,
+    jiti: JitiSubsystem,
+    build_root: BuildRoot,
+    dist_dir: DistDir,
+) -> RunRequest:
+    setup, runtime, path = await MultiGet(
+        Get(DeploymentSetup, DeploymentSetupRequest(field_set)),
+        Get(DeployRuntime),
+        Get(EnvironmentVars, EnvironmentVarsRequest(["PATH"])),
+    )
+    digest = await Get(Digest, MergeDigests([runtime.digest, setup.digest]))
+    return RunRequest(
+        digest=digest,
+        args=runtime.argv(
+            [setup.plan_path], root="{chroot}/", build_root=build_root, dist_dir=dist_dir, jiti=jiti
+        ),
+        extra_env=runtime.env(path),
+    )
+
+
+def rules():
+    return [
+        *collect_rules(),
+        *CloudFormationRunFieldSet.rules(),
+        UnionRule(DeployFieldSet, CloudFormationDeployFieldSet),
+    ]
