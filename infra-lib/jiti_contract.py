@@ -22,13 +22,28 @@ VERSION_TAG = "jiti:version"  # the stack's content version (see Manifest.versio
 CONFIG_TAG = "jiti:config"  # a hash of the deployment's own settings
 APP_TAG = "jiti:app"
 ENV_TAG = "jiti:env"
+DEPLOYMENT_TAG = "jiti:deployment"  # the deployment that owns the stack (see deployment_tag)
+COMMIT_TAG = "jiti:commit"  # the source commit the stack was deployed from
+COMMIT_TIME_TAG = "jiti:commit-time"  # its commit time, in seconds since the epoch
 
 # Template parameters whose values jiti supplies at deploy time.
 ENVIRONMENT_PARAMETER = "Environment"
 ASSETS_BUCKET_PARAMETER = "AssetsBucket"
 
+# The assets bucket of each account and region (`[jiti].assets_bucket`).
+ASSETS_BUCKET_DEFAULT = "jiti-assets-{account}-{region}"
+ASSETS_BUCKET_PLACEHOLDERS = ("account", "region")
+
 # Template metadata: archive assets the deploy unpacks into a bucket once the stack is live.
 SITE_CONTENT_METADATA = "jiti:site-content"
+
+# CloudFormation's limits on a template: inline in the call, and read from S3.
+TEMPLATE_BODY_LIMIT = 51_200
+TEMPLATE_URL_LIMIT = 1_048_576
+
+# Where a deploy goes (`[jiti].target`): the embedded local AWS, an AWS account, or whichever
+# boto3's credential chain finds.
+TARGETS = ("local", "aws", "auto")
 
 # Placeholders users may write in BUILD files, and where each is allowed.
 STACK_NAME_PLACEHOLDERS = ("app", "env")
@@ -40,6 +55,12 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 class PlaceholderError(ValueError):
     """A `{name}` that is not allowed where it is written."""
+
+
+def deployment_tag(address: str) -> str:
+    """A deployment's address as a tag value (commas, which parametrized addresses hold, are not
+    allowed in the tags of many resource types)."""
+    return address.replace(",", "+")
 
 
 def placeholders_in(text: str) -> set[str]:
@@ -59,6 +80,67 @@ def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
     """Replace each `{name}` in `text` by `values[name]`; names without a value stay as they are
     (they are filled later, where their value is known: account and region at deploy time)."""
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def check_parameters(
+    declared: Mapping[str, Mapping[str, Any]], values: Mapping[str, str], supplied: set[str]
+) -> list[str]:
+    """What is wrong with a deployment's parameter `values` for a template that `declared`
+    them (its Parameters section), as CloudFormation would see it; `supplied` are the
+    parameters jiti fills in itself. Values still holding a placeholder are checked later,
+    once it is filled."""
+    problems = []
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        problems.append(
+            f"{', '.join(unknown)} not declared by the template (it declares: "
+            f"{', '.join(sorted(declared)) or 'none'})"
+        )
+    missing = sorted(
+        name
+        for name, spec in declared.items()
+        if "Default" not in spec and name not in values and name not in supplied
+    )
+    if missing:
+        problems.append(f"{', '.join(missing)} required by the template (no default) but not set")
+    for name, value in sorted(values.items()):
+        if name in declared and not placeholders_in(value):
+            problem = _parameter_problem(declared[name], str(value))
+            if problem:
+                problems.append(f"{name}={value!r}: {problem}")
+    return problems
+
+
+def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
+    kind = spec.get("Type", "String")
+    if kind not in ("String", "Number"):  # lists and AWS-specific types: AWS checks them
+        return None
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and value not in [str(a) for a in allowed]:
+        return f"not one of the AllowedValues {', '.join(map(str, allowed))}"
+    if kind == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return "not a number"
+        for key, ok in (("MinValue", lambda b: number >= b), ("MaxValue", lambda b: number <= b)):
+            if key in spec and not ok(float(spec[key])):
+                return f"outside the {key} {spec[key]}"
+        return None
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None:
+        try:
+            if not re.fullmatch(pattern, value):
+                return f"does not match the AllowedPattern {pattern}"
+        except re.error:
+            pass  # a Java-only pattern: CloudFormation checks it
+    for key, ok in (
+        ("MinLength", lambda n: len(value) >= n),
+        ("MaxLength", lambda n: len(value) <= n),
+    ):
+        if key in spec and not ok(int(spec[key])):
+            return f"{len(value)} characters, the {key} is {spec[key]}"
+    return None
 
 
 # --- the files --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ address.
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import json
 import sys
@@ -72,6 +73,12 @@ def from_module(request: SynthesisRequest) -> dict:
         raise SynthesisError(f"the template from {path} is invalid: {e}") from None
 
 
+def _date_as_text(value):
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def from_file(request: SynthesisRequest) -> dict:
     from cfn_flip import load  # handles JSON and YAML, including !Ref-style short forms
 
@@ -86,7 +93,9 @@ def from_file(request: SynthesisRequest) -> dict:
         raise SynthesisError(
             f"{path} is not a CloudFormation template: it has no top-level `Resources`"
         )
-    return json.loads(json.dumps(template))
+    # YAML reads an unquoted `AWSTemplateFormatVersion: 2010-09-09` as a date; CloudFormation
+    # takes it as the text it is.
+    return json.loads(json.dumps(template, default=_date_as_text))
 
 
 def synthesize(request: SynthesisRequest) -> dict:

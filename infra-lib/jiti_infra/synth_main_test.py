@@ -65,3 +65,13 @@ def test_main_writes_canonical_json_and_exits_2_on_user_error(tmp_path, infra_mo
     assert synth.main([str(req), str(tmp_path / "out.json")]) == 0
     text = (tmp_path / "out.json").read_text()
     assert text == json.dumps(json.loads(text), sort_keys=True, indent=2) + "\n"
+
+
+def test_plain_yaml_with_an_unquoted_format_version_keeps_it_as_text(tmp_path):
+    """YAML reads `2010-09-09` as a date; CloudFormation accepts the template as written."""
+    plain = tmp_path / "t.yaml"
+    plain.write_text(
+        "AWSTemplateFormatVersion: 2010-09-09\nResources:\n  Q: {Type: 'AWS::SQS::Queue'}\n"
+    )
+    template = synth.synthesize(SynthesisRequest("a:b", "a", str(plain)))
+    assert template["AWSTemplateFormatVersion"] == "2010-09-09"

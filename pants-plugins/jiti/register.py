@@ -3,7 +3,14 @@
 from jiti import dependency_inference
 from jiti.goals import deploy, deploy_stacks, package
 from jiti.target_types import CloudFormationDeploymentTarget, CloudFormationStackTarget
-from jiti.util_rules import app_names, assets, deploy_runtime, deployment, synthesis
+from jiti.util_rules import (
+    app_names,
+    assets,
+    deploy_runtime,
+    deployment,
+    stack_names,
+    synthesis,
+)
 
 
 def target_types():
@@ -18,6 +25,7 @@ def rules():
         *synthesis.rules(),
         *deploy_runtime.rules(),
         *deployment.rules(),
+        *stack_names.rules(),
         *package.rules(),
         *deploy.rules(),
         *deploy_stacks.rules(),

@@ -444,8 +444,8 @@ class CloudFormationDeploymentTarget(Target):
         assets are uploaded to a content-addressed bucket per account and region; nothing at
         all is done when the live stack already carries the same version and settings.
 
-        With no AWS credentials configured (and no `AWS_ENDPOINT_URL`), it deploys to the
-        embedded local AWS, a moto server jiti starts on 127.0.0.1 (`JITI_AWS=local` forces it).
+        Deployments go where `[jiti].target` says: the embedded local AWS (a moto server jiti
+        starts on 127.0.0.1; the default) or the AWS account of the configured credentials.
         """
     )
 

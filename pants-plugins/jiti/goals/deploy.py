@@ -12,14 +12,13 @@ from pants.base.build_root import BuildRoot
 from pants.core.goals.deploy import DeployFieldSet, DeployProcess
 from pants.core.goals.run import RunFieldSet, RunInSandboxBehavior, RunRequest
 from pants.core.util_rules.distdir import DistDir
-from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest, MergeDigests
 from pants.engine.process import InteractiveProcess
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.unions import UnionRule
 
 from jiti.subsystem import JitiSubsystem
-from jiti.util_rules.deploy_runtime import DeployRuntime
+from jiti.util_rules.deploy_runtime import DeployEnvironment, DeployRuntime
 from jiti.util_rules.deployment import DeploymentFieldSet, DeploymentSetup, DeploymentSetupRequest
 
 
@@ -35,19 +34,21 @@ async def deploy_process(
     build_root: BuildRoot,
     dist_dir: DistDir,
 ) -> DeployProcess:
-    setup, runtime, env = await MultiGet(
+    environment, setup, runtime = await MultiGet(
+        Get(DeployEnvironment),
         Get(DeploymentSetup, DeploymentSetupRequest(field_set)),
         Get(DeployRuntime),
-        Get(EnvironmentVars, EnvironmentVarsRequest(jiti.deploy_env_vars)),
     )
     digest = await Get(Digest, MergeDigests([runtime.digest, setup.digest]))
-    process = InteractiveProcess(
-        runtime.argv(
-            [setup.plan_path], root="", build_root=build_root, dist_dir=dist_dir, jiti=jiti
-        ),
-        env=runtime.env(env),
-        input_digest=digest,
+    argv = runtime.argv(
+        [setup.plan_path],
+        root="",
+        build_root=build_root,
+        dist_dir=dist_dir,
+        jiti=jiti,
+        environment=environment,
     )
+    process = InteractiveProcess(argv, env=runtime.env(environment), input_digest=digest)
     return DeployProcess(
         name=f"{setup.stack_name} ({field_set.address})",
         process=process,
@@ -67,19 +68,23 @@ async def run_deployment(
     build_root: BuildRoot,
     dist_dir: DistDir,
 ) -> RunRequest:
-    setup, runtime, path = await MultiGet(
+    environment, setup, runtime = await MultiGet(
+        Get(DeployEnvironment),
         Get(DeploymentSetup, DeploymentSetupRequest(field_set)),
         Get(DeployRuntime),
-        Get(EnvironmentVars, EnvironmentVarsRequest(["PATH"])),
     )
     digest = await Get(Digest, MergeDigests([runtime.digest, setup.digest]))
-    return RunRequest(
-        digest=digest,
-        args=runtime.argv(
-            [setup.plan_path], root="{chroot}/", build_root=build_root, dist_dir=dist_dir, jiti=jiti
-        ),
-        extra_env=runtime.env(path),
+    argv = runtime.argv(
+        [setup.plan_path],
+        root="{chroot}/",
+        build_root=build_root,
+        dist_dir=dist_dir,
+        jiti=jiti,
+        environment=environment,
     )
+    # `pants run` passes the caller's whole environment as well: the runtime keeps only the
+    # variables named in `--env-vars`, so it sees what the other goals see.
+    return RunRequest(digest=digest, args=argv, extra_env=runtime.env(environment))
 
 
 def rules():

@@ -13,7 +13,6 @@ from pants.base.build_root import BuildRoot
 from pants.core.goals.deploy import DeployFieldSet
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.console import Console
-from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest, MergeDigests
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
@@ -28,7 +27,7 @@ from pants.util.strutil import help_text
 
 from jiti.goals.deploy import CloudFormationDeployFieldSet
 from jiti.subsystem import JitiSubsystem
-from jiti.util_rules.deploy_runtime import DeployRuntime
+from jiti.util_rules.deploy_runtime import DeployEnvironment, DeployRuntime
 from jiti.util_rules.deployment import DeploymentSetup, DeploymentSetupRequest
 
 
@@ -77,12 +76,10 @@ async def deploy_stacks(
     if not field_sets:
         console.print_stdout("nothing to deploy: no cloudformation_deployment is selected")
         return DeployStacks(exit_code=0)
+    environment = await Get(DeployEnvironment)
     setups = await MultiGet(Get(DeploymentSetup, DeploymentSetupRequest(fs)) for fs in field_sets)
     runtime = await Get(DeployRuntime)
-    digest, env = await MultiGet(
-        Get(Digest, MergeDigests([runtime.digest, *(setup.digest for setup in setups)])),
-        Get(EnvironmentVars, EnvironmentVarsRequest(jiti.deploy_env_vars)),
-    )
+    digest = await Get(Digest, MergeDigests([runtime.digest, *(s.digest for s in setups)]))
     report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
     argv = runtime.argv(
         [setup.plan_path for setup in setups],
@@ -90,11 +87,12 @@ async def deploy_stacks(
         build_root=build_root,
         dist_dir=dist_dir,
         jiti=jiti,
+        environment=environment,
         extra=("--report", report),
     )
     result = await Effect(
         InteractiveProcessResult,
-        InteractiveProcess(argv, env=runtime.env(env), input_digest=digest),
+        InteractiveProcess(argv, env=runtime.env(environment), input_digest=digest),
     )
     return DeployStacks(exit_code=result.exit_code)
 

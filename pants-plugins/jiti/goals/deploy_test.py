@@ -8,10 +8,13 @@ from pants.core.goals.deploy import DeployProcess
 from pants.core.goals.run import RunRequest
 from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents
-from pants.testutil.rule_runner import QueryRule
+from pants.testutil.rule_runner import QueryRule, engine_error
 
+from jiti.errors import JitiError
 from jiti.goals.deploy import CloudFormationDeployFieldSet, CloudFormationRunFieldSet
+from jiti.subsystem import DEPLOY_ENV_VARS
 from jiti.testutil import make_rule_runner, set_options
+from jiti.util_rules.deploy_runtime import DeployEnvironment
 
 
 # One repository for the module: a new RuleRunner builds its environments again.
@@ -20,6 +23,7 @@ def rule_runner():
     runner = make_rule_runner(
         QueryRule(DeployProcess, [CloudFormationDeployFieldSet]),
         QueryRule(RunRequest, [CloudFormationRunFieldSet]),
+        QueryRule(DeployEnvironment, []),
     )
     runner.write_files(
         {
@@ -45,10 +49,18 @@ def expected_argv(rule_runner, root: str, *extra: str) -> tuple[str, ...]:
         root or ".",
         "--state-dir",
         f"{rule_runner.build_root}/.jiti",
+        "--build-root",
+        rule_runner.build_root,
         "--outputs-dir",
         f"{rule_runner.build_root}/dist",
         "--max-parallel",
         "4",
+        "--target",
+        "local",
+        "--assets-bucket",
+        "jiti-assets-{account}-{region}",
+        "--env-vars",
+        ",".join(DEPLOY_ENV_VARS),
         *extra,
     )
 
@@ -77,4 +89,35 @@ def test_run_request_runs_the_runtime_from_its_chroot(rule_runner):
     set_options(rule_runner)
     run = rule_runner.request(RunRequest, [CloudFormationRunFieldSet.create(target(rule_runner))])
     assert run.args == expected_argv(rule_runner, "{chroot}/")
-    assert set(run.extra_env) == {"PATH"}
+    # The caller's whole environment comes along; `--env-vars` tells the runtime what to keep.
+    assert "PATH" in run.extra_env
+
+
+@pytest.mark.parametrize(
+    "args, env, expected",
+    [
+        ((), {}, "local"),
+        (("--jiti-target=aws",), {}, "aws"),
+        (("--jiti-target=auto",), {}, "auto"),
+        (("--jiti-target=aws",), {"CI": "true"}, "aws"),
+        (("--jiti-target=local",), {"CI": "1"}, "local"),
+        ((), {"CI": "false"}, "local"),
+    ],
+)
+def test_where_deployments_go_is_the_target_option(rule_runner, args, env, expected):
+    set_options(rule_runner, *args, env=env)
+    assert rule_runner.request(DeployEnvironment, []).target == expected
+
+
+@pytest.mark.parametrize("args", [(), ("--jiti-target=auto",)])
+def test_a_ci_job_must_say_where_it_deploys(rule_runner, args):
+    set_options(rule_runner, *args, env={"CI": "true", "AWS_PROFILE": "prod"})
+    with engine_error(JitiError, contains="CI is set: a CI job must say where it deploys"):
+        rule_runner.request(DeployEnvironment, [])
+
+
+def test_extra_env_vars_add_to_the_list(rule_runner):
+    set_options(rule_runner, "--jiti-extra-env-vars=['VAULT_ADDR']", env={"VAULT_ADDR": "v"})
+    environment = rule_runner.request(DeployEnvironment, [])
+    assert environment.names == (*DEPLOY_ENV_VARS, "VAULT_ADDR")
+    assert environment.env["VAULT_ADDR"] == "v"

@@ -56,6 +56,7 @@ def rule_runner():
             "apps/plain/BUILD": 'cloudformation_stack(name="stack", source="template.yaml")',
             "apps/plain/template.yaml": dedent(
                 """\
+                AWSTemplateFormatVersion: 2010-09-09
                 Resources:
                   Bucket:
                     Type: AWS::S3::Bucket
@@ -128,12 +129,13 @@ def test_plain_yaml_template_is_canonical_json(rule_runner) -> None:
     files = package(rule_runner, "apps/plain")
     template = json.loads(files["apps.plain/stack.template.json"])
     assert template == {
+        "AWSTemplateFormatVersion": "2010-09-09",  # YAML reads it as a date: kept as written
         "Resources": {
             "Bucket": {
                 "Type": "AWS::S3::Bucket",
                 "Properties": {"BucketName": {"Fn::Sub": "${AWS::StackName}-bucket"}},
             }
-        }
+        },
     }
     manifest = json.loads(files["apps.plain/stack.manifest.json"])
     assert manifest["assets"] == [] and manifest["app"] == "plain"

@@ -40,8 +40,17 @@ from jiti.target_types import (
     DeploymentTagsField,
     DeploymentTerminationProtectionField,
 )
+from jiti.util_rules.stack_names import UniqueStackName, UniqueStackNameRequest
 from jiti.util_rules.synthesis import SynthesizedStack, SynthesizeStackRequest
-from jiti_contract import Plan, StackSetSettings, fill_placeholders, to_json
+from jiti_contract import (
+    ASSETS_BUCKET_PARAMETER,
+    ENVIRONMENT_PARAMETER,
+    Plan,
+    StackSetSettings,
+    check_parameters,
+    fill_placeholders,
+    to_json,
+)
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,18 @@ def render_plan(
     )
 
 
+def _check_parameters(field_set: DeploymentFieldSet, stack: SynthesizedStack) -> None:
+    """The values the BUILD file gives, against what the template declares (values with a
+    placeholder are checked again by the deploy, once it is filled)."""
+    problems = check_parameters(
+        stack.parameters,
+        dict(field_set.parameters.value or {}),
+        supplied={ENVIRONMENT_PARAMETER, ASSETS_BUCKET_PARAMETER},
+    )
+    if problems:
+        raise JitiError(f"{field_set.address}: field `parameters`: {'; '.join(problems)}")
+
+
 @rule(desc="Prepare a CloudFormation deployment", level=LogLevel.DEBUG)
 async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup:
     field_set = request.field_set
@@ -159,6 +180,11 @@ async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup
     # Deployments this one names in `dependencies` go first when deployed together.
     depends_on = tuple(sorted(str(t.address) for t in deps if t.has_field(DeploymentStackField)))
     plan = render_plan(field_set, stack, depends_on)
+    _check_parameters(field_set, stack)
+    await Get(
+        UniqueStackName,
+        UniqueStackNameRequest(field_set.address, plan.account, plan.region, plan.stack_name),
+    )
     plan_path = Plan.path_for(field_set.address.path_safe_spec)
     plan_digest = await Get(Digest, CreateDigest([FileContent(plan_path, to_json(plan).encode())]))
     digest = await Get(Digest, MergeDigests([stack.digest, plan_digest]))

@@ -3,6 +3,7 @@ only the rules can see."""
 
 from __future__ import annotations
 
+import json
 from textwrap import dedent
 
 import pytest
@@ -37,15 +38,48 @@ def rule_runner():
                     account=parametrize("111111111111", "222222222222"))
                 """
             ),
-            "apps/q/t.json": '{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}',
+            "apps/q/t.json": json.dumps(
+                {
+                    "Parameters": {"Size": {"Type": "Number", "Default": 1}},
+                    "Resources": {"Q": {"Type": "AWS::SQS::Queue"}},
+                }
+            ),
             "apps/q/lib.py": "X = 1\n",
+            "apps/p/BUILD": dedent(
+                """\
+                cloudformation_stack(name="stack", source="t.json")
+                cloudformation_deployment(name="ok", stack=":stack", stack_name="p-ok", parameters={"Size": "small", "Name": "a-{region}"})
+                cloudformation_deployment(name="unknown", stack=":stack", stack_name="p-unknown", parameters={"Size": "small", "Nope": "1"})
+                cloudformation_deployment(name="missing", stack=":stack", stack_name="p-missing")
+                cloudformation_deployment(name="notallowed", stack=":stack", stack_name="p-notallowed", parameters={"Size": "huge"})
+                cloudformation_deployment(name="pattern", stack=":stack", stack_name="p-pattern", parameters={"Size": "small", "Name": "Has Spaces"})
+                cloudformation_deployment(name="twin-a", stack=":stack", stack_name="shared", region="eu-west-1", parameters={"Size": "small"})
+                cloudformation_deployment(name="twin-b", stack=":stack", stack_name="shared", region="eu-west-1", parameters={"Size": "small"})
+                cloudformation_deployment(name="elsewhere", stack=":stack", stack_name="shared", region="us-east-1", parameters={"Size": "small"})
+                """
+            ),
+            "apps/p/t.json": json.dumps(
+                {
+                    "Parameters": {
+                        "Size": {"Type": "String", "AllowedValues": ["small", "large"]},
+                        "Name": {
+                            "Type": "String",
+                            "Default": "x",
+                            "AllowedPattern": "[a-z0-9-]+",
+                            "MaxLength": 20,
+                        },
+                        "Environment": {"Type": "String"},
+                    },
+                    "Resources": {"Q": {"Type": "AWS::SQS::Queue"}},
+                }
+            ),
         }
     )
     return runner
 
 
-def setup_of(rule_runner, name: str, **parameters: str) -> DeploymentSetup:
-    tgt = rule_runner.get_target(Address("apps/q", target_name=name, parameters=parameters))
+def setup_of(rule_runner, name: str, app: str = "q", **parameters: str) -> DeploymentSetup:
+    tgt = rule_runner.get_target(Address(f"apps/{app}", target_name=name, parameters=parameters))
     return rule_runner.request(
         DeploymentSetup, [DeploymentSetupRequest(DeploymentFieldSet.create(tgt))]
     )
@@ -107,3 +141,36 @@ def test_stack_set_and_account_settings_reach_the_plan(rule_runner) -> None:
 def test_deployment_mistakes_name_the_field(rule_runner, name: str, expected: str) -> None:
     with engine_error(JitiError, contains=expected):
         setup_of(rule_runner, name)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("unknown", "apps/p:unknown: field `parameters`: Nope not declared by the template"),
+        (
+            "missing",
+            "apps/p:missing: field `parameters`: Size required by the template (no default) but not set",
+        ),
+        (
+            "notallowed",
+            "apps/p:notallowed: field `parameters`: Size='huge': not one of the AllowedValues small, large",
+        ),
+        (
+            "pattern",
+            "apps/p:pattern: field `parameters`: Name='Has Spaces': does not match the AllowedPattern [a-z0-9-]+",
+        ),
+        (
+            "twin-a",
+            "apps/p:twin-a: field `stack_name`: the stack 'shared' in eu-west-1 is deployed by apps/p:twin-a, apps/p:twin-b",
+        ),
+    ],
+)
+def test_mistakes_are_caught_when_the_plan_is_made(rule_runner, name: str, expected: str) -> None:
+    """Before the deploy runtime runs: nothing is uploaded, no change set is made."""
+    with engine_error(JitiError, contains=expected):
+        setup_of(rule_runner, name, app="p")
+
+
+def test_a_placeholder_value_is_checked_once_filled_and_a_stack_name_elsewhere_is_fine(rule_runner):
+    setup_of(rule_runner, "ok", app="p")
+    setup_of(rule_runner, "elsewhere", app="p")

@@ -13,6 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Any
 
 from pants.backend.python.target_types import EntryPoint, PythonSourceField
 from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexProcess
@@ -40,6 +41,7 @@ from pants.engine.target import (
     WrappedTarget,
     WrappedTargetRequest,
 )
+from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from jiti.dependency_inference import SYNTH_ENTRY_POINT, module_name
@@ -53,7 +55,14 @@ from jiti.target_types import (
 )
 from jiti.util_rules.app_names import UniqueAppName, UniqueAppNameRequest
 from jiti.util_rules.assets import StackAssets, StackAssetsRequest
-from jiti_contract import EXIT_USER_ERROR, Asset, Manifest, SynthesisRequest, to_json
+from jiti_contract import (
+    EXIT_USER_ERROR,
+    TEMPLATE_URL_LIMIT,
+    Asset,
+    Manifest,
+    SynthesisRequest,
+    to_json,
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,7 @@ class SynthesizedStack:
     base: str
     digest: Digest
     assets: tuple[Asset, ...]
+    parameters: FrozenDict[str, Any]  # the template's Parameters section
 
     @property
     def template_path(self) -> str:
@@ -242,6 +252,11 @@ async def synthesize_stack(request: SynthesizeStackRequest) -> SynthesizedStack:
     result = await Get(FallibleProcessResult, Process, process)
     _raise_for_failure(tgt, result)
     template = (await Get(DigestContents, Digest, result.output_digest))[0].content
+    if len(template) > TEMPLATE_URL_LIMIT:
+        raise JitiError(
+            f"{tgt.address}: the template is {len(template):,} bytes, and CloudFormation takes at "
+            f"most {TEMPLATE_URL_LIMIT:,}: split the app's resources into more stacks"
+        )
 
     manifest = render_manifest(tgt, unique.app, base, template, assets.assets)
     files = await Get(
@@ -254,7 +269,15 @@ async def synthesize_stack(request: SynthesizeStackRequest) -> SynthesizedStack:
         ),
     )
     digest = await Get(Digest, MergeDigests([files, assets.digest]))
-    return SynthesizedStack(tgt.address, unique.app, manifest.version, base, digest, assets.assets)
+    return SynthesizedStack(
+        tgt.address,
+        unique.app,
+        manifest.version,
+        base,
+        digest,
+        assets.assets,
+        FrozenDict.deep_freeze(manifest.parameters),
+    )
 
 
 def rules():

@@ -3,6 +3,7 @@ and the field."""
 
 from __future__ import annotations
 
+import json
 from textwrap import dedent
 
 import pytest
@@ -59,6 +60,15 @@ def rule_runner():
             "apps/badasset/infra.py": INFRA,
             "apps/noasset/BUILD": 'python_sources()\ncloudformation_stack(name="stack", source="infra.py")',
             "apps/noasset/infra.py": INFRA,
+            "apps/huge/BUILD": 'cloudformation_stack(name="stack", source="t.json")',
+            "apps/huge/t.json": json.dumps(
+                {
+                    "Resources": {
+                        f"Q{i}": {"Type": "AWS::SQS::Queue", "Metadata": {"Pad": "x" * 1000}}
+                        for i in range(1100)
+                    }
+                }
+            ),
             "one/svc/BUILD": 'cloudformation_stack(name="stack", source="t.json")',
             "one/svc/t.json": '{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}',
             "two/svc/BUILD": 'cloudformation_stack(name="stack", source="t.json")',
@@ -107,6 +117,10 @@ def rule_runner():
         (
             "apps/noasset",
             "asset ':blob' (apps/noasset:blob) is not a packaged dependency of apps/noasset:stack",
+        ),
+        (
+            "apps/huge",
+            "apps/huge:stack: the template is 1,",
         ),
         (
             "one/svc",
