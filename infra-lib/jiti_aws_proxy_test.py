@@ -1,4 +1,5 @@
-"""The proxy names each call as AWS does, and passes requests and answers through unchanged."""
+"""The proxy names each call as AWS does, passes requests and answers through unchanged, and
+injects the faults it is told to, as AWS would answer them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import http.client
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from bench.counting_proxy import CountingProxy, is_read, operation
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from jiti_aws_proxy import AwsProxy, is_read, operation
 
 
 def auth(service: str) -> dict:
@@ -43,7 +48,7 @@ def test_forwards_and_counts():
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     try:
-        with CountingProxy(f"http://127.0.0.1:{upstream.server_address[1]}") as proxy:
+        with AwsProxy(f"http://127.0.0.1:{upstream.server_address[1]}") as proxy:
             conn = http.client.HTTPConnection(proxy.endpoint.removeprefix("http://"))
             for _ in range(2):  # one kept-alive connection
                 conn.request(
@@ -53,5 +58,33 @@ def test_forwards_and_counts():
                 assert (response.status, response.read()) == (200, b"echo:Action=DescribeStacks")
             assert proxy.take() == {"cloudformation:DescribeStacks": 2}
             assert proxy.take() == {}
+    finally:
+        upstream.shutdown()
+
+
+def test_injected_faults_reach_boto3_as_aws_errors():
+    """A throttled or failed call is what botocore sees from AWS: it retries it, then gives up."""
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    try:
+        with AwsProxy(f"http://127.0.0.1:{upstream.server_address[1]}") as proxy:
+            once = Config(retries={"mode": "standard", "total_max_attempts": 1})
+            kwargs = dict(
+                endpoint_url=proxy.endpoint,
+                region_name="us-east-1",
+                config=once,
+                aws_access_key_id="k",
+                aws_secret_access_key="s",
+            )
+            proxy.inject("cloudformation:DescribeStacks", "throttle")
+            proxy.inject("s3:Head", "fail")
+            with pytest.raises(ClientError, match="Throttling"):
+                boto3.client("cloudformation", **kwargs).describe_stacks()
+            with pytest.raises(ClientError, match="500"):
+                boto3.client("s3", **kwargs).head_bucket(Bucket="b")
+            assert proxy.injected == {
+                "cloudformation:DescribeStacks throttle": 1,
+                "s3:Head fail": 1,
+            }
     finally:
         upstream.shutdown()

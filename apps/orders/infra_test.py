@@ -15,5 +15,5 @@ def test_template_lints_clean_and_wires_queue_worker_and_table():
         "Orders",
         "OrdersDeadLetters",
     }
-    assert t["Resources"]["OrdersTable"]["DeletionPolicy"] == "Retain"
+    assert t["Resources"]["OrdersTable"]["DeletionPolicy"] == "RetainExceptOnCreate"
     assert set(t["Outputs"]) == {"ApiUrl", "OrdersUrl", "OrdersTableName"}

@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from botocore.exceptions import BotoCoreError, ClientError
 
 from jiti_contract import VERSION_TAG
-from jiti_deploy import live, runner
+from jiti_deploy import interrupt, live, runner
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.errors import DeployError
@@ -63,12 +63,14 @@ class Batch:
         deployments: list[Deployment],
         *,
         dry_run: bool,
+        force: bool = False,
         max_parallel: int,
         log=print,
     ):
         self.destinations = destinations
         self.deployments = deployments
         self.dry_run = dry_run
+        self.force = force
         self.max_parallel = max(1, max_parallel)
         self.log = log
         self.deps_of = dependencies_in_run(deployments)
@@ -89,7 +91,7 @@ class Batch:
             try:
                 cfn = self.destination(group[0]).client("cloudformation")
                 found = live.describe_all(cfn, {d.stack_name for d in group})
-            except (DeployError, ClientError, BotoCoreError):
+            except Exception:  # noqa: BLE001 - each deployment there reads and reports for itself
                 continue
             self.live.update({(where, d.stack_name): found.get(d.stack_name) for d in group})
 
@@ -104,7 +106,11 @@ class Batch:
             while pending or running:
                 for d in self._ready(pending, outcomes, slots=self.max_parallel - len(running)):
                     del pending[d.address]
-                    if self._a_dependency_failed(d, outcomes):
+                    if interrupt.requested():
+                        outcomes[d.address] = self._outcome(
+                            d, Result.INTERRUPTED, "-", time.monotonic(), "not started"
+                        )
+                    elif self._a_dependency_failed(d, outcomes):
                         outcomes[d.address] = self._outcome(
                             d, Result.SKIPPED, "-", time.monotonic()
                         )
@@ -140,11 +146,25 @@ class Batch:
             old = (before.tags.get(VERSION_TAG) or "none")[:12] if before else "none"
         try:
             result = runner.deploy(
-                self.destination(d), d, dry_run=self.dry_run, log=log, current=before
+                self.destination(d),
+                d,
+                dry_run=self.dry_run,
+                force=self.force,
+                log=log,
+                current=before,
             )
+        except interrupt.Interrupted as e:
+            log(str(e))
+            return self._outcome(d, Result.INTERRUPTED, old, started, str(e))
         except (DeployError, ClientError, BotoCoreError) as e:
             log(f"error: {e}")
             return self._outcome(d, Result.FAILED, old, started, str(e))
+        except (
+            Exception
+        ) as e:  # noqa: BLE001 - one deployment's failure, whatever it is, is its own
+            message = f"{type(e).__name__}: {e}"
+            log(f"error: {message}")
+            return self._outcome(d, Result.FAILED, old, started, message)
         return self._outcome(d, result, old, started)
 
     def _outcome(
@@ -152,12 +172,21 @@ class Batch:
     ) -> Outcome:
         try:
             destination = self.destination(d)
-            account, region = destination.account, destination.region
-        except (ClientError, BotoCoreError):
-            account, region = d.plan.account or "?", d.plan.region or "?"
+            target, account, region = destination.kind, destination.account, destination.region
+        except Exception:  # noqa: BLE001 - the row still says what it can
+            target, account, region = "?", d.plan.account or "?", d.plan.region or "?"
         elapsed = round(time.monotonic() - started, 2)
         return Outcome(
-            d.address, d.stack_name, account, region, result, old, d.version[:12], elapsed, error
+            d.address,
+            d.stack_name,
+            target,
+            account,
+            region,
+            result,
+            old,
+            d.version[:12],
+            elapsed,
+            error,
         )
 
 
@@ -166,9 +195,10 @@ def run(
     deployments: list[Deployment],
     *,
     dry_run: bool,
+    force: bool = False,
     max_parallel: int,
     log=print,
 ) -> list[Outcome]:
     return Batch(
-        destinations, deployments, dry_run=dry_run, max_parallel=max_parallel, log=log
+        destinations, deployments, dry_run=dry_run, force=force, max_parallel=max_parallel, log=log
     ).run()

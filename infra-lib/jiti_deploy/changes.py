@@ -120,6 +120,24 @@ def _changes(cfn, change_set_id: str) -> tuple[Change, ...]:
     return tuple(changes)
 
 
+def local_diff(old: dict, new: dict) -> tuple[Change, ...]:
+    """Resource changes between two templates, for when CloudFormation cannot be asked (a dry
+    run of a template too large to pass inline and not uploaded yet)."""
+    before, after = old.get("Resources", {}), new.get("Resources", {})
+    found = []
+    for logical_id in sorted(set(before) | set(after)):
+        if logical_id not in before:
+            action, kind = "Add", after[logical_id]["Type"]
+        elif logical_id not in after:
+            action, kind = "Remove", before[logical_id]["Type"]
+        elif before[logical_id] != after[logical_id]:
+            action, kind = "Modify", after[logical_id]["Type"]
+        else:
+            continue
+        found.append(Change(action, logical_id, kind, "False"))
+    return tuple(found)
+
+
 def show(change_set: ChangeSet, log=print) -> None:
     if change_set.empty:
         log("  (no resource changes)")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from jiti_contract import Manifest, Plan, fill_placeholders, from_json
 from jiti_deploy.errors import DeployError
+from jiti_deploy.source import Source
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class Deployment:
     manifest: Manifest
     manifest_path: Path
     outputs_file: Path | None = None
+    source: Source | None = None  # the commit deployed, when the build root is a git repository
 
     @property
     def address(self) -> str:
@@ -64,7 +66,9 @@ class Deployment:
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load(plan_path: Path, artifacts_dir: Path, outputs_dir: Path | None) -> Deployment:
+def load(
+    plan_path: Path, artifacts_dir: Path, outputs_dir: Path | None, source: Source | None = None
+) -> Deployment:
     try:
         plan = from_json(Plan, plan_path.read_text())
         manifest_path = artifacts_dir / plan.manifest
@@ -76,4 +80,4 @@ def load(plan_path: Path, artifacts_dir: Path, outputs_dir: Path | None) -> Depl
         outputs_file = outputs_dir / plan.manifest.replace(
             ".manifest.json", f".{plan.name}.outputs.json"
         )
-    return Deployment(plan, manifest, manifest_path, outputs_file)
+    return Deployment(plan, manifest, manifest_path, outputs_file, source)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from jiti_deploy import interrupt
 
 TERMINAL_SUFFIXES = ("_COMPLETE", "_FAILED")
 
@@ -44,4 +44,8 @@ def follow(
             log(line(event))
         if status.endswith(TERMINAL_SUFFIXES) and not status.endswith("_IN_PROGRESS"):
             return stack, events
-        time.sleep(poll_s)
+        if interrupt.sleep(poll_s):
+            raise interrupt.Interrupted(
+                f"{stack['StackName']}: interrupted while {status}: the operation carries on in "
+                "CloudFormation, and the next run waits for it to end"
+            )

@@ -16,16 +16,18 @@ class Result(str, Enum):
     DRY_RUN = "dry run"
     FAILED = "failed"
     SKIPPED = "skipped: dependency failed"
+    INTERRUPTED = "interrupted"
 
     @property
     def ok(self) -> bool:
-        return self not in (Result.FAILED, Result.SKIPPED)
+        return self not in (Result.FAILED, Result.SKIPPED, Result.INTERRUPTED)
 
 
 @dataclass
 class Outcome:
     deployment: str
     stack: str
+    target: str  # local or aws
     account: str
     region: str
     result: Result
@@ -36,11 +38,12 @@ class Outcome:
 
 
 def summary(outcomes: list[Outcome]) -> str:
-    headers = ("deployment", "stack", "account/region", "result", "version", "time")
+    headers = ("deployment", "stack", "target", "account/region", "result", "version", "time")
     rows = [
         (
             o.deployment,
             o.stack,
+            o.target,
             f"{o.account}/{o.region}",
             o.result.value,
             f"{o.old_version} -> {o.new_version}",
@@ -57,8 +60,19 @@ def summary(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def write(path: Path, outcomes: list[Outcome], elapsed_s: float) -> None:
-    """The summary as JSON; `elapsed_s` is the whole run's time, reads and waits included."""
+def write(
+    path: Path,
+    outcomes: list[Outcome],
+    elapsed_s: float,
+    *,
+    interrupted: bool = False,
+    error: str | None = None,
+) -> None:
+    """The summary as JSON; `elapsed_s` is the whole run's time, reads and waits included.
+    Written by every run, also one that was interrupted or stopped by an error."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [{**asdict(o), "result": o.result.value} for o in outcomes]
-    path.write_text(json.dumps({"deployments": rows, "elapsed_s": elapsed_s}, indent=2) + "\n")
+    report = {"deployments": rows, "elapsed_s": elapsed_s, "interrupted": interrupted}
+    if error:
+        report["error"] = error
+    path.write_text(json.dumps(report, indent=2) + "\n")

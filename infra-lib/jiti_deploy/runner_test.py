@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from jiti_contract import Manifest, Plan
-from jiti_deploy import changes, runner
+from jiti_deploy import changes, live, runner
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import CLIENT_CONFIG, Destination
 from jiti_deploy.errors import DeployError
@@ -169,7 +169,13 @@ def stack_event(n: int, status: str, reason=None) -> dict:
 
 
 def live_tags(deployment: Deployment, version: str) -> dict:
-    return {"jiti:version": version, "jiti:config": deployment.config_hash(), "jiti:app": "demo"}
+    return {
+        "jiti:version": version,
+        "jiti:config": deployment.config_hash(),
+        "jiti:app": "demo",
+        "jiti:env": "dev",
+        "jiti:deployment": deployment.address,
+    }
 
 
 # --- what the live stack's state allows -----------------------------------------------------
@@ -201,16 +207,44 @@ def test_update_rollback_failed_stack_is_refused_with_the_recovery_command(aws, 
 
 
 @pytest.mark.parametrize("status", ["UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"])
-def test_busy_stack_is_refused(aws, deployment, status):
-    """Another deployment is running on the stack: wait, don't queue a change set behind it."""
-    aws.cfn.add_response(
-        "describe_stacks",
-        {"Stacks": [described_stack(status, tags=live_tags(deployment, OLD_VERSION))]},
-        {"StackName": STACK},
-    )
-    with pytest.raises(DeployError, match=rf"{STACK} is busy \({status}\)"):
+def test_a_busy_stack_is_waited_for_then_read_again(aws, deployment, status):
+    """Another deploy (a second CI job) is running on the stack: wait for it to end, with a
+    message, then decide again; here it deployed this very version, so nothing more is done."""
+    busy = {"Stacks": [described_stack(status, tags=live_tags(deployment, OLD_VERSION))]}
+    done = {"Stacks": [described_stack("UPDATE_COMPLETE", tags=live_tags(deployment, NEW_VERSION))]}
+    aws.cfn.add_response("describe_stacks", busy, {"StackName": STACK})
+    aws.cfn.add_response("describe_stacks", busy, {"StackName": STACK})
+    aws.cfn.add_response("describe_stacks", done, {"StackName": STACK})
+    logged = []
+    assert runner.deploy(aws.target, deployment, log=logged.append) is Result.UP_TO_DATE
+    assert logged[0] == f"{STACK} is {status}: another deploy is running; waiting up to 15 minutes"
+    assert aws.calls == ["cloudformation.DescribeStacks"] * 3
+    aws.assert_all_answered()
+
+
+def test_a_stack_busy_for_too_long_is_refused(aws, deployment, monkeypatch):
+    monkeypatch.setattr(runner, "BUSY_WAIT_S", 0)
+    busy = {
+        "Stacks": [described_stack("UPDATE_IN_PROGRESS", tags=live_tags(deployment, OLD_VERSION))]
+    }
+    aws.cfn.add_response("describe_stacks", busy, {"StackName": STACK})
+    with pytest.raises(DeployError, match=rf"{STACK} is still UPDATE_IN_PROGRESS after 0 minutes"):
         runner.deploy(aws.target, deployment, log=lambda _: None)
     assert aws.calls == ["cloudformation.DescribeStacks"]
+
+
+def test_a_stale_failed_create_status_deletes_nothing(aws, deployment):
+    """The batched read said ROLLBACK_COMPLETE, but by the time of the delete another job has
+    recreated the stack: it is read again first, and nothing is deleted."""
+    stale = live.LiveStack.from_description(
+        described_stack("ROLLBACK_COMPLETE", tags=live_tags(deployment, OLD_VERSION))
+    )
+    healthy = described_stack("CREATE_COMPLETE", tags=live_tags(deployment, OLD_VERSION))
+    healthy["StackId"] = STACK_ID.replace("8c3e6f90", "11111111")
+    aws.cfn.add_response("describe_stacks", {"Stacks": [healthy]}, {"StackName": STACK})
+    with pytest.raises(DeployError, match=f"{STACK} changed while this deploy ran"):
+        runner.deploy(aws.target, deployment, log=lambda _: None, current=stale)
+    assert aws.calls == ["cloudformation.DescribeStacks"]  # and no DeleteStack
     aws.assert_all_answered()
 
 
@@ -279,7 +313,11 @@ def stub_older_version_live(aws, old_tags: dict) -> None:
         {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/ci"},
         {},
     )
-    aws.stubs["s3"].add_response("head_bucket", {}, {"Bucket": f"jiti-assets-{ACCOUNT}-{REGION}"})
+    aws.stubs["s3"].add_response(
+        "head_bucket",
+        {},
+        {"Bucket": f"jiti-assets-{ACCOUNT}-{REGION}", "ExpectedBucketOwner": ACCOUNT},
+    )
 
 
 def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deployment):
@@ -324,6 +362,11 @@ def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deplo
     }
     cfn.add_response("describe_change_set", change_set, {"ChangeSetName": CHANGE_SET_ID})  # waiter
     cfn.add_response("describe_change_set", change_set, {"ChangeSetName": CHANGE_SET_ID})  # changes
+    cfn.add_response(  # read again right before executing
+        "describe_stacks",
+        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"StackName": STACK},
+    )
     cfn.add_response("describe_stack_events", {"StackEvents": OLD_EVENTS}, {"StackName": STACK_ID})
     cfn.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cfn.add_response(
@@ -450,9 +493,11 @@ def test_no_updates_to_be_performed_is_an_empty_change_set(aws):
     aws.assert_all_answered()
 
 
-def test_new_parameter_value_without_resource_changes_becomes_the_stacks_value(aws, deployment):
-    """A parameter change that changes no resource still reaches the stack: the update that
-    records the version passes the deployment's values, not the previous ones."""
+def test_a_change_set_without_changes_applies_the_new_template_and_values(aws, deployment):
+    """CloudFormation fails a change set that changes no resource (a change to outputs,
+    metadata or descriptions, or a parameter no resource uses). The new template, parameter
+    values and tags still reach the stack: the live template is always the one the version
+    names, never the previous one."""
     deployment = dataclasses.replace(
         deployment,
         plan=dataclasses.replace(deployment.plan, parameters={"Retention": "30"}),
@@ -462,18 +507,27 @@ def test_new_parameter_value_without_resource_changes_becomes_the_stacks_value(a
     )
     cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
     stub_older_version_live(aws, old_tags)
-    cfn.add_client_error(
-        "create_change_set",
-        service_error_code="ValidationError",
-        service_message="No updates are to be performed.",
-        http_status_code=400,
+    cfn.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
+    failed = {
+        "ChangeSetId": CHANGE_SET_ID,
+        "StackId": STACK_ID,
+        "Status": "FAILED",
+        "StatusReason": "The submitted information didn't contain changes. Submit different information to create a change set.",
+    }
+    cfn.add_response("describe_change_set", failed, {"ChangeSetName": CHANGE_SET_ID})  # waiter
+    cfn.add_response("describe_change_set", failed, {"ChangeSetName": CHANGE_SET_ID})  # reason
+    cfn.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    cfn.add_response(  # read again right before the update
+        "describe_stacks",
+        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"StackName": STACK},
     )
     cfn.add_response(
         "update_stack",
         {"StackId": STACK_ID},
         {
             "StackName": STACK,
-            "UsePreviousTemplate": True,
+            "TemplateBody": deployment.template_path.read_text(),
             "Parameters": [{"ParameterKey": "Retention", "ParameterValue": "30"}],
             "Tags": ANY,
             "Capabilities": [],
@@ -486,3 +540,4 @@ def test_new_parameter_value_without_resource_changes_becomes_the_stacks_value(a
 
     assert runner.deploy(aws.target, deployment, log=lambda _: None) is Result.DEPLOYED
     aws.assert_all_answered()
+    assert "cloudformation.ExecuteChangeSet" not in aws.calls

@@ -5,10 +5,15 @@ from __future__ import annotations
 from jiti_contract import (
     APP_TAG,
     ASSETS_BUCKET_PARAMETER,
+    COMMIT_TAG,
+    COMMIT_TIME_TAG,
     CONFIG_TAG,
+    DEPLOYMENT_TAG,
     ENV_TAG,
     ENVIRONMENT_PARAMETER,
     VERSION_TAG,
+    check_parameters,
+    deployment_tag,
 )
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination
@@ -16,17 +21,17 @@ from jiti_deploy.errors import DeployError
 
 
 def parameters(deployment: Deployment, bucket: str | None, destination: Destination) -> dict:
+    """The values CloudFormation gets, placeholders filled, checked against the template."""
     declared = deployment.manifest.parameters
-    unknown = sorted(set(deployment.plan.parameters) - set(declared))
-    if unknown:
-        raise DeployError(
-            f"{deployment.address}: field `parameters`: {', '.join(unknown)} not declared by the "
-            f"template (it declares: {', '.join(sorted(declared)) or 'none'})"
-        )
     values = {
         k: deployment.expand(v, destination.account, destination.region)
         for k, v in deployment.plan.parameters.items()
     }
+    problems = check_parameters(
+        declared, values, supplied={ENVIRONMENT_PARAMETER, ASSETS_BUCKET_PARAMETER}
+    )
+    if problems:
+        raise DeployError(f"{deployment.address}: field `parameters`: {'; '.join(problems)}")
     if ENVIRONMENT_PARAMETER in declared:
         values[ENVIRONMENT_PARAMETER] = deployment.plan.environment
     if ASSETS_BUCKET_PARAMETER in declared and bucket:
@@ -35,6 +40,7 @@ def parameters(deployment: Deployment, bucket: str | None, destination: Destinat
 
 
 def tags(deployment: Deployment) -> dict:
+    source = deployment.source
     return {
         **deployment.manifest.tags,
         **deployment.plan.tags,
@@ -42,4 +48,6 @@ def tags(deployment: Deployment) -> dict:
         CONFIG_TAG: deployment.config_hash(),
         APP_TAG: deployment.plan.app,
         ENV_TAG: deployment.plan.environment,
+        DEPLOYMENT_TAG: deployment_tag(deployment.address),
+        **({COMMIT_TAG: source.commit, COMMIT_TIME_TAG: str(source.time)} if source else {}),
     }

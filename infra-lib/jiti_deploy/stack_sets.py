@@ -5,13 +5,13 @@ StackSet carries this version and settings and every wanted instance is CURRENT.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
 from jiti_contract import ASSETS_BUCKET_PARAMETER, CONFIG_TAG, VERSION_TAG
-from jiti_deploy import assets, settings
+from jiti_deploy import interrupt, settings
+from jiti_deploy.assets import AssetsBucket
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination
 from jiti_deploy.errors import DeployError
@@ -49,7 +49,11 @@ def _wait(cfn, name: str, operation_id: str, poll_s: float) -> None:
                     f"StackSet {name}: operation {operation['Action']} ended {operation['Status']} {reason}".strip()
                 )
             return
-        time.sleep(poll_s)
+        if interrupt.sleep(poll_s):
+            raise interrupt.Interrupted(
+                f"StackSet {name}: interrupted while {operation['Action']} runs; it carries on "
+                "in CloudFormation"
+            )
 
 
 def _preferences(deployment: Deployment) -> dict:
@@ -99,22 +103,27 @@ def _stage_assets(destination: Destination, deployment: Deployment, log) -> dict
     readable by the instances' accounts. Returns the bucket of each region."""
     buckets = {}
     for region in deployment.plan.stack_set.regions:
-        regional = destination.in_region(region)
-        bucket = assets.bucket_name(destination.account, region)
-        assets.ensure_bucket(regional.client("s3"), bucket, region, log=log)
-        assets.allow_reads(regional.client("s3"), bucket, deployment.plan.stack_set.accounts)
-        assets.upload(regional, deployment, bucket, log=log)
-        buckets[region] = bucket
+        bucket = AssetsBucket(destination.in_region(region))
+        bucket.ensure(log=log)
+        bucket.allow_reads(deployment.plan.stack_set.accounts)
+        bucket.upload(deployment, log=log)
+        buckets[region] = bucket.name
     return buckets
 
 
 def _create_or_update(
-    cfn, deployment: Deployment, live: _LiveStackSet, parameters: dict, poll_s: float, log
+    destination: Destination,
+    deployment: Deployment,
+    live: _LiveStackSet,
+    parameters: dict,
+    poll_s: float,
+    log,
 ) -> None:
-    name = deployment.stack_name
+    cfn, name = destination.client("cloudformation"), deployment.stack_name
+    # A large template goes through the administrator region's assets bucket.
     common = {
         "StackSetName": name,
-        "TemplateBody": deployment.template_path.read_text(),
+        **AssetsBucket(destination).template_argument(deployment, dry_run=False),
         "Parameters": _parameter_list(parameters),
         "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(settings.tags(deployment).items())],
         "Capabilities": list(deployment.plan.capabilities),
@@ -176,14 +185,19 @@ def _check_instances(cfn, deployment: Deployment, wanted: set) -> None:
 
 
 def deploy(
-    destination: Destination, deployment: Deployment, *, dry_run: bool = False, log=print
+    destination: Destination,
+    deployment: Deployment,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    log=print,
 ) -> Result:
     cfn = destination.client("cloudformation")
     name, short = deployment.stack_name, deployment.version[:12]
     stack_set = deployment.plan.stack_set
     wanted = {(a, r) for a in stack_set.accounts for r in stack_set.regions}
     live = _read_live(cfn, deployment, wanted)
-    if live.is_current(deployment):
+    if live.is_current(deployment) and not force:
         for account, region in sorted(wanted):
             log(f"{name} {account}/{region}: up to date (version {short})")
         return Result.UP_TO_DATE
@@ -198,7 +212,7 @@ def deploy(
     buckets = _stage_assets(destination, deployment, log)
     parameters = settings.parameters(deployment, buckets[stack_set.regions[0]], destination)
     poll_s = 0.2 if destination.local else 5.0
-    _create_or_update(cfn, deployment, live, parameters, poll_s, log)
+    _create_or_update(destination, deployment, live, parameters, poll_s, log)
     _add_instances(cfn, deployment, live, parameters, buckets, poll_s, log)
     _check_instances(cfn, deployment, wanted)
     log(f"StackSet {name}: deployed version {short} to {len(wanted)} instances")

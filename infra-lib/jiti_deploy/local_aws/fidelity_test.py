@@ -213,6 +213,158 @@ def test_failed_update_rolls_back_and_names_the_resource(cfn):
     assert "NoSuchBucket" in failed[0][3]
 
 
+def test_termination_protection_is_set_and_stops_deletion(cfn):
+    """Fix 6: UpdateTerminationProtection sets the flag DescribeStacks shows, and a protected
+    stack is not deleted until the flag is off again."""
+    cfn.create_stack(StackName="fidelity-protected", TemplateBody=json.dumps({"Resources": QUEUE}))
+    cfn.update_termination_protection(
+        StackName="fidelity-protected", EnableTerminationProtection=True
+    )
+    assert cfn.describe_stacks(StackName="fidelity-protected")["Stacks"][0][
+        "EnableTerminationProtection"
+    ]
+    with pytest.raises(
+        cfn.exceptions.ClientError, match="cannot be deleted while TerminationProtection is enabled"
+    ):
+        cfn.delete_stack(StackName="fidelity-protected")
+    cfn.update_termination_protection(
+        StackName="fidelity-protected", EnableTerminationProtection=False
+    )
+    cfn.delete_stack(StackName="fidelity-protected")
+    assert "fidelity-protected" not in {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
+
+
+def table(name: str, policy: str) -> dict:
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": policy,
+        "Properties": {
+            "TableName": name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        },
+    }
+
+
+def failing_after(resource: dict) -> dict:
+    """`resource` as T, then a function (made after it) that fails to create."""
+    fn = {**BROKEN_FN["Fn"], "DependsOn": ["T"]}
+    fn["Properties"] = {**fn["Properties"], "FunctionName": f"fidelity-fn-{id(resource)}"}
+    return {"Resources": {"T": resource, "Fn": fn}}
+
+
+@pytest.mark.parametrize(
+    "policy, kept", [("Retain", True), ("RetainExceptOnCreate", False), ("Delete", False)]
+)
+def test_a_rolled_back_create_reports_what_it_deleted_and_what_it_kept(cfn, endpoint, policy, kept):
+    """Fix 8: a failed create deletes what it made, except Retain resources (DELETE_SKIPPED);
+    RetainExceptOnCreate ones are deleted, since they hold nothing yet."""
+    stack = f"fidelity-rollback-{policy.lower()}"
+    name = f"fidelity-table-{policy.lower()}"
+    assert (
+        execute(cfn, stack, failing_after(table(name, policy)), "CREATE")["StackStatus"]
+        == "ROLLBACK_COMPLETE"
+    )
+    events = [e[:3] for e in resource_events(cfn, stack) if e[0] == "T"]
+    assert events[-1] == (
+        "T",
+        "AWS::DynamoDB::Table",
+        "DELETE_SKIPPED" if kept else "DELETE_COMPLETE",
+    )
+    tables = boto3.client(
+        "dynamodb", region_name=REGION, endpoint_url=endpoint, **local_aws.CREDENTIALS
+    ).list_tables()["TableNames"]
+    assert (name in tables) is kept
+
+
+def test_deleting_a_stack_keeps_retain_except_on_create_resources(cfn, endpoint):
+    """Fix 8: once created, a RetainExceptOnCreate resource outlives its stack, as a Retain one."""
+    execute(
+        cfn,
+        "fidelity-keep",
+        {"Resources": {"T": table("fidelity-kept", "RetainExceptOnCreate")}},
+        "CREATE",
+    )
+    cfn.delete_stack(StackName="fidelity-keep")
+    tables = boto3.client(
+        "dynamodb", region_name=REGION, endpoint_url=endpoint, **local_aws.CREDENTIALS
+    ).list_tables()["TableNames"]
+    assert "fidelity-kept" in tables
+
+
+def s3_of(endpoint: str, account: str | None = None):
+    """S3 as `account` (assumed into; the default account otherwise) sees it."""
+    creds = {**local_aws.CREDENTIALS}
+    if account:
+        sts = boto3.client("sts", region_name=REGION, endpoint_url=endpoint, **creds)
+        c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/x", RoleSessionName="fidelity")[
+            "Credentials"
+        ]
+        creds = {
+            "aws_access_key_id": c["AccessKeyId"],
+            "aws_secret_access_key": c["SecretAccessKey"],
+            "aws_session_token": c["SessionToken"],
+        }
+    return boto3.client("s3", region_name=REGION, endpoint_url=endpoint, config=NO_RETRIES, **creds)
+
+
+def test_a_bucket_of_another_owner_is_refused(endpoint):
+    """Fix 9: a call naming the bucket's expected owner is refused (403) when another account
+    owns it, and goes through for the owner."""
+    s3_of(endpoint, "999999999999").create_bucket(Bucket="fidelity-squatted")
+    mine = s3_of(endpoint)
+    with pytest.raises(mine.exceptions.ClientError, match="403"):
+        mine.head_bucket(Bucket="fidelity-squatted", ExpectedBucketOwner=MOTO_ACCOUNT)
+    with pytest.raises(mine.exceptions.ClientError, match="AccessDenied"):
+        mine.put_object(
+            Bucket="fidelity-squatted", Key="k", Body=b"x", ExpectedBucketOwner=MOTO_ACCOUNT
+        )
+    mine.create_bucket(Bucket="fidelity-mine")
+    mine.put_object(Bucket="fidelity-mine", Key="k", Body=b"x", ExpectedBucketOwner=MOTO_ACCOUNT)
+
+
+TLS_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::fidelity-tls", "arn:aws:s3:::fidelity-tls/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ],
+}
+
+
+def test_a_tls_only_bucket_policy_lets_the_local_aws_through(endpoint):
+    """Fix 10: the Deny of a TLS-only policy does not apply to the local AWS's requests."""
+    s3 = s3_of(endpoint)
+    s3.create_bucket(Bucket="fidelity-tls")
+    s3.put_bucket_policy(Bucket="fidelity-tls", Policy=json.dumps(TLS_ONLY))
+    s3.put_object(Bucket="fidelity-tls", Key="k", Body=b"x")
+    assert s3.get_object(Bucket="fidelity-tls", Key="k")["Body"].read() == b"x"
+
+
+LARGE = {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Metadata": {"pad": "x" * 52_000}}}}
+
+
+@pytest.mark.parametrize("action", ["create_stack", "create_change_set", "create_stack_set"])
+def test_templates_over_51200_bytes_are_refused_inline(cfn, action):
+    """Fix 7: a TemplateBody over 51,200 bytes is refused, as CloudFormation does."""
+    kwargs = (
+        {"ChangeSetName": "c", "ChangeSetType": "CREATE"} if action == "create_change_set" else {}
+    )
+    name = (
+        {"StackSetName": "fidelity-large"}
+        if action == "create_stack_set"
+        else {"StackName": "fidelity-large"}
+    )
+    with pytest.raises(cfn.exceptions.ClientError, match="less than or equal to 51200"):
+        getattr(cfn, action)(**name, TemplateBody=json.dumps(LARGE), **kwargs)
+
+
 # --- plain moto, in a fresh interpreter: the gaps the fixes close ---------------------------
 
 UNPATCHED = """
@@ -400,3 +552,82 @@ def test_ensure_running_starts_one_patched_server_and_stop_ends_it(tmp_path):
         assert local_aws.stop(tmp_path) is False
     finally:
         local_aws.stop(tmp_path)
+
+
+def test_moto_still_has_no_termination_protection():
+    """Gap 6: UpdateTerminationProtection fails, and a stack created protected is deleted."""
+    result = unpatched(
+        """
+        cfn.create_stack(StackName="s", TemplateBody=json.dumps(templates["queue"]))
+        try:
+            cfn.update_termination_protection(StackName="s", EnableTerminationProtection=True)
+        except Exception as e:
+            result["update"] = type(e).__name__
+        cfn.create_stack(StackName="p", TemplateBody=json.dumps(templates["queue"]),
+                         EnableTerminationProtection=True)
+        cfn.delete_stack(StackName="p")
+        result["left"] = [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
+        """,
+        queue={"Resources": QUEUE},
+    )
+    assert "update" in result  # not implemented: an error of some kind
+    assert result["left"] == ["s"]
+
+
+def test_moto_still_takes_templates_of_any_size_inline():
+    """Gap 7: a TemplateBody far over CloudFormation's 51,200 bytes is accepted."""
+    result = unpatched(
+        """
+        cfn.create_stack(StackName="s", TemplateBody=json.dumps(templates["large"]))
+        result["status"] = stack("s")["StackStatus"]
+        """,
+        large=LARGE,
+    )
+    assert result == {"status": "CREATE_COMPLETE"}
+
+
+def test_moto_still_deletes_retain_except_on_create_resources_with_their_stack():
+    """Gap 8: moto treats RetainExceptOnCreate as Delete when a stack is deleted."""
+    result = unpatched(
+        """
+        cfn.create_stack(StackName="s", TemplateBody=json.dumps(templates["table"]))
+        cfn.delete_stack(StackName="s")
+        result["tables"] = boto3.client("dynamodb", region_name="us-east-1").list_tables()["TableNames"]
+        """,
+        table={"Resources": {"T": table("gap-kept", "RetainExceptOnCreate")}},
+    )
+    assert result == {"tables": []}
+
+
+def test_moto_still_ignores_the_expected_bucket_owner():
+    """Gap 9: another account's bucket takes the owner's writes."""
+    result = unpatched(
+        """
+        sts = boto3.client("sts", region_name="us-east-1")
+        c = sts.assume_role(RoleArn="arn:aws:iam::999999999999:role/x", RoleSessionName="gap")["Credentials"]
+        boto3.client("s3", region_name="us-east-1", aws_access_key_id=c["AccessKeyId"],
+                     aws_secret_access_key=c["SecretAccessKey"],
+                     aws_session_token=c["SessionToken"]).create_bucket(Bucket="gap-squatted")
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.put_object(Bucket="gap-squatted", Key="k", Body=b"x", ExpectedBucketOwner="123456789012")
+        result["written"] = True
+        """,
+    )
+    assert result == {"written": True}
+
+
+def test_moto_still_denies_for_a_condition_that_does_not_hold():
+    """Gap 10: a TLS-only policy's Deny denies the owner's own object calls."""
+    result = unpatched(
+        """
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="fidelity-tls")
+        s3.put_bucket_policy(Bucket="fidelity-tls", Policy=json.dumps(templates["policy"]))
+        try:
+            s3.put_object(Bucket="fidelity-tls", Key="k", Body=b"x")
+        except Exception as e:
+            result["error"] = str(e)
+        """,
+        policy=TLS_ONLY,
+    )
+    assert "AccessDenied" in result.get("error", "") or "403" in result.get("error", "")

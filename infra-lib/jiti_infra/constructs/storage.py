@@ -1,4 +1,9 @@
-"""Stateful resources: kept on stack deletion and replacement, so a redeploy loses no data."""
+"""Stateful resources: kept on stack deletion and replacement, so a redeploy loses no data.
+
+`RetainExceptOnCreate`: kept when the stack is deleted, but deleted when the create that made
+it fails and rolls back (it holds no data yet), so a failed first deploy leaves nothing behind
+that the next one would collide with.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from jiti_contract import SITE_CONTENT_METADATA
 from jiti_infra.app import App, Asset
 from jiti_infra.constructs.functions import Function
 
-RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+RETAIN = {"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain"}
 
 
 def table(

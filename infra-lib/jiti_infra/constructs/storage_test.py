@@ -18,7 +18,10 @@ def test_table_is_retained_and_granted_narrowly():
     t = synthesize(build, name="orders", assets=("apps/app:lambda",))
     assert lint_errors(t) == []
     res = t["Resources"]["Orders"]
-    assert res["DeletionPolicy"] == "Retain" and res["UpdateReplacePolicy"] == "Retain"
+    # Kept when the stack goes or the table is replaced; not left behind by a failed create.
+    assert (
+        res["DeletionPolicy"] == "RetainExceptOnCreate" and res["UpdateReplacePolicy"] == "Retain"
+    )
     assert res["Properties"]["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     doc = t["Resources"]["WorkerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     assert doc["Statement"][-1]["Resource"] == [{"Fn::GetAtt": ["Orders", "Arn"]}]
@@ -35,7 +38,7 @@ def test_static_site_names_its_content_asset():
     t = synthesize(build, name="Site", assets=("apps/app:content",))
     assert lint_errors(t) == []
     bucket = t["Resources"]["Site"]
-    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["DeletionPolicy"] == "RetainExceptOnCreate"
     assert t["Metadata"][SITE_CONTENT_METADATA] == [
         {"Asset": f"assets/{0:064x}.zip", "BucketOutput": "SiteName"}
     ]
