@@ -2,6 +2,7 @@
 
 from jiti import dependency_inference
 from jiti.goals import deploy, deploy_stacks, package
+from jiti.lint.cfn_lint import rules as cfn_lint
 from jiti.target_types import CloudFormationDeploymentTarget, CloudFormationStackTarget
 from jiti.util_rules import app_names, assets, deploy_runtime, deployment, synthesis
 
@@ -21,4 +22,5 @@ def rules():
         *package.rules(),
         *deploy.rules(),
         *deploy_stacks.rules(),
+        *cfn_lint.rules(),
     ]
