@@ -3,6 +3,7 @@
 from jiti import dependency_inference
 from jiti.goals import deploy, deploy_stacks, package
 from jiti.lint.cfn_lint import rules as cfn_lint
+from jiti.lint.checkov import rules as checkov
 from jiti.target_types import CloudFormationDeploymentTarget, CloudFormationStackTarget
 from jiti.util_rules import app_names, assets, deploy_runtime, deployment, synthesis
 
@@ -23,4 +24,5 @@ def rules():
         *deploy.rules(),
         *deploy_stacks.rules(),
         *cfn_lint.rules(),
+        *checkov.rules(),
     ]
