@@ -1,7 +1,9 @@
 """jiti: CloudFormation stacks as part of the Pants build graph."""
 
 from jiti import dependency_inference
-from jiti.goals import deploy, deploy_stacks, package
+from jiti.goals import deploy, deploy_stacks, package, tailor
+from jiti.lint.cfn_lint import rules as cfn_lint
+from jiti.lint.checkov import rules as checkov
 from jiti.target_types import CloudFormationDeploymentTarget, CloudFormationStackTarget
 from jiti.util_rules import (
     app_names,
@@ -29,4 +31,7 @@ def rules():
         *package.rules(),
         *deploy.rules(),
         *deploy_stacks.rules(),
+        *cfn_lint.rules(),
+        *checkov.rules(),
+        *tailor.rules(),
     ]

@@ -141,3 +141,14 @@ class JitiSubsystem(Subsystem):
         ),
         advanced=True,
     )
+    tailor_stacks = BoolOption(
+        default=True,
+        help=help_text(
+            """
+            If true, `pants tailor` adds a `cloudformation_stack` for each `infra.py` that
+            defines `template(app)`, and for each `*.template.yaml`, `*.template.yml` or
+            `*.template.json`, that is not yet a stack's `source`.
+            """
+        ),
+        advanced=True,
+    )

@@ -12,8 +12,13 @@ from troposphere import GetAtt, Join, Ref, Sub, apigateway, awslambda
 
 from jiti_infra.app import App
 from jiti_infra.constructs.functions import Function
+from jiti_infra.constructs.policy import skip_checks
 
 STAGE = "live"
+PUBLIC_ROUTE = (
+    "public by design: http_api routes take anonymous requests (no authorizer); "
+    "the handler decides what a caller may do"
+)
 _ROUTE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|ANY) (/[A-Za-z0-9_{}/.-]*)$")
 
 
@@ -51,7 +56,7 @@ def _resource_for(app: App, name: str, api, path: str, resources: dict) -> objec
 
 
 def _method(app: App, name: str, api, verb: str, path: str, resource, fn: Function) -> str:
-    """A Lambda proxy method; returns its logical id."""
+    """A public Lambda proxy method; returns its logical id."""
     method = apigateway.Method(
         f"{name}{_logical(verb.title() + path) or 'Root'}",
         RestApiId=Ref(api),
@@ -67,6 +72,7 @@ def _method(app: App, name: str, api, verb: str, path: str, resource, fn: Functi
             ),
         ),
     )
+    skip_checks(method, {"CKV_AWS_59": PUBLIC_ROUTE})
     return app.add(method).title
 
 
@@ -86,7 +92,7 @@ def _allow_invoke(app: App, name: str, api, fn: Function) -> None:
 
 
 def http_api(app: App, name: str, *, routes: dict[str, Function]) -> apigateway.RestApi:
-    """A REST API whose routes (`"GET /hello"`) each invoke a function; outputs `<name>Url`."""
+    """A public REST API whose routes (`"GET /hello"`) each invoke a function; outputs `<name>Url`."""
     api = app.add(apigateway.RestApi(name, Name=app.physical_name(name)))
     resources: dict[str, object] = {"": GetAtt(api, "RootResourceId")}
     methods, invoked = [], {}

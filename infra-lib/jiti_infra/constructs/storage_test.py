@@ -46,3 +46,15 @@ def test_static_site_names_its_content_asset():
     assert bucket["Properties"]["BucketName"]["Fn::Join"][1][0] == {
         "Fn::Sub": "site-${Environment}-site"
     }
+    # Encrypted and versioned; public reads are the one exception, and it is written down.
+    props = bucket["Properties"]
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    skipped = {s["id"]: s["comment"] for s in bucket["Metadata"]["checkov"]["skip"]}
+    assert set(skipped) == {"CKV_AWS_18", "CKV_AWS_54", "CKV_AWS_56"}
+    assert "public by design" in skipped["CKV_AWS_54"]
+    # The content's location uses the assets bucket parameter, so every parameter is used.
+    assert t["Outputs"]["SiteContent"]["Value"] == {
+        "Fn::Join": ["", ["s3://", {"Ref": "AssetsBucket"}, f"/assets/{0:064x}.zip"]]
+    }
