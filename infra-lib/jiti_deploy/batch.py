@@ -98,7 +98,8 @@ class Batch:
     # -- phase 2: deploy in dependency order, independent ones side by side ----------------
 
     def run(self) -> list[Outcome]:
-        self.read_live()
+        if not interrupt.requested():
+            self.read_live()
         outcomes: dict[str, Outcome] = {}
         pending = {d.address: d for d in self.deployments}
         running: dict[Future, str] = {}

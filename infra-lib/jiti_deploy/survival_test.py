@@ -190,7 +190,10 @@ def test_a_failure_that_is_not_aws_s_fails_its_deployment_only(proxy, make, tmp_
     assert outcomes[0].error.startswith("S3UploadFailedError: ")
 
 
-def test_an_interrupted_run_starts_nothing_new(make, tmp_path):
+def test_an_interrupted_run_starts_nothing_new(endpoint, make, tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        local_aws, "ensure_running", lambda state_dir, log=print: local_aws.LocalAws(endpoint, 0)
+    )
     interrupt._requested.set()
     try:
         outcomes = batch.run(
