@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter, defaultdict, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -42,20 +43,83 @@ def dependencies_in_run(deployments: list[Deployment]) -> dict[str, tuple[str, .
 
 
 class PrefixedLog:
-    """Log lines of one deployment, prefixed with where it goes, whole lines at a time."""
+    """Log lines of one deployment, prefixed with where it goes, whole lines at a time.
 
-    def __init__(self, log, lock: threading.Lock, prefix: str):
+    In a quiet run (many deployments), the first line is held back: a deployment that is up to
+    date says nothing more, and its line is dropped, so 1,000 unchanged stacks are a progress
+    line, not 1,000 lines. Any second line releases it."""
+
+    def __init__(self, log, lock: threading.Lock, prefix: str, *, quiet: bool = False):
         self._log, self._lock, self._prefix = log, lock, prefix
+        self._held: list[str] | None = [] if quiet else None
 
     def __call__(self, message: str) -> None:
+        if self._held is not None and not self._held:
+            self._held.append(message)
+            return
+        self.release()
+        self._write(message)
+
+    def release(self) -> None:
+        held, self._held = self._held, None
+        for message in held or ():
+            self._write(message)
+
+    def _write(self, message: str) -> None:
         with self._lock:
             for line in message.splitlines():
                 self._log(f"[{self._prefix}] {line}")
 
 
+class Progress:
+    """Counts of finished deployments, as one line now and then in a quiet run."""
+
+    def __init__(self, total: int, log, every_s: float = 2.0):
+        self.total, self.log, self.every_s = total, log, every_s
+        self.counts: Counter = Counter()
+        self._last = time.monotonic()
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.result.value] += 1
+
+    def line(self) -> str:
+        done = sum(self.counts.values())
+        parts = ", ".join(f"{n} {result}" for result, n in sorted(self.counts.items()))
+        return f"[progress] {done}/{self.total} done" + (f": {parts}" if parts else "")
+
+    def maybe_show(self) -> None:
+        if time.monotonic() - self._last >= self.every_s:
+            self._last = time.monotonic()
+            self.log(self.line())
+
+
+class Schedule:
+    """Which deployments may start: those whose dependencies in the run have all finished,
+    in address order."""
+
+    def __init__(self, deps_of: dict[str, tuple[str, ...]]):
+        self.outcomes: dict[str, Outcome] = {}
+        self._waiting_on = {address: len(deps) for address, deps in deps_of.items()}
+        self._dependents: dict[str, list[str]] = defaultdict(list)
+        for address, deps in deps_of.items():
+            for dep in deps:
+                self._dependents[dep].append(address)
+        self.ready = deque(sorted(a for a, n in self._waiting_on.items() if n == 0))
+
+    def finish(self, address: str, outcome: Outcome) -> None:
+        self.outcomes[address] = outcome
+        for dependent in self._dependents[address]:
+            self._waiting_on[dependent] -= 1
+            if self._waiting_on[dependent] == 0:
+                self.ready.append(dependent)
+
+
 class Batch:
     """Deploy everything that differs from what is live; one deployment's failure (or one
     account's) fails that deployment and skips its dependents, never the whole run."""
+
+    # Above this many deployments, a run shows progress lines and what changed, not every stack.
+    QUIET_ABOVE = 20
 
     def __init__(
         self,
@@ -74,6 +138,8 @@ class Batch:
         self.max_parallel = max(1, max_parallel)
         self.log = log
         self.deps_of = dependencies_in_run(deployments)
+        self.quiet = len(deployments) > self.QUIET_ABOVE
+        self.progress = Progress(len(deployments), log)
         self._log_lock = threading.Lock()
         self.live: dict[tuple[Where, str], live.LiveStack | None] = {}
 
@@ -100,37 +166,42 @@ class Batch:
     def run(self) -> list[Outcome]:
         if not interrupt.requested():
             self.read_live()
-        outcomes: dict[str, Outcome] = {}
-        pending = {d.address: d for d in self.deployments}
+        schedule = Schedule(self.deps_of)
+        by_address = {d.address: d for d in self.deployments}
         running: dict[Future, str] = {}
         with ThreadPoolExecutor(max_workers=self.max_parallel) as pool:
-            while pending or running:
-                for d in self._ready(pending, outcomes, slots=self.max_parallel - len(running)):
-                    del pending[d.address]
-                    if interrupt.requested():
-                        outcomes[d.address] = self._outcome(
-                            d, Result.INTERRUPTED, "-", time.monotonic(), "not started"
-                        )
-                    elif self._a_dependency_failed(d, outcomes):
-                        outcomes[d.address] = self._outcome(
-                            d, Result.SKIPPED, "-", time.monotonic()
-                        )
+            while schedule.ready or running:
+                while schedule.ready and len(running) < self.max_parallel:
+                    d = by_address[schedule.ready.popleft()]
+                    settled = self._without_deploying(d, schedule.outcomes)
+                    if settled:
+                        self._finished(schedule, d.address, settled)
                     else:
                         running[pool.submit(self.deploy_one, d)] = d.address
                 if running:
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    done, _ = wait(
+                        running, timeout=self.progress.every_s, return_when=FIRST_COMPLETED
+                    )
                     for future in done:
-                        outcomes[running.pop(future)] = future.result()
-        return [outcomes[d.address] for d in self.deployments]
+                        self._finished(schedule, running.pop(future), future.result())
+                if self.quiet:
+                    self.progress.maybe_show()
+        if self.quiet:
+            self.log(self.progress.line())
+        return [schedule.outcomes[d.address] for d in self.deployments]
 
-    def _ready(self, pending: dict, outcomes: dict, slots: int) -> list[Deployment]:
-        """Pending deployments whose dependencies have all finished, at most `slots` of them."""
-        ready = [
-            d
-            for address, d in sorted(pending.items())
-            if all(dep in outcomes for dep in self.deps_of[address])
-        ]
-        return ready[: max(0, slots)]
+    def _finished(self, schedule: "Schedule", address: str, outcome: Outcome) -> None:
+        schedule.finish(address, outcome)
+        self.progress.add(outcome)
+
+    def _without_deploying(self, d: Deployment, outcomes: dict[str, Outcome]) -> Outcome | None:
+        """The outcome of a deployment that must not start: the run was interrupted, or a
+        deployment it depends on failed."""
+        if interrupt.requested():
+            return self._outcome(d, Result.INTERRUPTED, "-", time.monotonic(), "not started")
+        if self._a_dependency_failed(d, outcomes):
+            return self._outcome(d, Result.SKIPPED, "-", time.monotonic())
+        return None
 
     def _a_dependency_failed(self, d: Deployment, outcomes: dict[str, Outcome]) -> bool:
         return any(not outcomes[dep].result.ok for dep in self.deps_of[d.address])
@@ -138,13 +209,19 @@ class Batch:
     def deploy_one(self, d: Deployment) -> Outcome:
         started = time.monotonic()
         prefix = " ".join(filter(None, (d.stack_name, d.plan.account, d.plan.region)))
-        log = PrefixedLog(self.log, self._log_lock, prefix)
+        log = PrefixedLog(self.log, self._log_lock, prefix, quiet=self.quiet)
         where = (d.plan.account, d.plan.region)
         before = self.live.get((where, d.stack_name), runner.NOT_LOOKED_UP)
         if before is runner.NOT_LOOKED_UP:
             old = "?"
         else:
             old = (before.tags.get(VERSION_TAG) or "none")[:12] if before else "none"
+        outcome = self._deploy_and_report(d, log, before, old, started)
+        if outcome.result is not Result.UP_TO_DATE:
+            log.release()
+        return outcome
+
+    def _deploy_and_report(self, d: Deployment, log, before, old: str, started: float) -> Outcome:
         try:
             result = runner.deploy(
                 self.destination(d),
@@ -160,9 +237,7 @@ class Batch:
         except (DeployError, ClientError, BotoCoreError) as e:
             log(f"error: {e}")
             return self._outcome(d, Result.FAILED, old, started, str(e))
-        except (
-            Exception
-        ) as e:  # noqa: BLE001 - one deployment's failure, whatever it is, is its own
+        except Exception as e:  # noqa: BLE001 - whatever it is, it is this deployment's failure
             message = f"{type(e).__name__}: {e}"
             log(f"error: {message}")
             return self._outcome(d, Result.FAILED, old, started, message)

@@ -37,7 +37,13 @@ class Outcome:
     error: str | None = None
 
 
-def summary(outcomes: list[Outcome]) -> str:
+def summary(outcomes: list[Outcome], *, all_rows_up_to: int = 20) -> str:
+    """A table of the outcomes; beyond `all_rows_up_to` rows, only those that are not up to
+    date (all of them are in the JSON report)."""
+    hidden = 0
+    if len(outcomes) > all_rows_up_to:
+        shown = [o for o in outcomes if o.result is not Result.UP_TO_DATE]
+        hidden, outcomes = len(outcomes) - len(shown), shown
     headers = ("deployment", "stack", "target", "account/region", "result", "version", "time")
     rows = [
         (
@@ -57,6 +63,8 @@ def summary(outcomes: list[Outcome]) -> str:
         for row in [headers, *rows]
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    if hidden:
+        lines.append(f"... and {hidden} more up to date")
     return "\n".join(lines)
 
 
