@@ -3,29 +3,11 @@ first, and output that stays readable at any size."""
 
 from __future__ import annotations
 
-import pytest
-from jiti_aws_proxy import AwsProxy
-
-from jiti_deploy import batch, local_aws
+from jiti_deploy import batch
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.report import Result, summary
 
 QUEUE = {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}
-
-
-@pytest.fixture
-def proxy(endpoint, monkeypatch):
-    """The local AWS behind a counting proxy, reached as an AWS endpoint."""
-    with AwsProxy(endpoint) as proxy:
-        for name, value in {
-            "AWS_ENDPOINT_URL": proxy.endpoint,
-            "AWS_ACCESS_KEY_ID": local_aws.CREDENTIALS["aws_access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": local_aws.CREDENTIALS["aws_secret_access_key"],
-            "AWS_DEFAULT_REGION": "sa-east-1",
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }.items():
-            monkeypatch.setenv(name, value)
-        yield proxy
 
 
 def test_many_unchanged_deployments_cost_one_read_per_region_and_a_progress_line(

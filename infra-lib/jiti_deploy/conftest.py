@@ -8,6 +8,7 @@ import json
 
 import boto3
 import pytest
+from jiti_aws_proxy import AwsProxy
 from moto.server import ThreadedMotoServer
 
 from jiti_contract import Asset, Manifest, Plan
@@ -81,3 +82,19 @@ def make(tmp_path):
         return Deployment(plan, manifest, directory / "stack.manifest.json", source=source)
 
     return make
+
+
+@pytest.fixture
+def proxy(endpoint, monkeypatch):
+    """The local AWS behind a proxy that counts calls and injects faults, reached as an AWS
+    endpoint would be (`Destinations("aws", ...)`)."""
+    with AwsProxy(endpoint) as proxy:
+        for name, value in {
+            "AWS_ENDPOINT_URL": proxy.endpoint,
+            "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": "eu-west-2",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield proxy

@@ -11,7 +11,6 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
-from jiti_aws_proxy import AwsProxy
 
 from jiti_contract import StackSetSettings
 from jiti_deploy import assets, batch, destinations, interrupt, local_aws, runner
@@ -131,21 +130,6 @@ def test_an_older_commit_does_not_replace_a_newer_one_unless_forced(destination,
 
 
 # --- faults on the wire ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def proxy(endpoint, monkeypatch, tmp_path):
-    """The local AWS behind a fault-injecting proxy, reached as an AWS endpoint."""
-    with AwsProxy(endpoint) as proxy:
-        for name, value in {
-            "AWS_ENDPOINT_URL": proxy.endpoint,
-            "AWS_ACCESS_KEY_ID": local_aws.CREDENTIALS["aws_access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": local_aws.CREDENTIALS["aws_secret_access_key"],
-            "AWS_DEFAULT_REGION": "eu-west-2",
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }.items():
-            monkeypatch.setenv(name, value)
-        yield proxy
 
 
 def test_throttling_and_server_errors_are_retried_and_the_run_completes(proxy, make, tmp_path):

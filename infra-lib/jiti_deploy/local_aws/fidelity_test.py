@@ -15,10 +15,8 @@ import textwrap
 import boto3
 import pytest
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 from jiti_deploy import local_aws
-from jiti_deploy.local_aws import fidelity
 
 REGION = "us-east-1"
 MOTO_ACCOUNT = "123456789012"  # the account moto serves for any credentials
@@ -75,18 +73,6 @@ BROKEN_FN = {
 
 
 # --- jiti's local AWS: a patched moto server on loopback ------------------------------------
-
-
-@pytest.fixture(scope="module")
-def endpoint():
-    fidelity.apply()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pants.base.build_root import BuildRoot
 from pants.core.goals.deploy import DeployFieldSet, DeployProcess
 from pants.core.goals.run import RunFieldSet, RunInSandboxBehavior, RunRequest
-from pants.core.util_rules.distdir import DistDir
-from pants.engine.fs import Digest, MergeDigests
 from pants.engine.process import InteractiveProcess
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.unions import UnionRule
 
 from jiti.subsystem import JitiSubsystem
-from jiti.util_rules.deploy_runtime import DeployEnvironment, DeployRuntime
+from jiti.util_rules.deploy_runtime import (
+    DeployEnvironment,
+    DeployInvocation,
+    DeployInvocationRequest,
+)
 from jiti.util_rules.deployment import DeploymentFieldSet, DeploymentSetup, DeploymentSetupRequest
 
 
@@ -29,26 +30,15 @@ class CloudFormationDeployFieldSet(DeploymentFieldSet, DeployFieldSet):
 
 @rule(desc="Deploy a CloudFormation stack")
 async def deploy_process(
-    field_set: CloudFormationDeployFieldSet,
-    jiti: JitiSubsystem,
-    build_root: BuildRoot,
-    dist_dir: DistDir,
+    field_set: CloudFormationDeployFieldSet, jiti: JitiSubsystem
 ) -> DeployProcess:
-    environment, setup, runtime = await MultiGet(
-        Get(DeployEnvironment),
-        Get(DeploymentSetup, DeploymentSetupRequest(field_set)),
-        Get(DeployRuntime),
+    setup, _ = await MultiGet(  # where deploys go is decided (and checked) first
+        Get(DeploymentSetup, DeploymentSetupRequest(field_set)), Get(DeployEnvironment)
     )
-    digest = await Get(Digest, MergeDigests([runtime.digest, setup.digest]))
-    argv = runtime.argv(
-        [setup.plan_path],
-        root="",
-        build_root=build_root,
-        dist_dir=dist_dir,
-        jiti=jiti,
-        environment=environment,
+    invocation = await Get(DeployInvocation, DeployInvocationRequest((setup,)))
+    process = InteractiveProcess(
+        invocation.argv, env=invocation.env, input_digest=invocation.digest
     )
-    process = InteractiveProcess(argv, env=runtime.env(environment), input_digest=digest)
     return DeployProcess(
         name=f"{setup.stack_name} ({field_set.address})",
         process=process,
@@ -62,29 +52,14 @@ class CloudFormationRunFieldSet(DeploymentFieldSet, RunFieldSet):
 
 
 @rule(desc="Run a CloudFormation deployment")
-async def run_deployment(
-    field_set: CloudFormationRunFieldSet,
-    jiti: JitiSubsystem,
-    build_root: BuildRoot,
-    dist_dir: DistDir,
-) -> RunRequest:
-    environment, setup, runtime = await MultiGet(
-        Get(DeployEnvironment),
-        Get(DeploymentSetup, DeploymentSetupRequest(field_set)),
-        Get(DeployRuntime),
+async def run_deployment(field_set: CloudFormationRunFieldSet) -> RunRequest:
+    setup, _ = await MultiGet(
+        Get(DeploymentSetup, DeploymentSetupRequest(field_set)), Get(DeployEnvironment)
     )
-    digest = await Get(Digest, MergeDigests([runtime.digest, setup.digest]))
-    argv = runtime.argv(
-        [setup.plan_path],
-        root="{chroot}/",
-        build_root=build_root,
-        dist_dir=dist_dir,
-        jiti=jiti,
-        environment=environment,
-    )
+    invocation = await Get(DeployInvocation, DeployInvocationRequest((setup,), root="{chroot}/"))
     # `pants run` passes the caller's whole environment as well: the runtime keeps only the
     # variables named in `--env-vars`, so it sees what the other goals see.
-    return RunRequest(digest=digest, args=argv, extra_env=runtime.env(environment))
+    return RunRequest(digest=invocation.digest, args=invocation.argv, extra_env=invocation.env)
 
 
 def rules():

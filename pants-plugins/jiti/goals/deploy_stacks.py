@@ -13,7 +13,6 @@ from pants.base.build_root import BuildRoot
 from pants.core.goals.deploy import DeployFieldSet
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.console import Console
-from pants.engine.fs import Digest, MergeDigests
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
 from pants.engine.rules import Effect, Get, MultiGet, collect_rules, goal_rule
@@ -26,8 +25,11 @@ from pants.option.option_types import StrOption
 from pants.util.strutil import help_text
 
 from jiti.goals.deploy import CloudFormationDeployFieldSet
-from jiti.subsystem import JitiSubsystem
-from jiti.util_rules.deploy_runtime import DeployEnvironment, DeployRuntime
+from jiti.util_rules.deploy_runtime import (
+    DeployEnvironment,
+    DeployInvocation,
+    DeployInvocationRequest,
+)
 from jiti.util_rules.deployment import DeploymentSetup, DeploymentSetupRequest
 
 
@@ -57,7 +59,6 @@ class DeployStacks(Goal):
 async def deploy_stacks(
     console: Console,
     subsystem: DeployStacksSubsystem,
-    jiti: JitiSubsystem,
     build_root: BuildRoot,
     dist_dir: DistDir,
 ) -> DeployStacks:
@@ -76,23 +77,15 @@ async def deploy_stacks(
     if not field_sets:
         console.print_stdout("nothing to deploy: no cloudformation_deployment is selected")
         return DeployStacks(exit_code=0)
-    environment = await Get(DeployEnvironment)
+    await Get(DeployEnvironment)  # where deploys go is decided (and checked) before packaging
     setups = await MultiGet(Get(DeploymentSetup, DeploymentSetupRequest(fs)) for fs in field_sets)
-    runtime = await Get(DeployRuntime)
-    digest = await Get(Digest, MergeDigests([runtime.digest, *(s.digest for s in setups)]))
     report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
-    argv = runtime.argv(
-        [setup.plan_path for setup in setups],
-        root="",
-        build_root=build_root,
-        dist_dir=dist_dir,
-        jiti=jiti,
-        environment=environment,
-        extra=("--report", report),
+    invocation = await Get(
+        DeployInvocation, DeployInvocationRequest(tuple(setups), extra=("--report", report))
     )
     result = await Effect(
         InteractiveProcessResult,
-        InteractiveProcess(argv, env=runtime.env(environment), input_digest=digest),
+        InteractiveProcess(invocation.argv, env=invocation.env, input_digest=invocation.digest),
     )
     return DeployStacks(exit_code=result.exit_code)
 

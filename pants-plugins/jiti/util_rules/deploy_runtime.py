@@ -27,7 +27,7 @@ from pants.backend.python.util_rules.pex_from_targets import (
 from pants.base.build_root import BuildRoot
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import Digest
+from pants.engine.fs import Digest, MergeDigests
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
@@ -35,6 +35,7 @@ from pants.util.logging import LogLevel
 from jiti.dependency_inference import DEPLOY_ENTRY_POINT, DEPLOY_MODULE
 from jiti.errors import JitiError
 from jiti.subsystem import DEPLOY_ENV_VARS, DeployTarget, JitiSubsystem
+from jiti.util_rules.deployment import DeploymentSetup
 from jiti_contract import ASSETS_BUCKET_PLACEHOLDERS, PlaceholderError, check_placeholders
 
 
@@ -156,3 +157,42 @@ async def build_deploy_runtime(python_setup: PythonSetup) -> DeployRuntime:
 
 def rules():
     return collect_rules()
+
+
+@dataclass(frozen=True)
+class DeployInvocationRequest:
+    """Run the deploy runtime on these deployments (`root` prefixes paths inside the digest:
+    `{chroot}/` for `pants run`)."""
+
+    setups: tuple[DeploymentSetup, ...]
+    root: str = ""
+    extra: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeployInvocation:
+    """Everything to run the deploy runtime: its inputs, command line and environment."""
+
+    digest: Digest
+    argv: tuple[str, ...]
+    env: FrozenDict[str, str]
+
+
+@rule(desc="Set up jiti's deploy runtime", level=LogLevel.DEBUG)
+async def deploy_invocation(
+    request: DeployInvocationRequest, jiti: JitiSubsystem, build_root: BuildRoot, dist_dir: DistDir
+) -> DeployInvocation:
+    environment, runtime = await MultiGet(Get(DeployEnvironment), Get(DeployRuntime))
+    digest = await Get(
+        Digest, MergeDigests([runtime.digest, *(setup.digest for setup in request.setups)])
+    )
+    argv = runtime.argv(
+        [setup.plan_path for setup in request.setups],
+        root=request.root,
+        build_root=build_root,
+        dist_dir=dist_dir,
+        jiti=jiti,
+        environment=environment,
+        extra=request.extra,
+    )
+    return DeployInvocation(digest, argv, FrozenDict(runtime.env(environment)))
