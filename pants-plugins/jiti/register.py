@@ -2,6 +2,7 @@
 
 from jiti import dependency_inference, deploy, deploy_stacks, package, synthesis
 from jiti.target_types import CloudFormationDeploymentTarget, CloudFormationStackTarget
+from jiti.util_rules import lambda_zip
 
 
 def target_types():
@@ -11,6 +12,7 @@ def target_types():
 def rules():
     return [
         *synthesis.rules(),
+        *lambda_zip.rules(),
         *dependency_inference.rules(),
         *package.rules(),
         *deploy.rules(),

@@ -36,7 +36,7 @@ ENV_INHERIT = {
 }
 
 
-def make_rule_runner(*extra_rules, extra_target_types=()) -> PythonRuleRunner:
+def make_rule_runner(*extra_rules, extra_target_types=(), extra_options=()) -> PythonRuleRunner:
     rule_runner = PythonRuleRunner(
         rules=[
             *python_backend.rules(),
@@ -68,6 +68,7 @@ def make_rule_runner(*extra_rules, extra_target_types=()) -> PythonRuleRunner:
             "--source-root-patterns=['/infra-lib', '/']",
             "--pex-cli-version=v2.1.137",
             "--subprocess-environment-env-vars=['PIP_CONFIG_FILE=/dev/null']",
+            *extra_options,
         ],
         env_inherit=ENV_INHERIT,
     )
