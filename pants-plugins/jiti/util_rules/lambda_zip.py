@@ -34,8 +34,8 @@ from pants.backend.python.util_rules.faas import (
     ResolvedPythonFaaSHandler,
     ResolvePythonFaaSHandlerRequest,
 )
-from pants.backend.python.util_rules.pex import CompletePlatforms, Pex, PexPlatforms, PexRequest
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
+from pants.backend.python.util_rules.pex import CompletePlatforms, Pex, PexPlatforms, PexRequest
 from pants.backend.python.util_rules.pex_from_targets import (
     ChosenPythonResolve,
     ChosenPythonResolveRequest,
@@ -44,7 +44,6 @@ from pants.backend.python.util_rules.pex_from_targets import (
 from pants.backend.python.util_rules.pex_requirements import PexRequirements, Resolve
 from pants.backend.python.util_rules.pex_venv import PexVenv, PexVenvLayout, PexVenvRequest
 from pants.backend.python.util_rules.python_sources import (
-    PythonSourceFiles,
     PythonSourceFilesRequest,
     StrippedPythonSourceFiles,
 )
@@ -53,6 +52,7 @@ from pants.core.goals.package import (
     BuiltPackageArtifact,
     EnvironmentAwarePackageRequest,
 )
+from pants.engine.addresses import Addresses
 from pants.engine.fs import (
     EMPTY_DIGEST,
     CreateDigest,
@@ -63,7 +63,6 @@ from pants.engine.fs import (
     FileContent,
     RemovePrefix,
 )
-from pants.engine.addresses import Addresses
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
 from pants.util.logging import LogLevel
