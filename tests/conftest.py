@@ -21,8 +21,10 @@ class Repo:
         self.root = root
         self.store_dir = store_dir
 
-    def pants(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        env = {**os.environ, "JITI_AWS": "local", "NO_COLOR": "1"}
+    def pants(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        env = {**os.environ, "JITI_AWS": "local", "NO_COLOR": "1", **(env or {})}
         env.pop("AWS_ENDPOINT_URL", None)
         command = ["./pants", f"--local-store-dir={self.store_dir}", "--no-dynamic-ui", *args]
         result = subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True)

@@ -18,7 +18,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pants.backend.awslambda.python.rules import PythonAwsLambdaFieldSet
 from pants.backend.python.target_types import EntryPoint, PythonSourceField
 from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexProcess
 from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
@@ -73,7 +72,6 @@ from jiti.target_types import (
     CloudFormationStackSourceField,
     CloudFormationStackTagsField,
 )
-from jiti.util_rules.lambda_zip import LambdaZipRequest
 
 SYNTH_USER_ERROR = 2
 _REQUEST_FILE = "__jiti_synth_request.json"
@@ -175,9 +173,7 @@ async def _built_package_files(
     ]
     try:
         built_packages = await MultiGet(
-            Get(BuiltPackage, LambdaZipRequest(field_set))
-            if isinstance(field_set, PythonAwsLambdaFieldSet)
-            else Get(BuiltPackage, EnvironmentAwarePackageRequest(field_set))
+            Get(BuiltPackage, EnvironmentAwarePackageRequest(field_set))
             for _, field_set in packageable
         )
     except Exception as e:

@@ -1,16 +1,17 @@
-"""A `python_awslambda` zip with no process per Lambda: the stack's packaged asset.
+"""`package` for `python_awslambda` with no process per Lambda.
 
-Pants 2.17's `python_awslambda` runs the pex tool twice for every Lambda (a repository pex of
-the Lambda's sources and requirements, then `pex3 venv create --layout flat-zipped` from it):
-~4 s each on 2 cores, nearly all of a cold `package ::`. Here the third-party requirements are
+Pants 2.17's own rule runs the pex tool twice for every Lambda (a repository pex of the
+Lambda's sources and requirements, then `pex3 venv create --layout flat-zipped` from it): ~4 s
+each on 2 cores, nearly all of a cold `package ::`. Here the third-party requirements are
 installed flat once per distinct requirement set from the resolve's lockfile (Lambdas with the
 same requirements share it, and it is an ordinary cacheable process), and the zip of the
 Lambda's stripped sources, the handler shim and those requirements is written in the rule, the
-way `flat-zipped` writes it: the result is byte-for-byte the zip `pants package` makes for the
-target.
+way `flat-zipped` writes it: byte for byte the zip Pants' own rule makes.
 
-Targets this does not cover (the lambdex layout, local Python distributions in the closure)
-are built by Pants' own rule.
+jiti registers the `python_awslambda` target and this rule in place of Pants'
+`pants.backend.awslambda.python` backend (enable one or the other). Targets this does not
+cover (`[lambdex].layout = "lambdex"`, local Python distributions in the closure) are built by
+Pants' own builders.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Mapping
 
+from pants.backend.awslambda.python import target_types as awslambda_target_types
 from pants.backend.awslambda.python.rules import PythonAwsLambdaFieldSet
-from pants.backend.awslambda.python.target_types import PythonAwsLambdaHandlerField
+from pants.backend.awslambda.python.target_types import PythonAWSLambda, PythonAwsLambdaHandlerField
+from pants.backend.python.subsystems import lambdex as lambdex_subsystem
 from pants.backend.python.subsystems.lambdex import Lambdex, LambdexLayout
 from pants.backend.python.target_types import (
     PexLayout,
@@ -30,6 +33,8 @@ from pants.backend.python.target_types import (
     PythonRequirementsField,
 )
 from pants.backend.python.util_rules.faas import (
+    BuildLambdexRequest,
+    BuildPythonFaaSRequest,
     PythonFaaSCompletePlatforms,
     ResolvedPythonFaaSHandler,
     ResolvePythonFaaSHandlerRequest,
@@ -47,11 +52,7 @@ from pants.backend.python.util_rules.python_sources import (
     PythonSourceFilesRequest,
     StrippedPythonSourceFiles,
 )
-from pants.core.goals.package import (
-    BuiltPackage,
-    BuiltPackageArtifact,
-    EnvironmentAwarePackageRequest,
-)
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.engine.addresses import Addresses
 from pants.engine.fs import (
     EMPTY_DIGEST,
@@ -65,6 +66,7 @@ from pants.engine.fs import (
 )
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
+from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
 # What pex's flat-zipped layout writes (pex.common.DETERMINISTIC_DATETIME and Unix modes).
@@ -77,11 +79,6 @@ _MSDOS_DIRECTORY_FLAG = 0x10
 _REQUIREMENTS_DIR = "lambda-requirements"
 # As Pants' python_awslambda passes them to pex for a Lambda runtime.
 _PEX_PLATFORM_ARGS = ("--manylinux=manylinux2014", "--resolve-local-platforms")
-
-
-@dataclass(frozen=True)
-class LambdaZipRequest:
-    field_set: PythonAwsLambdaFieldSet
 
 
 @dataclass(frozen=True)
@@ -167,14 +164,48 @@ async def flat_requirements(request: _FlatRequirementsRequest) -> Digest:
     return await Get(Digest, RemovePrefix(venv.digest, _REQUIREMENTS_DIR))
 
 
-@rule(desc="Build a Lambda zip", level=LogLevel.DEBUG)
-async def build_lambda_zip(request: LambdaZipRequest, lambdex: Lambdex) -> BuiltPackage:
-    field_set = request.field_set
+async def _pants_lambda(field_set: PythonAwsLambdaFieldSet, lambdex: Lambdex) -> BuiltPackage:
+    """What Pants' own `python_awslambda` rule builds."""
+    if lambdex.layout is LambdexLayout.LAMBDEX:
+        return await Get(
+            BuiltPackage,
+            BuildLambdexRequest(
+                address=field_set.address,
+                target_name=PythonAWSLambda.alias,
+                complete_platforms=field_set.complete_platforms,
+                runtime=field_set.runtime,
+                handler=field_set.handler,
+                output_path=field_set.output_path,
+                include_requirements=field_set.include_requirements.value,
+                script_handler=None,
+                script_module=None,
+                handler_log_message="lambdex_handler.handler",
+            ),
+        )
+    return await Get(
+        BuiltPackage,
+        BuildPythonFaaSRequest(
+            address=field_set.address,
+            target_name=PythonAWSLambda.alias,
+            complete_platforms=field_set.complete_platforms,
+            runtime=field_set.runtime,
+            handler=field_set.handler,
+            output_path=field_set.output_path,
+            include_requirements=field_set.include_requirements.value,
+            reexported_handler_module=PythonAwsLambdaHandlerField.reexported_handler_module,
+        ),
+    )
+
+
+@rule(desc="Create Python AWS Lambda", level=LogLevel.DEBUG)
+async def package_python_awslambda(
+    field_set: PythonAwsLambdaFieldSet, lambdex: Lambdex
+) -> BuiltPackage:
     transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([field_set.address]))
     if lambdex.layout is not LambdexLayout.ZIP or any(
         tgt.has_field(PythonDistributionDependenciesField) for tgt in transitive.closure
     ):
-        return await Get(BuiltPackage, EnvironmentAwarePackageRequest(field_set))
+        return await _pants_lambda(field_set, lambdex)
 
     platform = field_set.runtime.to_platform_string()
     platforms = PexPlatforms([platform] if platform else [])
@@ -230,4 +261,9 @@ async def build_lambda_zip(request: LambdaZipRequest, lambdex: Lambdex) -> Built
 
 
 def rules():
-    return collect_rules()
+    return [
+        *collect_rules(),
+        *awslambda_target_types.rules(),
+        *lambdex_subsystem.rules(),
+        UnionRule(PackageFieldSet, PythonAwsLambdaFieldSet),
+    ]

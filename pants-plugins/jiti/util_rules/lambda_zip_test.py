@@ -1,4 +1,4 @@
-"""jiti's Lambda zips are the zips Pants' own `python_awslambda` packaging writes, byte for byte."""
+"""jiti's Lambda zips are the zips Pants' own `python_awslambda` rule writes, byte for byte."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ import zipfile
 from textwrap import dedent
 
 import pytest
-from pants.backend.awslambda.python import register as awslambda
 from pants.backend.awslambda.python.rules import PythonAwsLambdaFieldSet
+from pants.backend.awslambda.python.target_types import PythonAWSLambda, PythonAwsLambdaHandlerField
+from pants.backend.python.util_rules.faas import BuildPythonFaaSRequest
 from pants.core.goals.package import BuiltPackage
 from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents
 from pants.testutil.rule_runner import QueryRule
 
 from jiti.testutil import make_rule_runner
-from jiti.util_rules.lambda_zip import LambdaZipRequest, flat_zip
+from jiti.util_rules.lambda_zip import flat_zip
 
 
 def test_flat_zip_is_deterministic_and_lists_every_directory() -> None:
@@ -48,10 +49,8 @@ def test_flat_zip_is_deterministic_and_lists_every_directory() -> None:
 @pytest.fixture(scope="module")
 def rule_runner():
     runner = make_rule_runner(
-        *awslambda.rules(),
-        QueryRule(BuiltPackage, [LambdaZipRequest]),
         QueryRule(BuiltPackage, [PythonAwsLambdaFieldSet]),
-        extra_target_types=awslambda.target_types(),
+        QueryRule(BuiltPackage, [BuildPythonFaaSRequest]),
         extra_options=["--lambdex-layout=zip"],
     )
     runner.write_files(
@@ -110,8 +109,18 @@ def zip_of(rule_runner, package: BuiltPackage) -> tuple[str, bytes]:
 )
 def test_the_zip_is_the_one_pants_builds(rule_runner, address: Address) -> None:
     field_set = PythonAwsLambdaFieldSet.create(rule_runner.get_target(address))
-    ours = zip_of(rule_runner, rule_runner.request(BuiltPackage, [LambdaZipRequest(field_set)]))
-    pants = zip_of(rule_runner, rule_runner.request(BuiltPackage, [field_set]))
+    ours = zip_of(rule_runner, rule_runner.request(BuiltPackage, [field_set]))
+    pants_request = BuildPythonFaaSRequest(  # as Pants' own python_awslambda rule asks for it
+        address=address,
+        target_name=PythonAWSLambda.alias,
+        complete_platforms=field_set.complete_platforms,
+        runtime=field_set.runtime,
+        handler=field_set.handler,
+        output_path=field_set.output_path,
+        include_requirements=field_set.include_requirements.value,
+        reexported_handler_module=PythonAwsLambdaHandlerField.reexported_handler_module,
+    )
+    pants = zip_of(rule_runner, rule_runner.request(BuiltPackage, [pants_request]))
     assert ours[0] == pants[0] == f"{address.spec_path.replace('/', '.')}/{address.target_name}.zip"
     assert ours[1] == pants[1]
 
