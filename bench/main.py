@@ -320,13 +320,13 @@ class Bench:
             finally:
                 stop_process(server["pid"])
             wrote, read = counts["empty"], counts["warm"]
-            if (
-                not 0
-                < wrote["remote_cache_write_successes"]
-                == wrote["remote_cache_write_attempts"]
-            ):
+            uploaded, hits = (
+                wrote["remote_cache_write_successes"],
+                read["remote_cache_requests_cached"],
+            )
+            if not uploaded or uploaded != wrote["remote_cache_write_attempts"]:
                 raise RuntimeError(f"the first runner did not fill the cache: {wrote}")
-            if not 0 < read["remote_cache_requests_cached"] == read["remote_cache_requests"]:
+            if not hits or hits != read["remote_cache_requests"]:
                 raise RuntimeError(f"the second runner missed the cache: {read}")
         self.results[f"remote_cache_N{n}"] = {
             "empty": empty.times,
@@ -412,9 +412,8 @@ class Bench:
             int(k[len("package_N") :]) for k in self.results if k.startswith("package_N")
         )
         cold = {n: statistics.median(self.results[f"package_N{n}"]["cold"]) for n in sizes}
-        per_app = None
+        per_app, small = None, sizes[0] if sizes else 0
         for big in sizes[1:]:
-            small = sizes[0]
             per_app = (cold[big] - cold[small]) / (big - small)
             self.row(
                 f"cold `package ::`: cost of each app beyond the first (N={small} to N={big})",
