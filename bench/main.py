@@ -25,9 +25,9 @@ from collections import Counter
 from pathlib import Path
 
 import botocore.session
+from jiti_aws_proxy import AwsProxy, is_read
 
 from bench import cdk
-from bench.counting_proxy import CountingProxy, is_read
 from bench.monorepo import Monorepo, app_name, generate, stop_process
 from bench.stats import Samples, child_env, pants_counters, ratio, run
 
@@ -49,9 +49,11 @@ def find_build_root() -> Path:
 
 
 def aws_env(endpoint: str) -> dict:
-    """Point both tools at `endpoint` with the local AWS's credentials, nothing else."""
-    env = {k: None for k in os.environ if k.startswith("AWS_") or k == "JITI_AWS"}
+    """Point both tools at `endpoint` with the local AWS's credentials, nothing else (jiti
+    deploys there as to any AWS endpoint: `[jiti].target = "aws"`)."""
+    env = {k: None for k in os.environ if k.startswith(("AWS_", "PANTS_JITI_")) or k == "CI"}
     env.update(
+        PANTS_JITI_TARGET="aws",
         AWS_ENDPOINT_URL=endpoint,
         AWS_ACCESS_KEY_ID="jiti-local",
         AWS_SECRET_ACCESS_KEY="jiti-local",
@@ -137,7 +139,7 @@ class Bench:
             if "No changes to deploy" not in result.stdout:
                 raise RuntimeError(f"aws cloudformation deploy changed {name}:\n{result.stdout}")
 
-    def noop_deploy(self, repo: Monorepo, proxy: CountingProxy, env: dict) -> float:
+    def noop_deploy(self, repo: Monorepo, proxy: AwsProxy, env: dict) -> float:
         runs = self.args.runs
         cfn = botocore.session.get_session().create_client(
             "cloudformation",
@@ -181,7 +183,7 @@ class Bench:
 
     # --- 4. parallel deploy -----------------------------------------------------------------
 
-    def parallel_deploy(self, repo: Monorepo, proxy: CountingProxy, env: dict) -> float:
+    def parallel_deploy(self, repo: Monorepo, proxy: AwsProxy, env: dict) -> float:
         """Deploy every stack changed, one at a time and 8 at a time; with the local AWS as it
         is, and with every call taking `--latency-ms` longer, as AWS calls do. Timed twice: the
         whole command, and the deploy phase (the deploy runtime's own time, from its report)."""
@@ -388,11 +390,11 @@ class Bench:
 
     def deploys(self, repo: Monorepo, only: list[str]) -> dict:
         log("starting the local AWS")
-        repo.pants("run", "infra-lib/jiti_infra/local_aws:ctl", "--", "start")
+        repo.pants("run", "infra-lib/jiti_deploy/local_aws:ctl", "--", "start")
         state = json.loads((repo.root / ".jiti/local-aws.json").read_text())
         found = {}
         try:
-            with CountingProxy(state["endpoint"]) as proxy:
+            with AwsProxy(state["endpoint"]) as proxy:
                 env = aws_env(proxy.endpoint)
                 log(f"first deploy of {repo.apps} stacks (deploy-stacks)")
                 repo.pants("deploy-stacks", "::", env=env)

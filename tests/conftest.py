@@ -22,17 +22,35 @@ class Repo:
         self.store_dir = store_dir
 
     def pants(
-        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+        self, *args: str, check: bool = True, env: dict | None = None
     ) -> subprocess.CompletedProcess:
-        env = {**os.environ, "JITI_AWS": "local", "NO_COLOR": "1", **(env or {})}
-        env.pop("AWS_ENDPOINT_URL", None)
-        command = ["./pants", f"--local-store-dir={self.store_dir}", "--no-dynamic-ui", *args]
-        result = subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True)
+        """Run ./pants as a user on a laptop would: no CI, no AWS settings, unless `env` says so."""
+        result = subprocess.run(
+            self.pants_command(*args),
+            cwd=self.root,
+            env=self.env(env),
+            capture_output=True,
+            text=True,
+        )
         if check and result.returncode != 0:
             raise AssertionError(
                 f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
             )
         return result
+
+    def pants_command(self, *args: str) -> list[str]:
+        return ["./pants", f"--local-store-dir={self.store_dir}", "--no-dynamic-ui", *args]
+
+    def env(self, extra: dict | None = None) -> dict:
+        hermetic = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AWS_", "PANTS_CONFIG_FILES", "PANTS_JITI_")) and k != "CI"
+        }
+        return {**hermetic, "NO_COLOR": "1", **(extra or {})}
+
+    def local_aws_endpoint(self) -> str:
+        return json.loads((self.root / ".jiti/local-aws.json").read_text())["endpoint"]
 
     def git(self, *args: str) -> str:
         return subprocess.run(
@@ -58,10 +76,9 @@ class Repo:
 
     def aws(self, service: str, region: str = "us-east-1", **credentials: str):
         """A client for this repo's local AWS; pass assumed-role credentials to act in another account."""
-        endpoint = json.loads((self.root / ".jiti/local-aws.json").read_text())["endpoint"]
         return boto3.client(
             service,
-            endpoint_url=endpoint,
+            endpoint_url=self.local_aws_endpoint(),
             region_name=region,
             aws_access_key_id=credentials.get("AccessKeyId", "jiti-local"),
             aws_secret_access_key=credentials.get("SecretAccessKey", "jiti-local"),

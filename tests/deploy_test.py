@@ -128,3 +128,37 @@ def test_unknown_parameter_names_the_field(repo):
     assert (
         "apps/broken:deploy: field `parameters`: Nope not declared by the template" in result.stderr
     )
+
+
+# --- where a deploy goes --------------------------------------------------------------------
+
+
+def report_rows(repo) -> list[dict]:
+    return json.loads((repo.root / "dist/jiti-deploy-report.json").read_text())["deployments"]
+
+
+def test_a_default_aws_profile_does_not_take_deploys_off_the_local_aws(repo, tmp_path):
+    """The README's main command, on a laptop with AWS credentials configured, still deploys to
+    the local AWS: real deploys are opted into, never guessed."""
+    (tmp_path / "credentials").write_text(
+        "[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = example\n"
+    )
+    (tmp_path / "config").write_text("[default]\nregion = us-east-1\n")
+    aws_profile = {
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+    }
+    result = repo.pants("deploy-stacks", "apps/site:deploy", env=aws_profile)
+    assert "target: local AWS at http://127.0.0.1:" in result.stdout
+    assert [(r["target"], r["result"]) for r in report_rows(repo)] == [("local", "up to date")]
+
+
+def test_a_ci_job_must_say_where_it_deploys(repo):
+    result = repo.pants("deploy-stacks", "apps/site:deploy", env={"CI": "true"}, check=False)
+    assert result.returncode != 0
+    assert "CI is set: a CI job must say where it deploys" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    local = repo.pants(
+        "--jiti-target=local", "deploy-stacks", "apps/site:deploy", env={"CI": "true"}
+    )
+    assert "site-dev: up to date" in local.stdout

@@ -14,10 +14,7 @@ from dataclasses import dataclass
 
 from troposphere import AWSObject, Export, Output, Parameter, Ref, Sub, Tags, Template
 
-ASSETS_BUCKET_PARAMETER = "AssetsBucket"
-ENVIRONMENT_PARAMETER = "Environment"
-APP_TAG = "jiti:app"
-ENV_TAG = "jiti:env"
+from jiti_contract import APP_TAG, ASSETS_BUCKET_PARAMETER, ENV_TAG, ENVIRONMENT_PARAMETER
 
 
 class UnknownAssetError(LookupError):

@@ -31,7 +31,8 @@ def synthesize(
 
 
 def lint_errors(template: dict, regions: tuple[str, ...] = ("us-east-1", "eu-west-1")) -> list[str]:
-    """cfn-lint's errors (not warnings) for a synthesized template."""
+    """cfn-lint's errors (not warnings) for a template built in a test, e.g. a block in a
+    configuration no stack uses (`pants lint` checks every stack's own template)."""
     from cfnlint.api import ManualArgs, lint
 
     matches = lint(json.dumps(template), config=ManualArgs(regions=list(regions)))

@@ -1,8 +1,8 @@
-"""Infer a stack's Python dependencies, so `--changed-since` follows every input.
+"""Inferred dependencies, so `--changed-since` follows every input of a stack and a deployment.
 
 A stack depends on the `python_source` owning its troposphere module (and through it, on
-everything that module imports) and on jiti's synthesis entry point; both go into the pex
-that synthesizes the template.
+everything that module imports) and on jiti's synthesis main; both go into the process that
+synthesizes the template. A deployment depends on its stack and on jiti's deploy runtime.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pants.core.util_rules.stripped_source_files import (
     StrippedFileName,
     StrippedFileNameRequest,
 )
+from pants.engine.addresses import Addresses, UnparsedAddressInputs
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import FieldSet, InferDependenciesRequest, InferredDependencies
 from pants.engine.unions import UnionRule
@@ -25,18 +26,39 @@ from pants.engine.unions import UnionRule
 from jiti.target_types import (
     CloudFormationStackDependenciesField,
     CloudFormationStackSourceField,
+    DeploymentDependenciesField,
+    DeploymentStackField,
 )
 
-# The module run in the sandbox to synthesize a template (infra-lib/jiti_infra/synth.py).
-SYNTH_ENTRY_POINT = "jiti_infra.synth"
+# The module run in the sandbox to synthesize a template (infra-lib/jiti_infra/synth_main.py).
+SYNTH_ENTRY_POINT = "jiti_infra.synth_main"
+# The deploy runtime (infra-lib/jiti_deploy/), run as `python -m jiti_deploy`.
+DEPLOY_ENTRY_POINT = "jiti_deploy"
+DEPLOY_MODULE = "jiti_deploy.__main__"
+
+
+def module_name(stripped_path: str) -> str:
+    module = stripped_path[: -len(".py")].replace("/", ".")
+    return module[: -len(".__init__")] if module.endswith(".__init__") else module
+
+
+async def _owners(modules: list[str], python_setup: PythonSetup) -> list:
+    owners = await MultiGet(
+        Get(
+            PythonModuleOwners,
+            PythonModuleOwnersRequest(module, resolve=python_setup.default_resolve),
+        )
+        for module in modules
+    )
+    return sorted({address for owner in owners for address in owner.unambiguous})
+
+
+# --- cloudformation_stack -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class StackDependenciesInferenceFieldSet(FieldSet):
-    required_fields = (
-        CloudFormationStackSourceField,
-        CloudFormationStackDependenciesField,
-    )
+    required_fields = (CloudFormationStackSourceField, CloudFormationStackDependenciesField)
 
     source: CloudFormationStackSourceField
     dependencies: CloudFormationStackDependenciesField
@@ -44,11 +66,6 @@ class StackDependenciesInferenceFieldSet(FieldSet):
 
 class InferStackDependencies(InferDependenciesRequest):
     infer_from = StackDependenciesInferenceFieldSet
-
-
-def module_name(stripped_path: str) -> str:
-    module = stripped_path[: -len(".py")].replace("/", ".")
-    return module[: -len(".__init__")] if module.endswith(".__init__") else module
 
 
 @rule(desc="Infer a CloudFormation stack's Python dependencies")
@@ -60,20 +77,47 @@ async def infer_stack_dependencies(
     if source.is_troposphere:
         stripped = await Get(StrippedFileName, StrippedFileNameRequest(source.file_path))
         modules.append(module_name(stripped.value))
-    owners = await MultiGet(
-        Get(
-            PythonModuleOwners,
-            PythonModuleOwnersRequest(module, resolve=python_setup.default_resolve),
-        )
-        for module in modules
+    return InferredDependencies(await _owners(modules, python_setup))
+
+
+# --- cloudformation_deployment --------------------------------------------------------------
+
+
+def stack_address_input(stack: DeploymentStackField) -> UnparsedAddressInputs:
+    """The `stack` field as addresses to resolve (the engine resolves equal inputs once)."""
+    return UnparsedAddressInputs(
+        [stack.value],
+        owning_address=stack.address,
+        description_of_origin=f"the `stack` field of {stack.address}",
     )
-    return InferredDependencies(
-        sorted({address for owner in owners for address in owner.unambiguous})
+
+
+@dataclass(frozen=True)
+class DeploymentDependenciesInferenceFieldSet(FieldSet):
+    required_fields = (DeploymentStackField, DeploymentDependenciesField)
+
+    stack: DeploymentStackField
+    dependencies: DeploymentDependenciesField
+
+
+class InferDeploymentDependencies(InferDependenciesRequest):
+    infer_from = DeploymentDependenciesInferenceFieldSet
+
+
+@rule(desc="Infer a CloudFormation deployment's dependencies")
+async def infer_deployment_dependencies(
+    request: InferDeploymentDependencies, python_setup: PythonSetup
+) -> InferredDependencies:
+    stack = await Get(
+        Addresses, UnparsedAddressInputs, stack_address_input(request.field_set.stack)
     )
+    runtime = await _owners([DEPLOY_MODULE], python_setup)
+    return InferredDependencies([*stack, *runtime])
 
 
 def rules():
     return [
         *collect_rules(),
         UnionRule(InferDependenciesRequest, InferStackDependencies),
+        UnionRule(InferDependenciesRequest, InferDeploymentDependencies),
     ]

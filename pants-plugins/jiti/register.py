@@ -6,9 +6,20 @@ jiti also packages `python_awslambda` targets (jiti.util_rules.lambda_zip), in p
 
 from pants.backend.awslambda.python.target_types import PythonAWSLambda
 
-from jiti import dependency_inference, deploy, deploy_stacks, package, synthesis
+from jiti import dependency_inference
+from jiti.goals import deploy, deploy_stacks, package, tailor
+from jiti.lint.cfn_lint import rules as cfn_lint
+from jiti.lint.checkov import rules as checkov
 from jiti.target_types import CloudFormationDeploymentTarget, CloudFormationStackTarget
-from jiti.util_rules import lambda_zip
+from jiti.util_rules import (
+    app_names,
+    assets,
+    deploy_runtime,
+    deployment,
+    lambda_zip,
+    stack_names,
+    synthesis,
+)
 
 
 def target_types():
@@ -17,10 +28,18 @@ def target_types():
 
 def rules():
     return [
+        *dependency_inference.rules(),
+        *app_names.rules(),
+        *assets.rules(),
         *synthesis.rules(),
         *lambda_zip.rules(),
-        *dependency_inference.rules(),
+        *deploy_runtime.rules(),
+        *deployment.rules(),
+        *stack_names.rules(),
         *package.rules(),
         *deploy.rules(),
         *deploy_stacks.rules(),
+        *cfn_lint.rules(),
+        *checkov.rules(),
+        *tailor.rules(),
     ]

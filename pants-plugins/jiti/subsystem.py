@@ -1,25 +1,69 @@
 """`[jiti]` options."""
 
-from pants.option.option_types import BoolOption, IntOption, StrListOption
+from __future__ import annotations
+
+from enum import Enum
+
+from pants.option.option_types import (
+    BoolOption,
+    EnumOption,
+    IntOption,
+    StrListOption,
+    StrOption,
+)
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import help_text
 
-# Environment variables a deploy may need to reach AWS; only these are passed to it.
-DEFAULT_DEPLOY_ENV_VARS = (
+from jiti_contract import ASSETS_BUCKET_DEFAULT
+
+
+class DeployTarget(Enum):
+    local = "local"
+    aws = "aws"
+    auto = "auto"
+
+
+# Environment variables a deploy sees (with `[jiti].extra_env_vars`), the same for `run`,
+# `experimental-deploy` and `deploy-stacks`: what boto3's credential chain, its endpoint and
+# proxy settings and the CI check read. Nothing else of the caller's environment reaches it.
+DEPLOY_ENV_VARS = (
     "HOME",
     "PATH",
+    "CI",
+    # credentials and profiles, SSO included (its cache is under HOME)
     "AWS_PROFILE",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
+    "AWS_DEFAULT_PROFILE",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
-    "AWS_ENDPOINT_URL",
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_CA_BUNDLE",
+    # web identity (e.g. GitHub Actions OIDC) and container credentials (ECS, CodeBuild)
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
     "AWS_EC2_METADATA_DISABLED",
-    "JITI_AWS",
+    # where calls go and how
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_STS_REGIONAL_ENDPOINTS",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+    "AWS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
 )
 
 
@@ -27,15 +71,55 @@ class JitiSubsystem(Subsystem):
     options_scope = "jiti"
     help = help_text("Options for jiti's CloudFormation stacks and deployments.")
 
+    target = EnumOption(
+        enum_type=DeployTarget,
+        default=None,
+        help=help_text(
+            """
+            Where deployments go: `local`, the embedded local AWS (a moto server jiti starts on
+            127.0.0.1); `aws`, the AWS account the configured credentials reach (boto3's chain:
+            environment, profiles, SSO, web identity, container, instance metadata), or the
+            endpoint in `AWS_ENDPOINT_URL`; `auto`, `aws` if that chain finds credentials,
+            otherwise `local`. Unset means `local`, so a laptop with AWS credentials still
+            deploys locally until you opt in, once, in `pants.toml` or a CI config file.
+
+            With the `CI` environment variable set, a deploy refuses to run while this is
+            unset or `auto`: a CI job must say where it deploys.
+            """
+        ),
+    )
     dry_run = BoolOption(
         default=False,
         help=help_text(
             """
             Create and show each deployment's change set, then delete it without executing:
-            nothing is uploaded or changed. Works with `run` and `experimental-deploy`
-            (`pants run <deployment> -- --dry-run` does the same for one deployment).
+            nothing is uploaded or changed. Works with `deploy-stacks`, `experimental-deploy` and
+            `run` (`pants run <deployment> -- --dry-run` does the same for one deployment).
             """
         ),
+    )
+    force = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Deploy even when the live stack already carries the same version and settings:
+            the template, parameters and tags are applied again and the steps after the update
+            (site content, termination protection) are redone, e.g. to reconcile edits made in
+            the console (`pants run <deployment> -- --force` for one deployment).
+            """
+        ),
+    )
+    assets_bucket = StrOption(
+        default=ASSETS_BUCKET_DEFAULT,
+        help=help_text(
+            """
+            The name of the assets bucket of each account and region (`{account}` and
+            `{region}` are filled in). jiti creates it private, encrypted, TLS-only and
+            versioned, and refuses a bucket of that name that another account owns: name it
+            otherwise (e.g. `acme-jiti-{account}-{region}`) if yours was taken.
+            """
+        ),
+        advanced=True,
     )
     max_parallel = IntOption(
         default=4,
@@ -46,14 +130,24 @@ class JitiSubsystem(Subsystem):
             """
         ),
     )
-    deploy_env_vars = StrListOption(
-        default=list(DEFAULT_DEPLOY_ENV_VARS),
+    extra_env_vars = StrListOption(
+        default=[],
+        help=help_text(
+            f"""
+            More environment variables for deployments to see, added to the ones every deploy
+            sees: {', '.join(f'`{name}`' for name in DEPLOY_ENV_VARS)}. The same list applies
+            to `run`, `experimental-deploy` and `deploy-stacks`.
+            """
+        ),
+        advanced=True,
+    )
+    tailor_stacks = BoolOption(
+        default=True,
         help=help_text(
             """
-            Environment variables passed to deployments run by `experimental-deploy` and
-            `deploy-stacks`
-            (`pants run` passes the whole environment). Add e.g. `AWS_WEB_IDENTITY_TOKEN_FILE`
-            for CI credentials.
+            If true, `pants tailor` adds a `cloudformation_stack` for each `infra.py` that
+            defines `template(app)`, and for each `*.template.yaml`, `*.template.yml` or
+            `*.template.json`, that is not yet a stack's `source`.
             """
         ),
         advanced=True,

@@ -16,6 +16,7 @@ from pants.engine.target import (
     DictStringToStringField,
     IntField,
     InvalidFieldException,
+    InvalidTargetException,
     SingleSourceField,
     StringField,
     StringSequenceField,
@@ -23,7 +24,24 @@ from pants.engine.target import (
 )
 from pants.util.strutil import help_text
 
+from jiti_contract import (
+    ASSUME_ROLE_PLACEHOLDERS,
+    PARAMETER_PLACEHOLDERS,
+    STACK_NAME_PLACEHOLDERS,
+    PlaceholderError,
+    check_placeholders,
+)
+
 STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][-A-Za-z0-9]{0,127}$")
+
+
+def _check_placeholders(field: str, address: Address, value: str, allowed: tuple) -> None:
+    try:
+        check_placeholders(value, allowed)
+    except PlaceholderError as e:
+        raise InvalidFieldException(f"The `{field}` field of {address}: {e}.") from None
+
+
 TROPOSPHERE_EXTENSIONS = (".py",)
 PLAIN_TEMPLATE_EXTENSIONS = (".json", ".yaml", ".yml")
 
@@ -62,11 +80,15 @@ class CloudFormationStackDependenciesField(Dependencies):
     )
 
 
-class CloudFormationStackNameField(StringField, AsyncFieldMixin):
-    alias = "stack_name"
+class StackAppField(StringField, AsyncFieldMixin):
+    alias = "app"
+    deprecated_alias = "stack_name"
+    deprecated_alias_removal_version = "3.0.0.dev0"
     help = help_text(
         """
-        The app's stack name, also the app name the infra module sees as `app.name`.
+        The app's name: the infra module sees it as `app.name`, resource names and the
+        `jiti:app` tag use it, and deployments name their stack after it (`{app}` in their
+        `stack_name`, `<app>-<environment>` by default).
 
         Defaults to the BUILD file's directory name, followed by `-<target name>` when the
         target is not named `stack` or after its directory (`apps/greeter:stack` is `greeter`).
@@ -89,7 +111,7 @@ class CloudFormationStackNameField(StringField, AsyncFieldMixin):
         value = super().compute_value(raw_value, address)
         if value is not None and not STACK_NAME_PATTERN.match(value):
             raise InvalidFieldException(
-                f"The `{cls.alias}` field of {address} is {value!r}: a stack name has letters, "
+                f"The `{cls.alias}` field of {address} is {value!r}: an app name has letters, "
                 "digits and hyphens only, starts with a letter, and has at most 128 characters."
             )
         return value
@@ -123,7 +145,7 @@ class CloudFormationStackTarget(Target):
         *COMMON_TARGET_FIELDS,
         CloudFormationStackSourceField,
         CloudFormationStackDependenciesField,
-        CloudFormationStackNameField,
+        StackAppField,
         CloudFormationStackTagsField,
         CloudFormationStackOutputPathField,
     )
@@ -178,10 +200,16 @@ class DeploymentStackNameField(StringField):
     help = help_text(
         """
         The CloudFormation stack name in the target account and region. `{app}` is the
-        stack's `stack_name` and `{env}` the `environment`, so each app and environment gets
-        its own isolated stack.
+        stack target's `app` and `{env}` the `environment` (no other placeholders), so each
+        app and environment gets its own isolated stack.
         """
     )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> str:
+        value = super().compute_value(raw_value, address)
+        _check_placeholders(cls.alias, address, value, STACK_NAME_PLACEHOLDERS)
+        return value
 
 
 class DeploymentEnvironmentField(StringField):
@@ -249,6 +277,12 @@ class DeploymentAssumeRoleField(StringField):
         """
     )
 
+    @classmethod
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> str:
+        value = super().compute_value(raw_value, address)
+        _check_placeholders(cls.alias, address, value, ASSUME_ROLE_PLACEHOLDERS)
+        return value
+
 
 class DeploymentStackSetAccountsField(StringSequenceField):
     alias = "stack_set_accounts"
@@ -261,6 +295,17 @@ class DeploymentStackSetAccountsField(StringSequenceField):
         """
     )
 
+    @classmethod
+    def compute_value(cls, raw_value, address: Address):
+        value = super().compute_value(raw_value, address)
+        bad = [a for a in value or () if not re.match(r"^[0-9]{12}$", a)]
+        if bad:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} has {', '.join(map(repr, bad))}: an AWS "
+                "account id has 12 digits."
+            )
+        return value
+
 
 class DeploymentStackSetRegionsField(StringSequenceField):
     alias = "stack_set_regions"
@@ -269,17 +314,39 @@ class DeploymentStackSetRegionsField(StringSequenceField):
     )
 
 
-class DeploymentStackSetMaxConcurrentField(IntField):
+class _PercentageField(IntField):
+    @classmethod
+    def compute_value(cls, raw_value: Optional[int], address: Address) -> int:
+        value = super().compute_value(raw_value, address)
+        if not 0 <= value <= 100:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} is {value}: a percentage from 0 to 100."
+            )
+        return value
+
+
+class DeploymentStackSetMaxConcurrentField(_PercentageField):
     alias = "stack_set_max_concurrent_percentage"
     default = 25
-    help = help_text("StackSets mode: the percentage of accounts deployed to at once, per region.")
+    help = help_text(
+        "StackSets mode: the percentage of accounts deployed to at once, per region (1 to 100)."
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[int], address: Address) -> int:
+        value = super().compute_value(raw_value, address)
+        if value == 0:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} is 0: at least one account must deploy at a time."
+            )
+        return value
 
 
-class DeploymentStackSetFailureToleranceField(IntField):
+class DeploymentStackSetFailureToleranceField(_PercentageField):
     alias = "stack_set_failure_tolerance_percentage"
     default = 0
     help = help_text(
-        "StackSets mode: the percentage of accounts that may fail, per region, before the rollout stops."
+        "StackSets mode: the percentage of accounts that may fail, per region, before the rollout stops (0 to 100)."
     )
 
 
@@ -293,6 +360,15 @@ class DeploymentParametersField(DictStringToStringField):
         `AssetsBucket` are set by jiti. A name the template does not declare is an error.
         """
     )
+
+    @classmethod
+    def compute_value(cls, raw_value, address: Address):
+        value = super().compute_value(raw_value, address)
+        for name, text in (value or {}).items():
+            _check_placeholders(
+                f"{cls.alias}` value `{name}", address, text, PARAMETER_PLACEHOLDERS
+            )
+        return value
 
 
 class DeploymentTagsField(DictStringToStringField):
@@ -360,12 +436,29 @@ class CloudFormationDeploymentTarget(Target):
         stack, with boto3.
 
         `pants run <address>` deploys it (add `-- --dry-run` to only show the change set);
-        `pants experimental-deploy <specs>` deploys every selected deployment (with
-        `--jiti-dry-run` to only show them). The stack is packaged first; assets are uploaded
-        to a content-addressed bucket per account and region; nothing at all is done when the
-        live stack already carries the same version and settings.
+        `pants deploy-stacks <specs>` deploys every selected deployment in one process (one
+        read of what is live per account and region, dependencies first, independent ones in
+        parallel, a summary table and `dist/jiti-deploy-report.json`), and is the command for CI
+        with `--changed-since`; `pants experimental-deploy <specs>` works too, one process per
+        deployment. `--jiti-dry-run` only shows the change sets. The stack is packaged first;
+        assets are uploaded to a content-addressed bucket per account and region; nothing at
+        all is done when the live stack already carries the same version and settings.
 
-        With no AWS credentials configured (and no `AWS_ENDPOINT_URL`), it deploys to the
-        embedded local AWS, a moto server jiti starts on 127.0.0.1 (`JITI_AWS=local` forces it).
+        Deployments go where `[jiti].target` says: the embedded local AWS (a moto server jiti
+        starts on 127.0.0.1; the default) or the AWS account of the configured credentials.
         """
     )
+
+    def validate(self) -> None:
+        accounts = self[DeploymentStackSetAccountsField].value
+        regions = self[DeploymentStackSetRegionsField].value
+        if bool(accounts) != bool(regions):
+            raise InvalidTargetException(
+                f"{self.address}: fields `stack_set_accounts` and `stack_set_regions`: "
+                "StackSets mode needs both"
+            )
+        if accounts and self[DeploymentAccountField].value:
+            raise InvalidTargetException(
+                f"{self.address}: field `account`: a StackSet is deployed from the current "
+                "account; list target accounts in `stack_set_accounts` instead"
+            )

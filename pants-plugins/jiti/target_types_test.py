@@ -1,22 +1,27 @@
-"""Field defaults and validation of jiti's target types."""
+"""Field defaults and validation of jiti's target types: every mistake is caught when the BUILD
+file is read, naming the target and the field."""
 
 from __future__ import annotations
 
 import pytest
 from pants.engine.addresses import Address
+from pants.engine.internals.parametrize import Parametrize
 from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import RuleRunner
 
 from jiti.target_types import (
     CloudFormationDeploymentTarget,
-    CloudFormationStackNameField,
     CloudFormationStackTarget,
+    StackAppField,
 )
 
 
 @pytest.fixture
 def rule_runner() -> RuleRunner:
-    return RuleRunner(target_types=[CloudFormationStackTarget, CloudFormationDeploymentTarget])
+    return RuleRunner(
+        target_types=[CloudFormationStackTarget, CloudFormationDeploymentTarget],
+        objects={"parametrize": Parametrize},
+    )
 
 
 @pytest.mark.parametrize(
@@ -28,7 +33,7 @@ def rule_runner() -> RuleRunner:
         ("apps/my_app", "stack", "my-app"),
     ],
 )
-def test_stack_name_defaults_from_the_address(rule_runner, path, name, expected) -> None:
+def test_app_name_defaults_from_the_address(rule_runner, path, name, expected) -> None:
     rule_runner.write_files(
         {
             f"{path}/BUILD": f'cloudformation_stack(name="{name}", source="t.json")',
@@ -36,24 +41,78 @@ def test_stack_name_defaults_from_the_address(rule_runner, path, name, expected)
         }
     )
     tgt = rule_runner.get_target(Address(path, target_name=name))
-    assert tgt[CloudFormationStackNameField].value_or_default() == expected
+    assert tgt[StackAppField].value_or_default() == expected
+
+
+def test_stack_name_is_still_accepted_for_the_app_name(rule_runner) -> None:
+    rule_runner.write_files(
+        {"x/BUILD": 'cloudformation_stack(name="s", source="t.json", stack_name="old")'}
+    )
+    assert rule_runner.get_target(Address("x", target_name="s"))[StackAppField].value == "old"
 
 
 @pytest.mark.parametrize(
     "build, message",
     [
         (
-            'cloudformation_stack(name="s", source="t.json", stack_name="1bad_name")',
-            "a stack name has letters",
+            'cloudformation_stack(name="s", source="t.json", app="1bad_name")',
+            "The `app` field of x:s is '1bad_name': an app name has letters",
         ),
         (
-            'cloudformation_deployment(name="d", stack=":s", environment="Prod")',
+            'cloudformation_deployment(name="s", stack=":s", environment="Prod")',
             "use lowercase letters",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", stack_name="{app}-{region}")',
+            "The `stack_name` field of x:s: '{app}-{region}' uses {region}; only {app}, {env} may be used",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", parameters={"P": "{acount}"})',
+            "The `parameters` value `P` field of x:s: '{acount}' uses {acount}; only {account}, {region}, {env}",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", assume_role="arn:aws:iam::{region}:role/r")',
+            "uses {region}; only {account} may be used",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", account="1234")',
+            "an AWS account id has 12 digits",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", stack_set_accounts=["12345"], stack_set_regions=["eu-west-1"])',
+            "The `stack_set_accounts` field of x:s has '12345': an AWS account id has 12 digits",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", stack_set_accounts=["111111111111"])',
+            "x:s: fields `stack_set_accounts` and `stack_set_regions`: StackSets mode needs both",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", account="222222222222", '
+            'stack_set_accounts=["111111111111"], stack_set_regions=["eu-west-1"])',
+            "x:s: field `account`: a StackSet is deployed from the current account",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", stack_set_failure_tolerance_percentage=101)',
+            "The `stack_set_failure_tolerance_percentage` field of x:s is 101: a percentage from 0 to 100",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", stack_set_max_concurrent_percentage=0)',
+            "is 0: at least one account must deploy at a time",
         ),
     ],
 )
 def test_invalid_fields_are_reported_with_target_and_field(rule_runner, build, message) -> None:
     rule_runner.write_files({"x/BUILD": build, "x/t.json": "{}"})
     with pytest.raises(ExecutionError) as error:
-        rule_runner.get_target(Address("x", target_name=build.split('name="')[1].split('"')[0]))
+        rule_runner.get_target(Address("x", target_name="s"))
     assert message in str(error.value)
+
+
+def test_placeholders_that_are_allowed_pass(rule_runner) -> None:
+    rule_runner.write_files(
+        {
+            "x/BUILD": 'cloudformation_deployment(name="s", stack=":s", stack_name="{app}-{env}-x",'
+            ' parameters={"Prefix": "shop-{account}-{region}-{env}"})'
+        }
+    )
+    rule_runner.get_target(Address("x", target_name="s"))

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pants.backend.python import register as python_backend
 from pants.core import register as core
-from pants.core.goals.package import BuiltPackage
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
+from pants.engine.fs import CreateDigest, Digest, FileContent
 from pants.engine.internals.parametrize import Parametrize
-from pants.engine.target import InferredDependencies
+from pants.engine.rules import Get, rule
+from pants.engine.target import COMMON_TARGET_FIELDS, StringField, Target
+from pants.engine.unions import UnionRule
 from pants.testutil.python_rule_runner import PythonRuleRunner
-from pants.testutil.rule_runner import QueryRule
 
 from jiti import register
-from jiti.dependency_inference import InferStackDependencies
-from jiti.package import CloudFormationStackPackageFieldSet
-from jiti.synthesis import SynthesizedStack, SynthesizeStackRequest
 
 # Inputs the test targets depend on (see this folder's BUILD), so they are in the sandbox.
 RESOLVE_FILES = ["3rdparty/python/requirements.txt", "3rdparty/python/default.lock"]
@@ -36,16 +36,55 @@ ENV_INHERIT = {
 }
 
 
-def make_rule_runner(*extra_rules, extra_target_types=(), extra_options=()) -> PythonRuleRunner:
+class BlobContentField(StringField):
+    alias = "content"
+    help = "Content of the one file this test package writes; `fail` makes packaging fail."
+
+
+class BlobTarget(Target):
+    """A packageable target for tests: its package is one file holding `content`."""
+
+    alias = "blob"
+    core_fields = (*COMMON_TARGET_FIELDS, BlobContentField)
+    help = "A packageable test target."
+
+
+@dataclass(frozen=True)
+class BlobFieldSet(PackageFieldSet):
+    required_fields = (BlobContentField,)
+    content: BlobContentField
+
+
+@rule
+async def package_blob(field_set: BlobFieldSet) -> BuiltPackage:
+    if field_set.content.value == "fail":
+        raise ValueError("the blob could not be built")
+    path = f"{field_set.address.target_name}.bin"
+    digest = await Get(Digest, CreateDigest([FileContent(path, field_set.content.value.encode())]))
+    return BuiltPackage(digest, (BuiltPackageArtifact(path),))
+
+
+BLOB_RULES = (package_blob, UnionRule(PackageFieldSet, BlobFieldSet))
+
+
+BASE_OPTIONS = (
+    "--python-infer-use-rust-parser",
+    "--python-enable-resolves",
+    "--python-resolves={'python-default': '3rdparty/python/default.lock'}",
+    "--python-interpreter-constraints=['CPython==3.11.*']",
+    "--source-root-patterns=['/infra-lib', '/']",
+    "--pex-cli-version=v2.1.137",
+    "--subprocess-environment-env-vars=['PIP_CONFIG_FILE=/dev/null']",
+)
+
+
+def make_rule_runner(*extra_rules, extra_target_types=()) -> PythonRuleRunner:
     rule_runner = PythonRuleRunner(
         rules=[
             *python_backend.rules(),
             *core.rules(),
             *register.rules(),
             *extra_rules,
-            QueryRule(BuiltPackage, [CloudFormationStackPackageFieldSet]),
-            QueryRule(SynthesizedStack, [SynthesizeStackRequest]),
-            QueryRule(InferredDependencies, [InferStackDependencies]),
         ],
         objects={"parametrize": Parametrize},
         target_types=[
@@ -55,21 +94,14 @@ def make_rule_runner(*extra_rules, extra_target_types=(), extra_options=()) -> P
             *extra_target_types,
         ],
     )
-    library = sorted(Path("infra-lib/jiti_infra").rglob("*.py"))
+    library = sorted(p for p in Path("infra-lib").rglob("*.py") if not p.name.endswith("_test.py"))
     files = {str(path): path.read_text() for path in [*library, *map(Path, RESOLVE_FILES)]}
     files.update({str(path.parent / "BUILD"): "python_sources()" for path in library})
     rule_runner.write_files({**files, **BUILD_FILES})
-    rule_runner.set_options(
-        [
-            "--python-infer-use-rust-parser",
-            "--python-enable-resolves",
-            "--python-resolves={'python-default': '3rdparty/python/default.lock'}",
-            "--python-interpreter-constraints=['CPython==3.11.*']",
-            "--source-root-patterns=['/infra-lib', '/']",
-            "--pex-cli-version=v2.1.137",
-            "--subprocess-environment-env-vars=['PIP_CONFIG_FILE=/dev/null']",
-            *extra_options,
-        ],
-        env_inherit=ENV_INHERIT,
-    )
+    set_options(rule_runner)
     return rule_runner
+
+
+def set_options(rule_runner: PythonRuleRunner, *args: str, env: dict | None = None) -> None:
+    """The options jiti's tests run with (the repository's, offline), plus `args`."""
+    rule_runner.set_options([*BASE_OPTIONS, *args], env=env, env_inherit=ENV_INHERIT)

@@ -35,19 +35,8 @@ class Function:
         self.function.Environment.Variables[name] = value
 
 
-def lambda_function(
-    app: App,
-    name: str,
-    *,
-    asset: Asset,
-    memory: int = 256,
-    timeout: int = 10,
-    environment: dict | None = None,
-    handler: str = PANTS_LAMBDA_HANDLER,
-    runtime: str = "python3.11",
-) -> Function:
-    """A Python Lambda function from a packaged asset (e.g. a `python_awslambda` target)."""
-    function_name = app.physical_name(name)
+def _log_group(app: App, name: str, function_name) -> logs.LogGroup:
+    """The function's own log group, kept as long as the app's retention parameter says."""
     retention = app.parameter(
         LOG_RETENTION_PARAMETER,
         type="Number",
@@ -55,14 +44,17 @@ def lambda_function(
         description="Days to keep the app's logs.",
         AllowedValues=[1, 3, 5, 7, 14, 30, 60, 90, 180, 365],
     )
-    log_group = app.add(
+    return app.add(
         logs.LogGroup(
             f"{name}Logs",
             LogGroupName=Sub("/aws/lambda/${Name}", Name=function_name),
             RetentionInDays=Ref(retention),
         )
     )
-    role = app.add(
+
+
+def _execution_role(app: App, name: str) -> iam.Role:
+    return app.add(
         iam.Role(
             f"{name}Role",
             AssumeRolePolicyDocument={
@@ -77,6 +69,23 @@ def lambda_function(
             },
         )
     )
+
+
+def lambda_function(
+    app: App,
+    name: str,
+    *,
+    asset: Asset,
+    memory: int = 256,
+    timeout: int = 10,
+    environment: dict | None = None,
+    handler: str = PANTS_LAMBDA_HANDLER,
+    runtime: str = "python3.11",
+) -> Function:
+    """A Python Lambda function from a packaged asset (e.g. a `python_awslambda` target)."""
+    function_name = app.physical_name(name)
+    log_group = _log_group(app, name, function_name)
+    role = _execution_role(app, name)
     fn = Function(
         function=app.add(
             awslambda.Function(

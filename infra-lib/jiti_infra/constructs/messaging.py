@@ -7,16 +7,24 @@ from troposphere import GetAtt, Ref, awslambda, sqs
 from jiti_infra.app import App
 from jiti_infra.constructs.functions import Function
 
+SQS_KEY = "alias/aws/sqs"
+
 
 def queue(
     app: App, name: str, *, max_receive_count: int = 5, visibility_timeout: int = 60
 ) -> sqs.Queue:
-    """A queue whose failing messages move to `<name>DeadLetters` after `max_receive_count` tries."""
+    """A queue whose failing messages move to `<name>DeadLetters` after `max_receive_count` tries.
+
+    Both queues encrypt messages at rest with the account's AWS-managed SQS key, whose key
+    policy lets the account's own roles use it through SQS, so functions need no extra grant
+    (AWS services such as SNS cannot publish with it: they would need a customer-managed key).
+    """
     dead_letters = app.add(
         sqs.Queue(
             f"{name}DeadLetters",
             QueueName=app.physical_name(f"{name}-dlq"),
             MessageRetentionPeriod=14 * 24 * 3600,
+            KmsMasterKeyId=SQS_KEY,
         )
     )
     q = app.add(
@@ -24,6 +32,7 @@ def queue(
             name,
             QueueName=app.physical_name(name),
             VisibilityTimeout=visibility_timeout,
+            KmsMasterKeyId=SQS_KEY,
             RedrivePolicy=sqs.RedrivePolicy(
                 deadLetterTargetArn=GetAtt(dead_letters, "Arn"),
                 maxReceiveCount=max_receive_count,

@@ -24,6 +24,9 @@ def test_queue_with_dead_letters_and_worker():
     mapping = t["Resources"]["OrdersToWorker"]["Properties"]
     assert mapping["BatchSize"] == 5 and mapping["FunctionName"] == {"Ref": "Worker"}
     assert t["Outputs"]["OrdersUrl"]["Value"] == {"Ref": "Orders"}
+    # Messages are encrypted at rest, dead letters too.
+    for logical_id in ("Orders", "OrdersDeadLetters"):
+        assert t["Resources"][logical_id]["Properties"]["KmsMasterKeyId"] == "alias/aws/sqs"
 
 
 def test_each_function_gets_only_its_own_queue_permissions():

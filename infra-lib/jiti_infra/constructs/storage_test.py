@@ -18,7 +18,10 @@ def test_table_is_retained_and_granted_narrowly():
     t = synthesize(build, name="orders", assets=("apps/app:lambda",))
     assert lint_errors(t) == []
     res = t["Resources"]["Orders"]
-    assert res["DeletionPolicy"] == "Retain" and res["UpdateReplacePolicy"] == "Retain"
+    # Kept when the stack goes or the table is replaced; not left behind by a failed create.
+    assert (
+        res["DeletionPolicy"] == "RetainExceptOnCreate" and res["UpdateReplacePolicy"] == "Retain"
+    )
     assert res["Properties"]["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     doc = t["Resources"]["WorkerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     assert doc["Statement"][-1]["Resource"] == [{"Fn::GetAtt": ["Orders", "Arn"]}]
@@ -35,11 +38,23 @@ def test_static_site_names_its_content_asset():
     t = synthesize(build, name="Site", assets=("apps/app:content",))
     assert lint_errors(t) == []
     bucket = t["Resources"]["Site"]
-    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["DeletionPolicy"] == "RetainExceptOnCreate"
     assert t["Metadata"][SITE_CONTENT_METADATA] == [
         {"Asset": f"assets/{0:064x}.zip", "BucketOutput": "SiteName"}
     ]
     # Bucket names are global and lowercase: app, env, account and region.
     assert bucket["Properties"]["BucketName"]["Fn::Join"][1][0] == {
         "Fn::Sub": "site-${Environment}-site"
+    }
+    # Encrypted and versioned; public reads are the one exception, and it is written down.
+    props = bucket["Properties"]
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    skipped = {s["id"]: s["comment"] for s in bucket["Metadata"]["checkov"]["skip"]}
+    assert set(skipped) == {"CKV_AWS_18", "CKV_AWS_54", "CKV_AWS_56"}
+    assert "public by design" in skipped["CKV_AWS_54"]
+    # The content's location uses the assets bucket parameter, so every parameter is used.
+    assert t["Outputs"]["SiteContent"]["Value"] == {
+        "Fn::Join": ["", ["s3://", {"Ref": "AssetsBucket"}, f"/assets/{0:064x}.zip"]]
     }

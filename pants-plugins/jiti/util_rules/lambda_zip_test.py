@@ -15,7 +15,7 @@ from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents
 from pants.testutil.rule_runner import QueryRule
 
-from jiti.testutil import make_rule_runner
+from jiti.testutil import make_rule_runner, set_options
 from jiti.util_rules.lambda_zip import flat_zip
 
 
@@ -51,8 +51,8 @@ def rule_runner():
     runner = make_rule_runner(
         QueryRule(BuiltPackage, [PythonAwsLambdaFieldSet]),
         QueryRule(BuiltPackage, [BuildPythonFaaSRequest]),
-        extra_options=["--lambdex-layout=zip"],
     )
+    set_options(runner, "--lambdex-layout=zip")
     runner.write_files(
         {
             "libs/greeting.py": "def greet(name):\n    return f'hello {name}'\n",

@@ -1,0 +1,278 @@
+"""The contract between jiti's Pants plugin and the programs it runs: the synthesis main and the
+deploy runtime.
+
+The plugin writes a synthesis request, a manifest per stack and a plan per deployment; the
+programs read them. Both sides import this module (it is in both resolves, standard library
+only), so every file name, key, tag, parameter name and exit code is defined once, here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Tuple, Type, TypeVar
+
+# A mistake in the user's input: the program printed one line for the user, no traceback.
+EXIT_USER_ERROR = 2
+
+# Tags jiti puts on every stack it deploys.
+VERSION_TAG = "jiti:version"  # the stack's content version (see Manifest.version)
+CONFIG_TAG = "jiti:config"  # a hash of the deployment's own settings
+APP_TAG = "jiti:app"
+ENV_TAG = "jiti:env"
+DEPLOYMENT_TAG = "jiti:deployment"  # the deployment that owns the stack (see deployment_tag)
+COMMIT_TAG = "jiti:commit"  # the source commit the stack was deployed from
+COMMIT_TIME_TAG = "jiti:commit-time"  # its commit time, in seconds since the epoch
+
+# Template parameters whose values jiti supplies at deploy time.
+ENVIRONMENT_PARAMETER = "Environment"
+ASSETS_BUCKET_PARAMETER = "AssetsBucket"
+
+# The assets bucket of each account and region (`[jiti].assets_bucket`).
+ASSETS_BUCKET_DEFAULT = "jiti-assets-{account}-{region}"
+ASSETS_BUCKET_PLACEHOLDERS = ("account", "region")
+
+# Template metadata: archive assets the deploy unpacks into a bucket once the stack is live.
+SITE_CONTENT_METADATA = "jiti:site-content"
+
+# CloudFormation's limits on a template: inline in the call, and read from S3.
+TEMPLATE_BODY_LIMIT = 51_200
+TEMPLATE_URL_LIMIT = 1_048_576
+
+# Where a deploy goes (`[jiti].target`): the embedded local AWS, an AWS account, or whichever
+# boto3's credential chain finds.
+TARGETS = ("local", "aws", "auto")
+
+# Placeholders users may write in BUILD files, and where each is allowed.
+STACK_NAME_PLACEHOLDERS = ("app", "env")
+PARAMETER_PLACEHOLDERS = ("account", "region", "env")
+ASSUME_ROLE_PLACEHOLDERS = ("account",)
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class PlaceholderError(ValueError):
+    """A `{name}` that is not allowed where it is written."""
+
+
+def deployment_tag(address: str) -> str:
+    """A deployment's address as a tag value (commas, which parametrized addresses hold, are not
+    allowed in the tags of many resource types)."""
+    return address.replace(",", "+")
+
+
+def placeholders_in(text: str) -> set[str]:
+    return set(_PLACEHOLDER.findall(text))
+
+
+def check_placeholders(text: str, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(placeholders_in(text) - set(allowed))
+    if unknown:
+        names = ", ".join("{" + a + "}" for a in allowed)
+        raise PlaceholderError(
+            f"{text!r} uses {', '.join('{' + u + '}' for u in unknown)}; only {names} may be used"
+        )
+
+
+def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
+    """Replace each `{name}` in `text` by `values[name]`; names without a value stay as they are
+    (they are filled later, where their value is known: account and region at deploy time)."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def check_parameters(
+    declared: Mapping[str, Mapping[str, Any]], values: Mapping[str, str], supplied: set[str]
+) -> list[str]:
+    """What is wrong with a deployment's parameter `values` for a template that `declared`
+    them (its Parameters section), as CloudFormation would see it; `supplied` are the
+    parameters jiti fills in itself. Values still holding a placeholder are checked later,
+    once it is filled."""
+    problems = []
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        problems.append(
+            f"{', '.join(unknown)} not declared by the template (it declares: "
+            f"{', '.join(sorted(declared)) or 'none'})"
+        )
+    missing = sorted(
+        name
+        for name, spec in declared.items()
+        if "Default" not in spec and name not in values and name not in supplied
+    )
+    if missing:
+        problems.append(f"{', '.join(missing)} required by the template (no default) but not set")
+    for name, value in sorted(values.items()):
+        if name in declared and not placeholders_in(value):
+            problem = _parameter_problem(declared[name], str(value))
+            if problem:
+                problems.append(f"{name}={value!r}: {problem}")
+    return problems
+
+
+def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
+    kind = spec.get("Type", "String")
+    if kind not in ("String", "Number"):  # lists and AWS-specific types: AWS checks them
+        return None
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and value not in [str(a) for a in allowed]:
+        return f"not one of the AllowedValues {', '.join(map(str, allowed))}"
+    if kind == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return "not a number"
+        for key, ok in (("MinValue", lambda b: number >= b), ("MaxValue", lambda b: number <= b)):
+            if key in spec and not ok(float(spec[key])):
+                return f"outside the {key} {spec[key]}"
+        return None
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None:
+        try:
+            if not re.fullmatch(pattern, value):
+                return f"does not match the AllowedPattern {pattern}"
+        except re.error:
+            pass  # a Java-only pattern: CloudFormation checks it
+    for key, ok in (
+        ("MinLength", lambda n: len(value) >= n),
+        ("MaxLength", lambda n: len(value) <= n),
+    ):
+        if key in spec and not ok(int(spec[key])):
+            return f"{len(value)} characters, the {key} is {spec[key]}"
+    return None
+
+
+# --- the files --------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def to_json(record: Any) -> str:
+    """Canonical JSON for a contract record: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(dataclasses.asdict(record), sort_keys=True, indent=2) + "\n"
+
+
+def from_json(cls: Type[T], text: str) -> T:
+    return from_dict(cls, json.loads(text))
+
+
+def from_dict(cls: Type[T], data: Mapping[str, Any]) -> T:
+    """Build a contract record, nested records and tuples included, refusing unknown keys."""
+    hints = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(hints))
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown keys {', '.join(unknown)}")
+    values = {}
+    for name, value in data.items():
+        nested = _NESTED.get((cls.__name__, name))
+        if nested and value is not None:
+            if isinstance(value, list):
+                value = tuple(from_dict(nested, v) for v in value)
+            else:
+                value = from_dict(nested, value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[name] = value
+    return cls(**values)
+
+
+@dataclass(frozen=True)
+class SynthesisRequest:
+    """What the plugin asks the synthesis main to build."""
+
+    address: str  # the stack target
+    app: str  # the app name the infra module sees as `app.name`
+    source: str  # the infra module or plain template, relative to the build root
+    module: Optional[str] = None  # the infra module's import name; None for a plain template
+    description: Optional[str] = None
+    # Packaged dependencies by address: {"key": S3 key, "sha256": content hash}.
+    assets: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    FILE = "__jiti_synth_request.json"
+    OUTPUT = "__jiti_synth_out/template.json"
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A packaged dependency, named by its content: `assets/<sha256><ext>`."""
+
+    address: str
+    sha256: str
+    size: int
+    key: str
+    file: str  # the copy beside the manifest, relative to it
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """`<name>.manifest.json`: what a packaged stack is, beside its template and assets."""
+
+    address: str
+    app: str
+    version: str  # sha256 over the canonical template and every asset's content
+    template: str  # the template file, relative to the manifest
+    template_sha256: str
+    assets: Tuple[Asset, ...]
+    parameters: Mapping[str, Any]  # the template's Parameters section
+    tags: Mapping[str, str]
+    description: Optional[str]
+
+    @property
+    def version_short(self) -> str:
+        return self.version[:12]
+
+    def to_json(self) -> str:
+        data = dataclasses.asdict(self)
+        data["version_short"] = self.version_short  # for people and scripts reading the file
+        return json.dumps(data, sort_keys=True, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> "Manifest":
+        data = json.loads(text)
+        data.pop("version_short", None)
+        return from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class StackSetSettings:
+    """StackSets mode: one StackSet, one instance per account and region."""
+
+    accounts: Tuple[str, ...]
+    regions: Tuple[str, ...]
+    max_concurrent_percentage: int
+    failure_tolerance_percentage: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """`jiti-plans/<address>.json`: one deployment's settings, for the deploy runtime."""
+
+    address: str
+    name: str  # names the outputs file; parametrized copies each get their own
+    app: str
+    stack_name: str
+    environment: str
+    manifest: str  # the packaged stack's manifest, relative to the artifacts root
+    region: Optional[str] = None
+    account: Optional[str] = None
+    assume_role: Optional[str] = None  # may hold `{account}`
+    stack_set: Optional[StackSetSettings] = None
+    parameters: Mapping[str, str] = field(default_factory=dict)  # may hold PARAMETER_PLACEHOLDERS
+    tags: Mapping[str, str] = field(default_factory=dict)
+    role_arn: Optional[str] = None
+    termination_protection: bool = False
+    capabilities: Tuple[str, ...] = ()
+    depends_on: Tuple[str, ...] = ()  # deployments that go first when deployed together
+
+    DIR = "jiti-plans"
+
+    @staticmethod
+    def path_for(path_safe_address: str) -> str:
+        return f"{Plan.DIR}/{path_safe_address}.json"
+
+
+_NESTED: dict[tuple[str, str], type] = {
+    ("Manifest", "assets"): Asset,
+    ("Plan", "stack_set"): StackSetSettings,
+}

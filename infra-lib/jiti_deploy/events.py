@@ -1,0 +1,51 @@
+"""Stream a stack's events as progress lines until it settles (no waiter shows progress)."""
+
+from __future__ import annotations
+
+from jiti_deploy import interrupt
+
+TERMINAL_SUFFIXES = ("_COMPLETE", "_FAILED")
+
+
+def _new_events(cfn, stack_id: str, seen: set[str]) -> list[dict]:
+    """Events not printed yet, oldest first (the API lists newest first)."""
+    fresh = []
+    for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack_id):
+        for event in page["StackEvents"]:
+            if event["EventId"] in seen:
+                return list(reversed(fresh))
+            fresh.append(event)
+    return list(reversed(fresh))
+
+
+def existing_event_ids(cfn, stack_id: str) -> set[str]:
+    """The newest event's id: following stops at it, so one call does whatever the history."""
+    events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+    return {events[0]["EventId"]} if events else set()
+
+
+def line(event: dict) -> str:
+    reason = f"  {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
+    return f"  {event['ResourceStatus']:<28} {event['LogicalResourceId']:<32} {event['ResourceType']}{reason}"
+
+
+def follow(
+    cfn, stack_id: str, seen: set[str], *, poll_s: float, log=print
+) -> tuple[dict, list[dict]]:
+    """Print events until the stack reaches a terminal state; returns the stack as last
+    described (its status and outputs, so no further read is needed) and the events seen."""
+    events: list[dict] = []
+    while True:
+        stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+        status = stack["StackStatus"]
+        for event in _new_events(cfn, stack_id, seen):
+            seen.add(event["EventId"])
+            events.append(event)
+            log(line(event))
+        if status.endswith(TERMINAL_SUFFIXES) and not status.endswith("_IN_PROGRESS"):
+            return stack, events
+        if interrupt.sleep(poll_s):
+            raise interrupt.Interrupted(
+                f"{stack['StackName']}: interrupted while {status}: the operation carries on in "
+                "CloudFormation, and the next run waits for it to end"
+            )

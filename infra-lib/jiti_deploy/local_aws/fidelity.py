@@ -1,0 +1,332 @@
+"""Make moto's CloudFormation behave like AWS for everything jiti relies on.
+
+moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
+1. a stack created or updated by ExecuteChangeSet gets no Outputs and registers no Exports;
+2. resources added by a change set are created in template order, ignoring `DependsOn`
+   (so an API Gateway Deployment can come before the Methods it depends on);
+3. an UPDATE change set's tags are not put on the stack;
+4. StackSet instance stacks are named `StackSet:<name>`, so names generated from the stack
+   name are invalid for most resources; CloudFormation names them `StackSet-<name>-<uuid>`;
+5. a resource that fails to create makes the API call itself fail, and the stack stays
+   `*_IN_PROGRESS` forever, instead of the call succeeding and the stack ending in
+   `ROLLBACK_COMPLETE` (create) or `UPDATE_ROLLBACK_COMPLETE` (update) with a
+   `*_FAILED` event naming the resource and the reason;
+6. UpdateTerminationProtection is not implemented (a 500), and a protected stack can be
+   deleted; CloudFormation sets the flag and refuses to delete the stack while it is on;
+7. a template of any size is taken inline; CloudFormation takes at most 51,200 bytes in
+   `TemplateBody` (larger templates must come from S3, `TemplateURL`);
+8. `DeletionPolicy: RetainExceptOnCreate` is not known: moto deletes such a resource when the
+   stack is deleted, where CloudFormation keeps it (it deletes it only when rolling back the
+   create that made it); and a rolled-back create reports no resource events, where
+   CloudFormation reports each resource it deleted, and `DELETE_SKIPPED` for each it kept;
+9. S3 ignores `ExpectedBucketOwner`, so a bucket another account created under the name jiti
+   expects is used as if it were one's own; S3 refuses the call (403 Access Denied);
+10. a bucket policy statement whose Condition does not hold is taken as a Deny (so a TLS-only
+    policy, `Deny` unless `aws:SecureTransport`, denies every object call); AWS ignores such a
+    statement. The local AWS is reached on loopback, and counts as a secure transport.
+
+`apply()` patches exactly these, in the local server process only; each fix has a test
+that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from moto.cloudformation import models, parsing, responses
+from moto.cloudformation.exceptions import ValidationError
+from moto.s3 import models as s3_models
+from moto.s3 import responses as s3_responses
+from moto.s3.exceptions import BucketAccessDeniedError
+
+from jiti_contract import TEMPLATE_BODY_LIMIT
+
+
+class ResourceFailed(Exception):
+    """A resource could not be created or updated; carries what the stack events report."""
+
+    def __init__(self, logical_id: str, resource_type: str, reason: str):
+        super().__init__(f"{logical_id} ({resource_type}): {reason}")
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+        self.reason = reason
+
+
+def _name_the_failing_resource(original):
+    def create(logical_id, resource_json, resources_map, account_id, region_name):
+        try:
+            return original(logical_id, resource_json, resources_map, account_id, region_name)
+        except ResourceFailed:
+            raise
+        except Exception as e:  # moto raises whatever the service model raises
+            reason = getattr(e, "message", None) or str(e) or type(e).__name__
+            raise ResourceFailed(logical_id, resource_json.get("Type", "?"), reason) from e
+
+    return create
+
+
+def _resource_event(
+    stack,
+    logical_id: str,
+    resource_type: str,
+    status: str,
+    reason: str | None = None,
+    physical_id: str = "",
+) -> None:
+    stack.events.append(
+        models.Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id=physical_id,
+            resource_type=resource_type,
+            resource_status=status,
+            resource_status_reason=reason,
+            resource_properties=None,
+        )
+    )
+
+
+def _roll_back_create(stack) -> None:
+    """Delete what a failed create made, as CloudFormation does: a resource whose DeletionPolicy
+    is Retain is kept and reported DELETE_SKIPPED; RetainExceptOnCreate ones are deleted."""
+    resource_map = stack.resource_map
+    templates = resource_map._resource_json_map
+    made = {k: v for k, v in resource_map._parsed_resources.items() if k in templates}
+    try:
+        _moto_delete(resource_map)  # moto's own: it keeps Retain, deletes the rest
+    except Exception:
+        pass  # what could not be created needs no deleting
+    for logical_id, resource in made.items():
+        kept = templates[logical_id].get("DeletionPolicy") == "Retain"
+        _resource_event(
+            stack,
+            logical_id,
+            templates[logical_id].get("Type", "?"),
+            "DELETE_SKIPPED" if kept else "DELETE_COMPLETE",
+            physical_id=str(getattr(resource, "physical_resource_id", "") or ""),
+        )
+
+
+def _keep_retain_except_on_create(original):
+    def delete(self):
+        """Deleting a stack keeps RetainExceptOnCreate resources, as it keeps Retain ones."""
+        changed = {
+            k: v
+            for k, v in self._resource_json_map.items()
+            if isinstance(v, dict) and v.get("DeletionPolicy") == "RetainExceptOnCreate"
+        }
+        for k, v in changed.items():
+            self._resource_json_map[k] = {**v, "DeletionPolicy": "Retain"}
+        try:
+            return original(self)
+        finally:
+            self._resource_json_map.update(changed)
+
+    return delete
+
+
+def _execute_change_set_like_cloudformation(original):
+    def execute_change_set(self, change_set_name, stack_name=None):
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        kind = change_set.change_set_type
+        try:
+            original(self, change_set_name, stack_name)
+        except ResourceFailed as failure:
+            _resource_event(
+                stack,
+                failure.logical_id,
+                failure.resource_type,
+                f"{kind}_FAILED",
+                failure.reason,
+            )
+            change_set.execution_status = "EXECUTE_FAILED"
+            if kind == "CREATE":
+                stack._add_stack_event(
+                    "ROLLBACK_IN_PROGRESS",
+                    resource_status_reason=f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user.",
+                )
+                _roll_back_create(stack)
+                stack._add_stack_event("ROLLBACK_COMPLETE")
+                stack.status = "ROLLBACK_COMPLETE"
+            else:
+                stack._add_stack_event(
+                    "UPDATE_ROLLBACK_IN_PROGRESS",
+                    resource_status_reason=f"The following resource(s) failed to update: [{failure.logical_id}].",
+                )
+                stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+                stack.status = "UPDATE_ROLLBACK_COMPLETE"
+            return
+        if change_set.tags is not None:
+            stack.tags = change_set.tags
+        # Outputs and exports, as CreateStack/UpdateStack would have set them.
+        stack._parse_template()
+        for export in stack.exports:
+            self.exports.pop(export.name, None)
+        stack.output_map = stack._create_output_map()
+        self._validate_export_uniqueness(stack)
+        for export in stack.exports:
+            self.exports[export.name] = export
+
+    return execute_change_set
+
+
+def _depends_on_first(original):
+    def build_resource_diff(self, template, parameters=None):
+        diff = original(self, template, parameters)
+        resources = template.get("Resources", {})
+        added, ordered = list(diff["Add"]), []
+
+        def visit(name, path=()):
+            if name in ordered or name not in added or name in path:
+                return
+            depends = resources.get(name, {}).get("DependsOn", [])
+            for dep in [depends] if isinstance(depends, str) else depends:
+                visit(dep, (*path, name))
+            ordered.append(name)
+
+        for name in added:
+            visit(name)
+        diff["Add"] = ordered
+        return diff
+
+    return build_resource_diff
+
+
+def _stack_set_instance_names_like_cloudformation(original):
+    def create_stack(self, name, *args, **kwargs):
+        if name.startswith("StackSet:"):
+            name = f"StackSet-{name[len('StackSet:'):]}-{uuid.uuid4()}"
+        return original(self, name, *args, **kwargs)
+
+    return create_stack
+
+
+def _update_termination_protection(self):
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    stack.enable_termination_protection = self._get_bool_param("EnableTerminationProtection")
+    return responses.ActionResult({"StackId": stack.stack_id})
+
+
+def _refuse_deleting_a_protected_stack(original):
+    def delete_stack(self, name_or_stack_id):
+        stacks = [
+            s
+            for s in self.stacks.values()
+            if name_or_stack_id in (s.stack_id, s.name) and s.enable_termination_protection
+        ]
+        if stacks:
+            raise ValidationError(
+                message=f"Stack [{stacks[0].name}] cannot be deleted while TerminationProtection is enabled"
+            )
+        return original(self, name_or_stack_id)
+
+    return delete_stack
+
+
+def _limit_the_template_body(original):
+    def action(self):
+        body = self._get_param("TemplateBody")
+        if body and len(body.encode()) > TEMPLATE_BODY_LIMIT:
+            raise ValidationError(
+                message="1 validation error detected: Value at 'templateBody' failed to satisfy "
+                f"constraint: Member must have length less than or equal to {TEMPLATE_BODY_LIMIT}"
+            )
+        return original(self)
+
+    return action
+
+
+def _check_the_expected_bucket_owner(original):
+    def respond(self, request, full_url):
+        expected = request.headers.get("x-amz-expected-bucket-owner")
+        owner = s3_models.s3_backends.bucket_accounts.get(self.bucket_name or "")
+        if expected and owner and owner[1] != expected:
+            raise BucketAccessDeniedError(self.bucket_name)
+        return original(self, request, full_url)
+
+    return respond
+
+
+# What the local AWS says of every request, for bucket policy conditions.
+REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
+
+
+def _condition_holds(condition: dict) -> bool:
+    """Judge the conditions the local AWS knows (`Bool` and `StringEquals` on REQUEST_CONTEXT);
+    a statement with any other condition is taken not to apply."""
+    for operator, tests in condition.items():
+        if operator not in ("Bool", "StringEquals"):
+            return False
+        for key, expected in tests.items():
+            allowed = [
+                str(v).lower() for v in (expected if isinstance(expected, list) else [expected])
+            ]
+            if REQUEST_CONTEXT.get(key, "").lower() not in allowed:
+                return False
+    return True
+
+
+def _bucket_permission(self, action: str, resource: str):
+    """A bucket policy as S3 reads it: only the statements whose conditions hold apply."""
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    statements = json.loads(self.policy.decode()).get("Statement", [])
+    result = PermissionResult.NEUTRAL
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if "Condition" in statement and not _condition_holds(statement["Condition"]):
+            continue
+        unconditional = {k: v for k, v in statement.items() if k != "Condition"}
+        permission = IAMPolicyStatement(unconditional).is_action_permitted(action, resource)
+        if permission == PermissionResult.DENIED:
+            return permission
+        if permission == PermissionResult.PERMITTED:
+            result = permission
+    return result
+
+
+TEMPLATE_ACTIONS = (
+    "create_stack",
+    "update_stack",
+    "create_change_set",
+    "create_stack_set",
+    "update_stack_set",
+    "validate_template",
+)
+_applied = False
+_moto_delete = parsing.ResourceMap.delete  # moto's own, for rolling back a create
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    parsing.parse_and_create_resource = _name_the_failing_resource(
+        parsing.parse_and_create_resource
+    )
+    parsing.ResourceMap.build_resource_diff = _depends_on_first(
+        parsing.ResourceMap.build_resource_diff
+    )
+    models.CloudFormationBackend.create_stack = _stack_set_instance_names_like_cloudformation(
+        models.CloudFormationBackend.create_stack
+    )
+    models.CloudFormationBackend.execute_change_set = _execute_change_set_like_cloudformation(
+        models.CloudFormationBackend.execute_change_set
+    )
+    response = responses.CloudFormationResponse
+    response.update_termination_protection = _update_termination_protection
+    models.CloudFormationBackend.delete_stack = _refuse_deleting_a_protected_stack(
+        models.CloudFormationBackend.delete_stack
+    )
+    for name in TEMPLATE_ACTIONS:
+        setattr(response, name, _limit_the_template_body(getattr(response, name)))
+    parsing.ResourceMap.delete = _keep_retain_except_on_create(_moto_delete)
+    s3 = s3_responses.S3Response
+    s3._bucket_response = _check_the_expected_bucket_owner(s3._bucket_response)
+    s3._key_response = _check_the_expected_bucket_owner(s3._key_response)
+    s3_models.FakeBucket.get_permission = _bucket_permission
+    _applied = True

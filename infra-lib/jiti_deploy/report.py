@@ -1,0 +1,86 @@
+"""What a run did: one outcome per deployment, shown as a table and written as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from enum import Enum
+from pathlib import Path
+
+
+class Result(str, Enum):
+    """How one deployment ended (the value is what the table and the report show)."""
+
+    DEPLOYED = "deployed"
+    UP_TO_DATE = "up to date"
+    DRY_RUN = "dry run"
+    FAILED = "failed"
+    SKIPPED = "skipped: dependency failed"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def ok(self) -> bool:
+        return self not in (Result.FAILED, Result.SKIPPED, Result.INTERRUPTED)
+
+
+@dataclass
+class Outcome:
+    deployment: str
+    stack: str
+    target: str  # local or aws
+    account: str
+    region: str
+    result: Result
+    old_version: str
+    new_version: str
+    duration_s: float
+    error: str | None = None
+
+
+def summary(outcomes: list[Outcome], *, all_rows_up_to: int = 20) -> str:
+    """A table of the outcomes; beyond `all_rows_up_to` rows, only those that are not up to
+    date (all of them are in the JSON report)."""
+    hidden = 0
+    if len(outcomes) > all_rows_up_to:
+        shown = [o for o in outcomes if o.result is not Result.UP_TO_DATE]
+        hidden, outcomes = len(outcomes) - len(shown), shown
+    headers = ("deployment", "stack", "target", "account/region", "result", "version", "time")
+    rows = [
+        (
+            o.deployment,
+            o.stack,
+            o.target,
+            f"{o.account}/{o.region}",
+            o.result.value,
+            f"{o.old_version} -> {o.new_version}",
+            f"{o.duration_s:.1f}s",
+        )
+        for o in outcomes
+    ]
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = [
+        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
+        for row in [headers, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if hidden:
+        lines.append(f"... and {hidden} more up to date")
+    return "\n".join(lines)
+
+
+def write(
+    path: Path,
+    outcomes: list[Outcome],
+    elapsed_s: float,
+    *,
+    interrupted: bool = False,
+    error: str | None = None,
+) -> None:
+    """The summary as JSON; `elapsed_s` is the whole run's time, reads and waits included.
+    Written by every run, also one that was interrupted or stopped by an error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{**asdict(o), "result": o.result.value} for o in outcomes]
+    report = {"deployments": rows, "elapsed_s": elapsed_s, "interrupted": interrupted}
+    if error:
+        report["error"] = error
+    path.write_text(json.dumps(report, indent=2) + "\n")

@@ -1,0 +1,349 @@
+"""One deployment, end to end, in named phases: skip if live, recreate after a failed create,
+stage assets and template, change set, then execute and follow (or only record the version),
+and finish (termination protection, site content, outputs)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from botocore.exceptions import ClientError
+
+from jiti_contract import TEMPLATE_BODY_LIMIT, VERSION_TAG
+from jiti_deploy import (
+    changes,
+    events,
+    interrupt,
+    live,
+    settings,
+    site_content,
+    stack_sets,
+)
+from jiti_deploy.assets import AssetsBucket
+from jiti_deploy.deployment import Deployment
+from jiti_deploy.destinations import Destination
+from jiti_deploy.errors import DeployError
+from jiti_deploy.report import Result
+
+WAIT = {"Delay": 1, "MaxAttempts": 900}
+NOT_LOOKED_UP = object()
+BUSY_WAIT_S = 900  # how long to wait for another deploy of the same stack to end
+
+
+def _poll_s(destination: Destination) -> float:
+    """How often to read a stack that is changing: the local AWS answers at once."""
+    return 0.2 if destination.local else 3.0
+
+
+def _write_outputs(deployment: Deployment, outputs: dict, log=print) -> None:
+    for key, value in sorted(outputs.items()):
+        log(f"  {key} = {value}")
+    if deployment.outputs_file:
+        deployment.outputs_file.parent.mkdir(parents=True, exist_ok=True)
+        deployment.outputs_file.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
+
+
+def _retained(events_: list[dict]) -> list[str]:
+    """Resources a rollback kept (DeletionPolicy Retain), as `Logical (Type): physical id`."""
+    return [
+        f"{e['LogicalResourceId']} ({e['ResourceType']}): {e.get('PhysicalResourceId') or '?'}"
+        for e in events_
+        if e["ResourceStatus"] == "DELETE_SKIPPED"
+    ]
+
+
+def _failure_message(deployment: Deployment, status: str, seen_events: list[dict]) -> str:
+    failed = [e for e in seen_events if e["ResourceStatus"].endswith("_FAILED")]
+    lines = [f"{deployment.stack_name}: deployment failed, stack is {status}"]
+    lines += [
+        f"  {e['LogicalResourceId']} ({e['ResourceType']}): {e.get('ResourceStatusReason', 'no reason given')}"
+        for e in failed
+    ]
+    kept = _retained(seen_events)
+    if status == "ROLLBACK_COMPLETE" and kept:
+        lines.append(
+            "  The stack was rolled back, but kept these resources (DeletionPolicy Retain):"
+        )
+        lines += [f"    {k}" for k in kept]
+        lines.append(
+            "  A new create would collide with them: import them into the stack, or delete them, then deploy again."
+        )
+    elif status == "ROLLBACK_COMPLETE":
+        lines.append(
+            "  The stack was rolled back and holds nothing; fix the cause and deploy again (jiti deletes and recreates it)."
+        )
+    elif status == "UPDATE_ROLLBACK_COMPLETE":
+        lines.append(
+            "  The stack was rolled back to its previous version, which is still live; fix the cause and deploy again."
+        )
+    elif status == "UPDATE_ROLLBACK_FAILED":
+        lines.append(
+            f"  Fix the resources above, run `aws cloudformation continue-update-rollback --stack-name {deployment.stack_name}`, then deploy again."
+        )
+    return "\n".join(lines)
+
+
+# --- phases -------------------------------------------------------------------------------
+
+
+def _recreate_after_failed_create(
+    cfn, deployment: Deployment, current: live.LiveStack, *, dry_run: bool, log
+) -> bool:
+    """A stack left by a failed create can only be deleted; returns False for a dry run,
+    which stops here. The stack is read again first, and deleted by its id, only if it is
+    still that stack, in that state, owned by this deployment, and holding nothing."""
+    name = deployment.stack_name
+    if dry_run:
+        log(
+            f"{name} is {current.status} from an earlier failed create; a deploy would delete and recreate it"
+        )
+        return False
+    again = live.describe(cfn, name)
+    if again is None or again.stack_id != current.stack_id or again.status != current.status:
+        raise DeployError(
+            f"{name} changed while this deploy ran (it is now {again.status if again else 'gone'}): "
+            "deploy again"
+        )
+    live.check_owner(again, deployment.address, deployment.plan.app, deployment.plan.environment)
+    kept = _retained(cfn.describe_stack_events(StackName=again.stack_id)["StackEvents"])
+    if kept:
+        raise DeployError(
+            f"{name} is {again.status} from an earlier failed create, which kept resources "
+            "(DeletionPolicy Retain) that a new create would collide with:\n"
+            + "\n".join(f"  {k}" for k in kept)
+            + "\n  Import them into the stack (`aws cloudformation create-change-set "
+            "--change-set-type IMPORT ...`) or delete them; then run `aws cloudformation "
+            f"delete-stack --stack-name {name}` and deploy again."
+        )
+    log(f"{name} is {again.status} from an earlier failed create: deleting it to create it again")
+    cfn.delete_stack(StackName=again.stack_id)
+    cfn.get_waiter("stack_delete_complete").wait(StackName=again.stack_id, WaiterConfig=WAIT)
+    return True
+
+
+def _settled(cfn, deployment: Deployment, current, poll_s: float, log):
+    """The live stack once no operation runs on it: another deploy of the same stack (a second
+    CI job) is waited for, up to BUSY_WAIT_S, with a message."""
+    if not current or not current.busy:
+        return current
+    name = deployment.stack_name
+    log(
+        f"{name} is {current.status}: another deploy is running; waiting up to {BUSY_WAIT_S // 60} minutes"
+    )
+    deadline = time.monotonic() + BUSY_WAIT_S
+    while current and current.busy:
+        if time.monotonic() > deadline:
+            raise DeployError(
+                f"{name} is still {current.status} after {BUSY_WAIT_S // 60} minutes: wait for the "
+                "other deploy to finish, then deploy again"
+            )
+        if interrupt.sleep(poll_s):
+            raise interrupt.Interrupted(f"{name}: interrupted while waiting for {current.status}")
+        current = live.describe(cfn, name)
+    return current
+
+
+def _stage(bucket: AssetsBucket, deployment: Deployment, *, dry_run: bool, log) -> dict | None:
+    """Upload the assets the bucket lacks, and say how the change set gets the template
+    (None: only a local preview is possible, see AssetsBucket.template_argument)."""
+    if not dry_run:  # a dry run writes nothing: the change set only needs the bucket's name
+        bucket.ensure(log=log)
+        bucket.upload(deployment, log=log)
+    return bucket.template_argument(deployment, dry_run=dry_run)
+
+
+def _preview_locally(cfn, deployment: Deployment, current: live.LiveStack | None, log) -> None:
+    """A dry run that cannot ask CloudFormation: compare the templates here."""
+    old = {}
+    if current:
+        body = cfn.get_template(StackName=deployment.stack_name)["TemplateBody"]
+        old = body if isinstance(body, dict) else json.loads(body)
+    new = json.loads(deployment.template_path.read_text())
+    log(
+        f"{deployment.stack_name}: the template is over {TEMPLATE_BODY_LIMIT:,} bytes and not in "
+        "the assets bucket yet; compared with the live template here (a dry run uploads nothing)"
+    )
+    changes.show(
+        changes.ChangeSet("", "", "UPDATE" if current else "CREATE", changes.local_diff(old, new)),
+        log=log,
+    )
+
+
+def _update_without_change_set(
+    cfn, deployment: Deployment, template_arg: dict, parameters: dict, log
+) -> live.LiveStack:
+    """No resource changes: apply the new template, parameters and tags all the same (outputs,
+    metadata, conditions and descriptions change nothing CloudFormation counts as a resource
+    change, yet the live template must be the one the version names)."""
+    name = deployment.stack_name
+    log(f"{name}: no resource changes; applying version {deployment.version[:12]}")
+    kwargs = {
+        "StackName": name,
+        **template_arg,
+        "Parameters": [
+            {"ParameterKey": k, "ParameterValue": str(v)} for k, v in sorted(parameters.items())
+        ],
+        "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(settings.tags(deployment).items())],
+        "Capabilities": list(deployment.plan.capabilities),
+    }
+    if deployment.plan.role_arn:
+        kwargs["RoleARN"] = deployment.plan.role_arn
+    try:
+        cfn.update_stack(**kwargs)
+        cfn.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=WAIT)
+    except ClientError as e:
+        # The stack already is exactly this (e.g. it rolled back to this very version).
+        if not any(m in e.response["Error"].get("Message", "") for m in changes.NO_CHANGES):
+            raise
+        log(f"{name}: already at version {deployment.version[:12]}")
+    return live.describe(cfn, name)
+
+
+def _recheck_before_execute(
+    destination: Destination, deployment: Deployment, change_set: changes.ChangeSet, force, log
+) -> None:
+    """What was read at the start may be stale by now: another deploy may have started, or
+    deployed a newer commit, in the meantime. Read the stack once more, right before executing."""
+    cfn = destination.client("cloudformation")
+    try:
+        interrupt.check(f"{deployment.stack_name}: interrupted before executing; nothing changed")
+        now = _settled(
+            cfn, deployment, live.describe(cfn, deployment.stack_name), _poll_s(destination), log
+        )
+        if now and not force:
+            live.check_not_newer(now, deployment.source, deployment.stack_name)
+    except DeployError:
+        changes.discard(cfn, change_set, deployment.stack_name)
+        raise
+
+
+def _execute_and_follow(
+    destination: Destination, deployment: Deployment, change_set: changes.ChangeSet, log
+) -> live.LiveStack:
+    """Execute the change set and stream its events; returns the stack as it ends."""
+    cfn = destination.client("cloudformation")
+    seen = events.existing_event_ids(cfn, change_set.stack_id)
+    cfn.execute_change_set(ChangeSetName=change_set.id)
+    stack, seen_events = events.follow(
+        cfn, change_set.stack_id, seen, poll_s=_poll_s(destination), log=log
+    )
+    if stack["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        raise DeployError(_failure_message(deployment, stack["StackStatus"], seen_events))
+    return live.LiveStack.from_description(stack)
+
+
+def _unfinished(destination: Destination, deployment: Deployment, stack: live.LiveStack) -> list:
+    """The steps after the stack update that this version still lacks on `stack`."""
+    steps = []
+    if stack.termination_protection != deployment.plan.termination_protection:
+        steps.append("termination protection")
+    if site_content.entries(deployment):
+        if not site_content.is_published(AssetsBucket(destination), deployment):
+            steps.append("site content")
+    return steps
+
+
+def _finish(destination: Destination, deployment: Deployment, stack: live.LiveStack, log) -> None:
+    """What follows a stack update, and is part of the version: termination protection as
+    the deployment says, the site content published, then the outputs."""
+    cfn = destination.client("cloudformation")
+    if stack.termination_protection != deployment.plan.termination_protection:
+        cfn.update_termination_protection(
+            StackName=deployment.stack_name,
+            EnableTerminationProtection=deployment.plan.termination_protection,
+        )
+    site_content.publish(destination, deployment, stack.outputs, log=log)
+    log(f"{deployment.stack_name}: deployed version {deployment.version[:12]}")
+    _write_outputs(deployment, stack.outputs, log=log)
+
+
+# --- the whole deployment -----------------------------------------------------------------
+
+
+def _when_live(
+    destination: Destination, deployment: Deployment, current: live.LiveStack, *, dry_run, log
+) -> Result:
+    """This version and config are live: up to date, unless a step after the update is missing."""
+    name, short = deployment.stack_name, deployment.version[:12]
+    unfinished = _unfinished(destination, deployment, current)
+    if not unfinished:
+        log(f"{name}: up to date (version {short})")
+        _write_outputs(deployment, current.outputs, log=lambda _: None)
+        return Result.UP_TO_DATE
+    if dry_run:
+        log(f"{name}: version {short} is live; a deploy would redo: {', '.join(unfinished)}")
+        return Result.DRY_RUN
+    log(f"{name}: version {short} is live; redoing what did not finish: {', '.join(unfinished)}")
+    _finish(destination, deployment, current, log)
+    return Result.DEPLOYED
+
+
+def deploy(
+    destination: Destination,
+    deployment: Deployment,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    log=print,
+    current: live.LiveStack | None = NOT_LOOKED_UP,
+) -> Result:
+    """Deploy one stack; raises DeployError.
+
+    `current` is the live stack when the caller already looked it up (batched), so an
+    unchanged stack costs no call at all here.
+    """
+    interrupt.check(f"{deployment.stack_name}: interrupted before it started; nothing changed")
+    if deployment.plan.stack_set:  # StackSets mode: one StackSet, many instances
+        return stack_sets.deploy(destination, deployment, dry_run=dry_run, force=force, log=log)
+    cfn = destination.client("cloudformation")
+    name, short = deployment.stack_name, deployment.version[:12]
+    if current is NOT_LOOKED_UP:
+        current = live.describe(cfn, name)
+    current = _settled(cfn, deployment, current, _poll_s(destination), log)
+    if current:
+        live.check_owner(
+            current, deployment.address, deployment.plan.app, deployment.plan.environment
+        )
+    if current and not force and current.is_current(deployment.version, deployment.config_hash()):
+        return _when_live(destination, deployment, current, dry_run=dry_run, log=log)
+    if current:
+        live.check_deployable(current)
+        if not force:
+            live.check_not_newer(current, deployment.source, name)
+    old = (current.tags.get(VERSION_TAG) or "none")[:12] if current else "none"
+    log(f"{name}: {old} -> {short}{' (dry run)' if dry_run else ''}{' (forced)' if force else ''}")
+
+    if current and current.status in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"):
+        if not _recreate_after_failed_create(cfn, deployment, current, dry_run=dry_run, log=log):
+            return Result.DRY_RUN
+        current = None
+
+    bucket = AssetsBucket(destination)
+    parameters = settings.parameters(deployment, bucket.name, destination)  # before any write
+    template_arg = _stage(bucket, deployment, dry_run=dry_run, log=log)
+    if template_arg is None:
+        _preview_locally(cfn, deployment, current, log)
+        return Result.DRY_RUN
+    change_set = changes.create(
+        cfn,
+        stack_name=name,
+        kind="UPDATE" if current else "CREATE",
+        template=template_arg,
+        parameters=parameters,
+        tags=settings.tags(deployment),
+        capabilities=deployment.plan.capabilities,
+        role_arn=deployment.plan.role_arn,
+    )
+    log(f"{name}: change set ({'new stack' if change_set.kind == 'CREATE' else 'update'})")
+    changes.show(change_set, log=log)
+    if dry_run:
+        changes.discard(cfn, change_set, name)
+        log(f"{name}: dry run, nothing changed")
+        return Result.DRY_RUN
+    _recheck_before_execute(destination, deployment, change_set, force, log)
+    if change_set.id:  # executable, even with no resource changes (e.g. new outputs)
+        after = _execute_and_follow(destination, deployment, change_set, log)
+    else:
+        after = _update_without_change_set(cfn, deployment, template_arg, parameters, log)
+    _finish(destination, deployment, after, log)
+    return Result.DEPLOYED

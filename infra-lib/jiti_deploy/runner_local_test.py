@@ -1,0 +1,174 @@
+"""The deploy runtime against the local AWS (a patched moto server in this process): every
+change reaches the stack, the steps after an update are part of the version, and mistakes are
+refused before anything is written."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+
+from jiti_contract import StackSetSettings
+from jiti_deploy import assets, runner, site_content
+from jiti_deploy.deployment import Deployment
+from jiti_deploy.destinations import Destination, Destinations
+from jiti_deploy.errors import DeployError
+from jiti_deploy.local_aws import CREDENTIALS, LocalAws
+from jiti_deploy.report import Result
+
+REGION = "us-east-1"
+QUEUE = {"Q": {"Type": "AWS::SQS::Queue"}}
+
+
+def live(destination: Destination, stack: str) -> dict:
+    return destination.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+
+
+def bucket_names(destination: Destination) -> set[str]:
+    return {b["Name"] for b in destination.client("s3").list_buckets()["Buckets"]}
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+def test_a_change_to_outputs_only_reaches_the_live_template(destination, make):
+    """Today's template is the live one, even when no resource changes."""
+    first = {"Resources": QUEUE, "Outputs": {"Colour": {"Value": "blue"}}}
+    second = {"Resources": QUEUE, "Outputs": {"Colour": {"Value": "green"}}}
+    runner.deploy(destination, make("outputs", first), log=quiet)
+    assert runner.deploy(destination, make("outputs", second), log=quiet) is Result.DEPLOYED
+    cfn = destination.client("cloudformation")
+    assert (
+        json.loads(json.dumps(cfn.get_template(StackName="outputs-dev")["TemplateBody"])) == second
+    )
+    assert live(destination, "outputs-dev")["Outputs"][0]["OutputValue"] == "green"
+
+
+def test_termination_protection_is_turned_off_again(destination, make):
+    template = {"Resources": QUEUE}
+    runner.deploy(destination, make("guarded", template, termination_protection=True), log=quiet)
+    assert live(destination, "guarded-dev")["EnableTerminationProtection"] is True
+    runner.deploy(destination, make("guarded", template, termination_protection=False), log=quiet)
+    assert live(destination, "guarded-dev")["EnableTerminationProtection"] is False
+
+
+def site(make) -> Deployment:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("index.html", "<h1>hello</h1>")
+    content = archive.getvalue()
+    key = f"assets/{hashlib.sha256(content).hexdigest()}.zip"
+    template = {
+        "Resources": {"Site": {"Type": "AWS::S3::Bucket"}},
+        "Outputs": {"SiteName": {"Value": {"Ref": "Site"}}},
+        "Metadata": {"jiti:site-content": [{"Asset": key, "BucketOutput": "SiteName"}]},
+    }
+    return make("site", template, {"apps/site/static:static": content})
+
+
+def test_site_content_that_failed_to_publish_is_published_by_the_next_run(
+    destination, make, monkeypatch
+):
+    """Publishing is part of the version: a run that stopped after the stack update does not
+    leave the next run saying "up to date" with an empty site."""
+    deployment = site(make)
+    publish = site_content.publish
+
+    def interrupted(*args, **kwargs):
+        raise DeployError("interrupted before publishing")
+
+    monkeypatch.setattr(site_content, "publish", interrupted)
+    with pytest.raises(DeployError):
+        runner.deploy(destination, deployment, log=quiet)
+    monkeypatch.setattr(site_content, "publish", publish)
+
+    logged = []
+    assert runner.deploy(destination, deployment, log=logged.append) is Result.DEPLOYED
+    assert any("redoing what did not finish: site content" in line for line in logged)
+    bucket = {o["OutputKey"]: o["OutputValue"] for o in live(destination, "site-dev")["Outputs"]}
+    listed = destination.client("s3").list_objects_v2(Bucket=bucket["SiteName"])["Contents"]
+    assert [o["Key"] for o in listed] == ["index.html"]
+    assert runner.deploy(destination, deployment, log=quiet) is Result.UP_TO_DATE
+
+
+def test_force_deploys_what_is_live_at_the_same_version(destination, make):
+    deployment = make("forced", {"Resources": QUEUE})
+    runner.deploy(destination, deployment, log=quiet)
+    assert runner.deploy(destination, deployment, log=quiet) is Result.UP_TO_DATE
+    logged = []
+    assert runner.deploy(destination, deployment, force=True, log=logged.append) is Result.DEPLOYED
+    assert any("(forced)" in line for line in logged)
+
+
+def test_parameters_the_template_refuses_stop_the_deploy_before_any_write(destination, make):
+    template = {
+        "Parameters": {"Size": {"Type": "String", "AllowedValues": ["small", "large"]}},
+        "Resources": QUEUE,
+    }
+    before = bucket_names(destination)
+    deployment = make("sized", template, parameters={"Size": "{region}"})
+    with pytest.raises(DeployError, match=r"field `parameters`: Size='us-east-1': not one of"):
+        runner.deploy(destination, deployment, log=quiet)
+    assert bucket_names(destination) == before
+    stacks = destination.client("cloudformation").describe_stacks()["Stacks"]
+    assert "sized-dev" not in {s["StackName"] for s in stacks}
+
+
+LARGE = {
+    "Resources": {
+        f"Q{i}": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"large-queue-{i:04d}"}}
+        for i in range(800)
+    }
+}
+
+
+def test_a_dry_run_of_a_large_template_writes_nothing_and_shows_the_changes(
+    endpoint, make, tmp_path
+):
+    """Over 51,200 bytes a template must come from S3; a dry run uploads nothing, so it
+    compares the templates itself."""
+    # An account of its own, so that no earlier test's assets bucket is there.
+    destination = Destination(
+        boto3.Session(region_name="eu-central-1", **CREDENTIALS), endpoint, local=True
+    )
+    deployment = make("large", LARGE)
+    assert deployment.template_path.stat().st_size > 51_200
+    logged = []
+    assert runner.deploy(destination, deployment, dry_run=True, log=logged.append) is Result.DRY_RUN
+    assert assets.bucket_name(destination.account, "eu-central-1") not in bucket_names(destination)
+    assert sum("+ Add" in line for line in logged) == 800
+    assert runner.deploy(destination, deployment, log=quiet) is Result.DEPLOYED
+    bucket = assets.bucket_name(destination.account, "eu-central-1")
+    keys = [o["Key"] for o in destination.client("s3").list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys == [f"templates/{deployment.manifest.template_sha256}.json"]
+
+
+def test_a_large_stack_set_template_goes_through_s3(destination, make):
+    deployment = make(
+        "fleet",
+        LARGE,
+        stack_set=StackSetSettings(("333333333333",), (REGION,), 100, 0),
+    )
+    assert runner.deploy(destination, deployment, log=quiet) is Result.DEPLOYED
+    described = destination.client("cloudformation").describe_stack_set(StackSetName="fleet-dev")
+    assert len(described["StackSet"]["TemplateBody"]) > 51_200
+
+
+def test_a_role_that_reaches_another_account_is_refused(endpoint, tmp_path, monkeypatch):
+    """The account assumed-role credentials really act in (STS) must be the deployment's."""
+    monkeypatch.setattr(
+        "jiti_deploy.local_aws.ensure_running",
+        lambda state_dir, log=print: LocalAws(endpoint=endpoint, pid=0),
+    )
+    destinations = Destinations("local", Path(tmp_path), log=quiet)
+    wrong_role = "arn:aws:iam::222222222222:role/jiti-deploy"
+    with pytest.raises(DeployError, match="reaches AWS account 222222222222, not 111111111111"):
+        destinations.get("111111111111", REGION, wrong_role)
+    right = destinations.get("111111111111", REGION, "arn:aws:iam::111111111111:role/jiti-deploy")
+    assert right.account == "111111111111"

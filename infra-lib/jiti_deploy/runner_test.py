@@ -1,0 +1,543 @@
+"""The deploy runtime against what only real AWS shows (moto cannot produce these states):
+boto3 clients answered by botocore Stubbers with responses shaped like the CloudFormation API
+reference, and a record of every call made, so a test also proves what was *not* called."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from datetime import datetime, timezone
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from jiti_contract import Manifest, Plan
+from jiti_deploy import changes, live, runner
+from jiti_deploy.deployment import Deployment
+from jiti_deploy.destinations import CLIENT_CONFIG, Destination
+from jiti_deploy.errors import DeployError
+from jiti_deploy.report import Result
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+STACK = "demo-dev"
+STACK_ID = (
+    f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/8c3e6f90-07a1-11ef-9b1e-0a1b2c3d4e5f"
+)
+CHANGE_SET_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:changeSet/jiti-1714557600000/5d2a0c44-5b1e-4a8e-9a77-3f0e1d2c3b4a"
+OLD_VERSION = hashlib.sha256(b"old").hexdigest()
+NEW_VERSION = hashlib.sha256(b"new").hexdigest()
+T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=timezone.utc)
+TEMPLATE = {
+    "Resources": {
+        "Fn": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.11",
+                "Handler": "app.handler",
+                "Role": f"arn:aws:iam::{ACCOUNT}:role/demo",
+                "Code": {"S3Bucket": "jiti-assets", "S3Key": "assets/missing.zip"},
+            },
+        }
+    }
+}
+
+
+class StubbedAws:
+    """A Destination whose clients are real boto3 clients answered by Stubbers."""
+
+    def __init__(self, monkeypatch):
+        session = boto3.Session(
+            region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        self.target = Destination(session, endpoint_url=None, local=True)
+        self.calls: list[str] = []
+        self.clients, self.stubs = {}, {}
+        for service in ("cloudformation", "s3", "sts"):
+            client = session.client(service, config=CLIENT_CONFIG)
+            # Fires for every call, before the Stubber answers (or refuses) it.
+            client.meta.events.register("provide-client-params", self._record)
+            self.clients[service] = client
+            self.stubs[service] = Stubber(client)
+            self.stubs[service].activate()
+        monkeypatch.setattr(Destination, "client", lambda _, service: self.clients[service])
+
+    def _record(self, event_name, **_):
+        self.calls.append(event_name.split(".", 1)[1])  # e.g. cloudformation.DescribeStacks
+
+    @property
+    def cfn(self) -> Stubber:
+        return self.stubs["cloudformation"]
+
+    def close(self):
+        for stub in self.stubs.values():
+            stub.deactivate()
+
+    def assert_all_answered(self):
+        for stub in self.stubs.values():
+            stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    stubbed = StubbedAws(monkeypatch)
+    yield stubbed
+    stubbed.close()
+
+
+@pytest.fixture
+def deployment(tmp_path) -> Deployment:
+    """A packaged stack as the build writes it: manifest and template side by side."""
+    template = json.dumps(TEMPLATE, sort_keys=True, indent=2) + "\n"
+    (tmp_path / "stack.template.json").write_text(template)
+    manifest = Manifest(
+        address="apps/demo:stack",
+        app="demo",
+        version=NEW_VERSION,
+        template="stack.template.json",
+        template_sha256=hashlib.sha256(template.encode()).hexdigest(),
+        assets=(),
+        parameters={},
+        tags={},
+        description=None,
+    )
+    manifest_path = tmp_path / "stack.manifest.json"
+    manifest_path.write_text(manifest.to_json())
+    plan = Plan(
+        address="apps/demo:deploy",
+        name="deploy",
+        app="demo",
+        stack_name=STACK,
+        environment="dev",
+        manifest="stack.manifest.json",
+    )
+    return Deployment(plan, manifest, manifest_path, tmp_path / "out" / "demo.outputs.json")
+
+
+def described_stack(status: str, *, tags: dict, outputs: dict | None = None, reason=None) -> dict:
+    """One entry of DescribeStacks' `Stacks`, as CloudFormation returns it."""
+    stack = {
+        "StackId": STACK_ID,
+        "StackName": STACK,
+        "CreationTime": T0,
+        "LastUpdatedTime": T0,
+        "StackStatus": status,
+        "DisableRollback": False,
+        "NotificationARNs": [],
+        "RollbackConfiguration": {},
+        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+        "EnableTerminationProtection": False,
+        "DriftInformation": {"StackDriftStatus": "NOT_CHECKED"},
+    }
+    if outputs:
+        stack["Outputs"] = [
+            {"OutputKey": k, "OutputValue": v, "Description": k} for k, v in outputs.items()
+        ]
+    if reason:
+        stack["StackStatusReason"] = reason
+    return stack
+
+
+def event(n: int, logical_id: str, resource_type: str, status: str, reason=None) -> dict:
+    """One StackEvent; `n` orders them (seconds after T0)."""
+    stack_level = resource_type == "AWS::CloudFormation::Stack"
+    at = T0.replace(second=n)
+    e = {
+        "StackId": STACK_ID,
+        "StackName": STACK,
+        # AWS's own forms: a UUID for the stack's events, `<id>-<status>-<time>` for resources'
+        "EventId": (
+            f"0d1f6e2c-0000-4000-8000-{n:012d}"
+            if stack_level
+            else f"{logical_id}-{status}-{at.isoformat(timespec='milliseconds')[:-6]}Z"
+        ),
+        "LogicalResourceId": logical_id,
+        "PhysicalResourceId": STACK_ID if stack_level else f"{STACK}-{logical_id}",
+        "ResourceType": resource_type,
+        "Timestamp": at,
+        "ResourceStatus": status,
+    }
+    if reason:
+        e["ResourceStatusReason"] = reason
+    return e
+
+
+def stack_event(n: int, status: str, reason=None) -> dict:
+    return event(n, STACK, "AWS::CloudFormation::Stack", status, reason)
+
+
+def live_tags(deployment: Deployment, version: str) -> dict:
+    return {
+        "jiti:version": version,
+        "jiti:config": deployment.config_hash(),
+        "jiti:app": "demo",
+        "jiti:env": "dev",
+        "jiti:deployment": deployment.address,
+    }
+
+
+# --- what the live stack's state allows -----------------------------------------------------
+
+
+def test_update_rollback_failed_stack_is_refused_with_the_recovery_command(aws, deployment):
+    """A stack stuck in UPDATE_ROLLBACK_FAILED must not be touched; the user is told to run
+    continue-update-rollback for it, and nothing but the one read is done."""
+    aws.cfn.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                described_stack(
+                    "UPDATE_ROLLBACK_FAILED",
+                    tags=live_tags(deployment, OLD_VERSION),
+                    reason="The following resource(s) failed to update: [Fn]. ",
+                )
+            ]
+        },
+        {"StackName": STACK},
+    )
+    with pytest.raises(DeployError) as failure:
+        runner.deploy(aws.target, deployment, log=lambda _: None)
+    message = str(failure.value)
+    assert "UPDATE_ROLLBACK_FAILED" in message
+    assert f"aws cloudformation continue-update-rollback --stack-name {STACK}" in message
+    assert aws.calls == ["cloudformation.DescribeStacks"]
+    aws.assert_all_answered()
+
+
+@pytest.mark.parametrize("status", ["UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"])
+def test_a_busy_stack_is_waited_for_then_read_again(aws, deployment, status):
+    """Another deploy (a second CI job) is running on the stack: wait for it to end, with a
+    message, then decide again; here it deployed this very version, so nothing more is done."""
+    busy = {"Stacks": [described_stack(status, tags=live_tags(deployment, OLD_VERSION))]}
+    done = {"Stacks": [described_stack("UPDATE_COMPLETE", tags=live_tags(deployment, NEW_VERSION))]}
+    aws.cfn.add_response("describe_stacks", busy, {"StackName": STACK})
+    aws.cfn.add_response("describe_stacks", busy, {"StackName": STACK})
+    aws.cfn.add_response("describe_stacks", done, {"StackName": STACK})
+    logged = []
+    assert runner.deploy(aws.target, deployment, log=logged.append) is Result.UP_TO_DATE
+    assert logged[0] == f"{STACK} is {status}: another deploy is running; waiting up to 15 minutes"
+    assert aws.calls == ["cloudformation.DescribeStacks"] * 3
+    aws.assert_all_answered()
+
+
+def test_a_stack_busy_for_too_long_is_refused(aws, deployment, monkeypatch):
+    monkeypatch.setattr(runner, "BUSY_WAIT_S", 0)
+    busy = {
+        "Stacks": [described_stack("UPDATE_IN_PROGRESS", tags=live_tags(deployment, OLD_VERSION))]
+    }
+    aws.cfn.add_response("describe_stacks", busy, {"StackName": STACK})
+    with pytest.raises(DeployError, match=rf"{STACK} is still UPDATE_IN_PROGRESS after 0 minutes"):
+        runner.deploy(aws.target, deployment, log=lambda _: None)
+    assert aws.calls == ["cloudformation.DescribeStacks"]
+
+
+def test_a_stale_failed_create_status_deletes_nothing(aws, deployment):
+    """The batched read said ROLLBACK_COMPLETE, but by the time of the delete another job has
+    recreated the stack: it is read again first, and nothing is deleted."""
+    stale = live.LiveStack.from_description(
+        described_stack("ROLLBACK_COMPLETE", tags=live_tags(deployment, OLD_VERSION))
+    )
+    healthy = described_stack("CREATE_COMPLETE", tags=live_tags(deployment, OLD_VERSION))
+    healthy["StackId"] = STACK_ID.replace("8c3e6f90", "11111111")
+    aws.cfn.add_response("describe_stacks", {"Stacks": [healthy]}, {"StackName": STACK})
+    with pytest.raises(DeployError, match=f"{STACK} changed while this deploy ran"):
+        runner.deploy(aws.target, deployment, log=lambda _: None, current=stale)
+    assert aws.calls == ["cloudformation.DescribeStacks"]  # and no DeleteStack
+    aws.assert_all_answered()
+
+
+def test_live_stack_at_this_version_and_config_is_up_to_date_after_one_read(aws, deployment):
+    """Skipping what is live costs one DescribeStacks, and still writes the outputs file."""
+    aws.cfn.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                described_stack(
+                    "CREATE_COMPLETE",
+                    tags=live_tags(deployment, NEW_VERSION),
+                    outputs={"ApiUrl": "https://abc123.execute-api.us-east-1.amazonaws.com/live"},
+                )
+            ]
+        },
+        {"StackName": STACK},
+    )
+    logged = []
+    assert runner.deploy(aws.target, deployment, log=logged.append) is Result.UP_TO_DATE
+    assert aws.calls == ["cloudformation.DescribeStacks"]
+    aws.assert_all_answered()
+    assert logged == [f"{STACK}: up to date (version {NEW_VERSION[:12]})"]
+    assert json.loads(deployment.outputs_file.read_text()) == {
+        "ApiUrl": "https://abc123.execute-api.us-east-1.amazonaws.com/live"
+    }
+
+
+# --- a failed execution, reported from the stack's events -----------------------------------
+
+OLD_EVENTS = [  # newest first, as DescribeStackEvents lists them
+    stack_event(2, "CREATE_COMPLETE"),
+    event(1, "Fn", "AWS::Lambda::Function", "CREATE_COMPLETE"),
+    stack_event(0, "CREATE_IN_PROGRESS", "User Initiated"),
+]
+UPDATE_FAILED_REASON = (
+    'Resource handler returned message: "Error occurred while GetObject. S3 Error Code: '
+    "NoSuchKey. S3 Error Message: The specified key does not exist. (Service: Lambda, "
+    'Status Code: 400, Request ID: 6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d)" '
+    "(RequestToken: 1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d, HandlerErrorCode: InvalidRequest)"
+)
+ROLLED_BACK_EVENTS = [  # what an update whose Fn change failed adds, newest first
+    stack_event(17, "UPDATE_ROLLBACK_COMPLETE"),
+    stack_event(16, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"),
+    event(15, "Fn", "AWS::Lambda::Function", "UPDATE_COMPLETE"),
+    event(14, "Fn", "AWS::Lambda::Function", "UPDATE_IN_PROGRESS"),
+    stack_event(
+        13, "UPDATE_ROLLBACK_IN_PROGRESS", "The following resource(s) failed to update: [Fn]. "
+    ),
+    event(12, "Fn", "AWS::Lambda::Function", "UPDATE_FAILED", UPDATE_FAILED_REASON),
+    event(11, "Fn", "AWS::Lambda::Function", "UPDATE_IN_PROGRESS"),
+    stack_event(10, "UPDATE_IN_PROGRESS", "User Initiated"),
+]
+
+
+def stub_older_version_live(aws, old_tags: dict) -> None:
+    """The reads before an update: the live stack (at an older version), the account, the
+    assets bucket."""
+    aws.cfn.add_response(
+        "describe_stacks",
+        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"StackName": STACK},
+    )
+    aws.stubs["sts"].add_response(
+        "get_caller_identity",
+        {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/ci"},
+        {},
+    )
+    aws.stubs["s3"].add_response(
+        "head_bucket",
+        {},
+        {"Bucket": f"jiti-assets-{ACCOUNT}-{REGION}", "ExpectedBucketOwner": ACCOUNT},
+    )
+
+
+def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deployment):
+    """The change set is executed, the stack rolls back: the DeployError names the resource,
+    its type and CloudFormation's reason, and says the previous version is still live."""
+    cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
+    stub_older_version_live(aws, old_tags)
+    cfn.add_response(
+        "create_change_set",
+        {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
+        {
+            "StackName": STACK,
+            "ChangeSetName": ANY,
+            "ChangeSetType": "UPDATE",
+            "Parameters": [],
+            "Tags": ANY,
+            "Capabilities": [],
+            "TemplateBody": deployment.template_path.read_text(),
+        },
+    )
+    change_set = {
+        "ChangeSetName": "jiti-1714557600000",
+        "ChangeSetId": CHANGE_SET_ID,
+        "StackId": STACK_ID,
+        "StackName": STACK,
+        "CreationTime": T0,
+        "ExecutionStatus": "AVAILABLE",
+        "Status": "CREATE_COMPLETE",
+        "Changes": [
+            {
+                "Type": "Resource",
+                "ResourceChange": {
+                    "Action": "Modify",
+                    "LogicalResourceId": "Fn",
+                    "PhysicalResourceId": f"{STACK}-Fn",
+                    "ResourceType": "AWS::Lambda::Function",
+                    "Replacement": "False",
+                    "Scope": ["Properties"],
+                },
+            }
+        ],
+    }
+    cfn.add_response("describe_change_set", change_set, {"ChangeSetName": CHANGE_SET_ID})  # waiter
+    cfn.add_response("describe_change_set", change_set, {"ChangeSetName": CHANGE_SET_ID})  # changes
+    cfn.add_response(  # read again right before executing
+        "describe_stacks",
+        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"StackName": STACK},
+    )
+    cfn.add_response("describe_stack_events", {"StackEvents": OLD_EVENTS}, {"StackName": STACK_ID})
+    cfn.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    cfn.add_response(
+        "describe_stacks",
+        {"Stacks": [described_stack("UPDATE_ROLLBACK_COMPLETE", tags=old_tags)]},
+        {"StackName": STACK_ID},
+    )
+    cfn.add_response(
+        "describe_stack_events",
+        {"StackEvents": ROLLED_BACK_EVENTS + OLD_EVENTS},
+        {"StackName": STACK_ID},
+    )
+
+    logged = []
+    with pytest.raises(DeployError) as failure:
+        runner.deploy(aws.target, deployment, log=logged.append)
+    assert str(failure.value).splitlines() == [
+        f"{STACK}: deployment failed, stack is UPDATE_ROLLBACK_COMPLETE",
+        f"  Fn (AWS::Lambda::Function): {UPDATE_FAILED_REASON}",
+        "  The stack was rolled back to its previous version, which is still live; fix the cause and deploy again.",
+    ]
+    aws.assert_all_answered()
+    assert aws.calls[-3:] == [
+        "cloudformation.ExecuteChangeSet",
+        "cloudformation.DescribeStacks",
+        "cloudformation.DescribeStackEvents",
+    ]
+    # Every new event was shown once, oldest first; none of the earlier deployment's.
+    progress = [line for line in logged if line.startswith("  ") and "_" in line.split()[0]]
+    assert [line.split()[0] for line in progress] == [
+        e["ResourceStatus"] for e in reversed(ROLLED_BACK_EVENTS)
+    ]
+    assert not deployment.outputs_file.exists()
+
+
+def test_failure_message_for_a_failed_rollback_says_to_continue_it(deployment):
+    """UPDATE_ROLLBACK_FAILED after an execute: every failed resource, then the command."""
+    failed = [
+        event(12, "Fn", "AWS::Lambda::Function", "UPDATE_FAILED", UPDATE_FAILED_REASON),
+        event(20, "Fn", "AWS::Lambda::Function", "UPDATE_FAILED", "Function not found"),
+        event(21, "Table", "AWS::DynamoDB::Table", "UPDATE_COMPLETE"),
+        event(22, "Queue", "AWS::SQS::Queue", "UPDATE_FAILED"),  # AWS gives no reason at times
+    ]
+    assert runner._failure_message(deployment, "UPDATE_ROLLBACK_FAILED", failed).splitlines() == [
+        f"{STACK}: deployment failed, stack is UPDATE_ROLLBACK_FAILED",
+        f"  Fn (AWS::Lambda::Function): {UPDATE_FAILED_REASON}",
+        "  Fn (AWS::Lambda::Function): Function not found",
+        "  Queue (AWS::SQS::Queue): no reason given",
+        f"  Fix the resources above, run `aws cloudformation continue-update-rollback --stack-name {STACK}`, then deploy again.",
+    ]
+
+
+# --- change sets without changes ------------------------------------------------------------
+
+
+def create_change_set(cfn) -> changes.ChangeSet:
+    return changes.create(
+        cfn,
+        stack_name=STACK,
+        kind="UPDATE",
+        template={"TemplateBody": json.dumps(TEMPLATE)},
+        parameters={},
+        tags={"jiti:version": NEW_VERSION},
+        capabilities=(),
+        role_arn=None,
+    )
+
+
+def test_change_set_that_did_not_contain_changes_is_empty_and_deleted(aws):
+    """AWS creates the change set, then fails it for having no changes: that is an empty
+    change set, not an error, and the failed change set is not left behind."""
+    cfn = aws.cfn
+    cfn.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
+    failed = {
+        "ChangeSetName": "jiti-1714557600000",
+        "ChangeSetId": CHANGE_SET_ID,
+        "StackId": STACK_ID,
+        "StackName": STACK,
+        "CreationTime": T0,
+        "ExecutionStatus": "UNAVAILABLE",
+        "Status": "FAILED",
+        "StatusReason": "The submitted information didn't contain changes. Submit different information to create a change set.",
+        "Changes": [],
+    }
+    cfn.add_response("describe_change_set", failed, {"ChangeSetName": CHANGE_SET_ID})  # waiter
+    cfn.add_response("describe_change_set", failed, {"ChangeSetName": CHANGE_SET_ID})  # reason
+    cfn.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+
+    change_set = create_change_set(aws.clients["cloudformation"])
+    assert change_set.empty and change_set.id == ""
+    assert change_set.stack_id == STACK_ID
+    aws.assert_all_answered()
+    assert aws.calls[-1] == "cloudformation.DeleteChangeSet"
+
+
+def test_change_set_failed_for_another_reason_is_an_error(aws):
+    """Any other FAILED change set stops the deployment with CloudFormation's reason."""
+    cfn = aws.cfn
+    cfn.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
+    failed = {
+        "ChangeSetId": CHANGE_SET_ID,
+        "StackId": STACK_ID,
+        "Status": "FAILED",
+        "StatusReason": "Template format error: Unresolved resource dependencies [Bucket] in the Resources block of the template",
+    }
+    cfn.add_response("describe_change_set", failed, {"ChangeSetName": CHANGE_SET_ID})
+    cfn.add_response("describe_change_set", failed, {"ChangeSetName": CHANGE_SET_ID})
+    with pytest.raises(DeployError, match=r"Unresolved resource dependencies \[Bucket\]"):
+        create_change_set(aws.clients["cloudformation"])
+    aws.assert_all_answered()
+
+
+def test_no_updates_to_be_performed_is_an_empty_change_set(aws):
+    """CreateChangeSet refused with "No updates are to be performed.": nothing to change."""
+    aws.cfn.add_client_error(
+        "create_change_set",
+        service_error_code="ValidationError",
+        service_message="No updates are to be performed.",
+        http_status_code=400,
+    )
+    change_set = create_change_set(aws.clients["cloudformation"])
+    assert change_set.empty and change_set.id == "" and change_set.kind == "UPDATE"
+    assert aws.calls == ["cloudformation.CreateChangeSet"]
+    aws.assert_all_answered()
+
+
+def test_a_change_set_without_changes_applies_the_new_template_and_values(aws, deployment):
+    """CloudFormation fails a change set that changes no resource (a change to outputs,
+    metadata or descriptions, or a parameter no resource uses). The new template, parameter
+    values and tags still reach the stack: the live template is always the one the version
+    names, never the previous one."""
+    deployment = dataclasses.replace(
+        deployment,
+        plan=dataclasses.replace(deployment.plan, parameters={"Retention": "30"}),
+        manifest=dataclasses.replace(
+            deployment.manifest, parameters={"Retention": {"Type": "Number"}}
+        ),
+    )
+    cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
+    stub_older_version_live(aws, old_tags)
+    cfn.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
+    failed = {
+        "ChangeSetId": CHANGE_SET_ID,
+        "StackId": STACK_ID,
+        "Status": "FAILED",
+        "StatusReason": "The submitted information didn't contain changes. Submit different information to create a change set.",
+    }
+    cfn.add_response("describe_change_set", failed, {"ChangeSetName": CHANGE_SET_ID})  # waiter
+    cfn.add_response("describe_change_set", failed, {"ChangeSetName": CHANGE_SET_ID})  # reason
+    cfn.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    cfn.add_response(  # read again right before the update
+        "describe_stacks",
+        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"StackName": STACK},
+    )
+    cfn.add_response(
+        "update_stack",
+        {"StackId": STACK_ID},
+        {
+            "StackName": STACK,
+            "TemplateBody": deployment.template_path.read_text(),
+            "Parameters": [{"ParameterKey": "Retention", "ParameterValue": "30"}],
+            "Tags": ANY,
+            "Capabilities": [],
+        },
+    )
+    new_tags = live_tags(deployment, NEW_VERSION)
+    settled = {"Stacks": [described_stack("UPDATE_COMPLETE", tags=new_tags)]}
+    cfn.add_response("describe_stacks", settled, {"StackName": STACK})  # waiter
+    cfn.add_response("describe_stacks", settled, {"StackName": STACK})  # outputs
+
+    assert runner.deploy(aws.target, deployment, log=lambda _: None) is Result.DEPLOYED
+    aws.assert_all_answered()
+    assert "cloudformation.ExecuteChangeSet" not in aws.calls

@@ -1,1 +1,0 @@
-"""The deploy runtime: one packaged stack to one AWS account and region, with boto3."""

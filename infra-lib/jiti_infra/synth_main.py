@@ -1,0 +1,122 @@
+"""Synthesis entry point, run by the Pants plugin in a sandboxed pex.
+
+Reads a request (JSON) naming the stack's source, its app name and its packaged assets, builds
+the template (a troposphere module's `template(app)`, or a plain CloudFormation JSON/YAML
+file), and writes it as canonical JSON: sorted keys, fixed indentation, no timestamps or
+paths, so the same inputs always give the same bytes.
+
+A user mistake ends with EXIT_USER_ERROR and one line on stderr; the plugin adds the target
+address.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from troposphere import Template
+
+from jiti_contract import EXIT_USER_ERROR, SynthesisRequest, from_json
+from jiti_infra.app import App
+
+
+class SynthesisError(Exception):
+    """A mistake in the stack's source, reported as one line."""
+
+
+def canonical_json(template: dict) -> str:
+    return json.dumps(template, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def _where(exc: BaseException, source_path: str) -> str:
+    """The innermost line of the user's own file in a traceback, if any."""
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(source_path)
+    ]
+    return f" (line {frames[-1].lineno})" if frames else ""
+
+
+def from_module(request: SynthesisRequest) -> dict:
+    module_name, path = request.module, request.source
+    try:
+        module = importlib.import_module(module_name)
+    except SyntaxError as e:
+        raise SynthesisError(f"syntax error in {path}, line {e.lineno}: {e.msg}") from None
+    except Exception as e:
+        raise SynthesisError(
+            f"importing {path} failed{_where(e, path)}: {type(e).__name__}: {e}"
+        ) from None
+    build = getattr(module, "template", None)
+    if not callable(build):
+        raise SynthesisError(
+            f"{path} must define a function `template(app)` returning a troposphere Template"
+        )
+    app = App(request.app, request.address, dict(request.assets))
+    try:
+        result = build(app)
+    except Exception as e:
+        raise SynthesisError(
+            f"template(app) in {path} raised{_where(e, path)}: {type(e).__name__}: {e}"
+        ) from None
+    if not isinstance(result, Template):
+        raise SynthesisError(
+            f"template(app) in {path} returned {type(result).__name__}, expected a troposphere Template "
+            "(return app.template)"
+        )
+    try:
+        return app.finalize().to_dict() if result is app.template else result.to_dict()
+    except Exception as e:  # troposphere validates required properties here
+        raise SynthesisError(f"the template from {path} is invalid: {e}") from None
+
+
+def _date_as_text(value):
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def from_file(request: SynthesisRequest) -> dict:
+    from cfn_flip import load  # handles JSON and YAML, including !Ref-style short forms
+
+    path = request.source
+    try:
+        template, _format = load(Path(path).read_text())
+    except Exception as e:
+        raise SynthesisError(
+            f"{path} is not a valid CloudFormation JSON/YAML template: {e}"
+        ) from None
+    if not isinstance(template, dict) or "Resources" not in template:
+        raise SynthesisError(
+            f"{path} is not a CloudFormation template: it has no top-level `Resources`"
+        )
+    # YAML reads an unquoted `AWSTemplateFormatVersion: 2010-09-09` as a date; CloudFormation
+    # takes it as the text it is.
+    return json.loads(json.dumps(template, default=_date_as_text))
+
+
+def synthesize(request: SynthesisRequest) -> dict:
+    template = from_module(request) if request.module else from_file(request)
+    if request.description and "Description" not in template:
+        template["Description"] = request.description
+    return template
+
+
+def main(argv: list[str]) -> int:
+    request_path, output_path = argv
+    request = from_json(SynthesisRequest, Path(request_path).read_text())
+    try:
+        template = synthesize(request)
+    except SynthesisError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_USER_ERROR
+    Path(output_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(output_path).write_text(canonical_json(template))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

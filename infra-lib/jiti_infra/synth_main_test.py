@@ -1,0 +1,77 @@
+import json
+import sys
+
+import pytest
+
+from jiti_contract import EXIT_USER_ERROR, SynthesisRequest, to_json
+from jiti_infra import synth_main as synth
+
+
+@pytest.fixture
+def infra_module(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def write(name: str, code: str) -> str:
+        (tmp_path / f"{name}.py").write_text(code)
+        sys.modules.pop(name, None)
+        return name
+
+    return write
+
+
+def request(module, **kw) -> SynthesisRequest:
+    return SynthesisRequest(
+        module=module, source=f"{module}.py", app="demo", address="apps/demo:stack", **kw
+    )
+
+
+def test_module_template_is_tagged_and_described(infra_module):
+    mod = infra_module(
+        "infra_ok",
+        "from troposphere import sqs\n"
+        "def template(app):\n"
+        "    app.add(sqs.Queue('Q'))\n"
+        "    return app.template\n",
+    )
+    t = synth.synthesize(request(mod, description="demo app"))
+    assert t["Description"] == "demo app"
+    assert {"Key": "jiti:app", "Value": "demo"} in t["Resources"]["Q"]["Properties"]["Tags"]
+
+
+def test_missing_required_property_is_a_user_error(infra_module):
+    mod = infra_module(
+        "infra_invalid",
+        "from troposphere import awslambda\n"
+        "def template(app):\n"
+        "    app.add(awslambda.Function('F', Runtime='python3.11'))\n"
+        "    return app.template\n",
+    )
+    with pytest.raises(synth.SynthesisError, match="is invalid: .*required"):
+        synth.synthesize(request(mod))
+
+
+def test_main_writes_canonical_json_and_exits_2_on_user_error(tmp_path, infra_module, capsys):
+    mod = infra_module("infra_raises", "def template(app):\n    raise KeyError('nope')\n")
+    req = tmp_path / "req.json"
+    req.write_text(to_json(request(mod)))
+    assert synth.main([str(req), str(tmp_path / "out.json")]) == EXIT_USER_ERROR
+    assert "KeyError" in capsys.readouterr().err
+
+    plain = tmp_path / "t.yaml"
+    plain.write_text("Resources:\n  Q: {Type: 'AWS::SQS::Queue'}\nDescription: x\n")
+    req.write_text(
+        json.dumps({"module": None, "source": str(plain), "app": "demo", "address": "a:b"})
+    )
+    assert synth.main([str(req), str(tmp_path / "out.json")]) == 0
+    text = (tmp_path / "out.json").read_text()
+    assert text == json.dumps(json.loads(text), sort_keys=True, indent=2) + "\n"
+
+
+def test_plain_yaml_with_an_unquoted_format_version_keeps_it_as_text(tmp_path):
+    """YAML reads `2010-09-09` as a date; CloudFormation accepts the template as written."""
+    plain = tmp_path / "t.yaml"
+    plain.write_text(
+        "AWSTemplateFormatVersion: 2010-09-09\nResources:\n  Q: {Type: 'AWS::SQS::Queue'}\n"
+    )
+    template = synth.synthesize(SynthesisRequest("a:b", "a", str(plain)))
+    assert template["AWSTemplateFormatVersion"] == "2010-09-09"

@@ -1,0 +1,101 @@
+"""`pants deploy-stacks`: deploy many `cloudformation_deployment`s as one plan, in one process.
+
+`experimental-deploy` runs one process per deployment, one after another. This goal packages
+every selected stack in parallel in the engine, then hands the whole plan to one deploy
+runtime, which reads what is live with one batched call per region, deploys only what
+differs (dependencies first, independent stacks in parallel), and prints a summary.
+Selecting nothing (e.g. `--changed-since` on a docs-only commit) is not an error.
+"""
+
+from __future__ import annotations
+
+from pants.base.build_root import BuildRoot
+from pants.core.goals.deploy import DeployFieldSet
+from pants.core.util_rules.distdir import DistDir
+from pants.engine.console import Console
+from pants.engine.fs import Digest, MergeDigests
+from pants.engine.goal import Goal, GoalSubsystem
+from pants.engine.process import InteractiveProcess, InteractiveProcessResult
+from pants.engine.rules import Effect, Get, MultiGet, collect_rules, goal_rule
+from pants.engine.target import (
+    NoApplicableTargetsBehavior,
+    TargetRootsToFieldSets,
+    TargetRootsToFieldSetsRequest,
+)
+from pants.option.option_types import StrOption
+from pants.util.strutil import help_text
+
+from jiti.goals.deploy import CloudFormationDeployFieldSet
+from jiti.subsystem import JitiSubsystem
+from jiti.util_rules.deploy_runtime import DeployEnvironment, DeployRuntime
+from jiti.util_rules.deployment import DeploymentSetup, DeploymentSetupRequest
+
+
+class DeployStacksSubsystem(GoalSubsystem):
+    name = "deploy-stacks"
+    help = help_text(
+        """
+        Deploy the selected `cloudformation_deployment` targets together: one batched read of
+        what is live, only what differs is deployed, dependencies first and independent
+        stacks in parallel (`[jiti].max_parallel`), then a summary table. The CI command:
+        `pants --changed-since=<ref> --changed-dependents=transitive deploy-stacks`.
+        """
+    )
+
+    report = StrOption(
+        default="jiti-deploy-report.json",
+        help="Where to write the summary as JSON, relative to `--distdir`.",
+    )
+
+
+class DeployStacks(Goal):
+    subsystem_cls = DeployStacksSubsystem
+    environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
+
+
+@goal_rule
+async def deploy_stacks(
+    console: Console,
+    subsystem: DeployStacksSubsystem,
+    jiti: JitiSubsystem,
+    build_root: BuildRoot,
+    dist_dir: DistDir,
+) -> DeployStacks:
+    roots = await Get(
+        TargetRootsToFieldSets,
+        TargetRootsToFieldSetsRequest(
+            DeployFieldSet,
+            goal_description=f"the `{subsystem.name}` goal",
+            no_applicable_targets_behavior=NoApplicableTargetsBehavior.ignore,
+        ),
+    )
+    field_sets = sorted(
+        (fs for fs in roots.field_sets if isinstance(fs, CloudFormationDeployFieldSet)),
+        key=lambda fs: fs.address,
+    )
+    if not field_sets:
+        console.print_stdout("nothing to deploy: no cloudformation_deployment is selected")
+        return DeployStacks(exit_code=0)
+    environment = await Get(DeployEnvironment)
+    setups = await MultiGet(Get(DeploymentSetup, DeploymentSetupRequest(fs)) for fs in field_sets)
+    runtime = await Get(DeployRuntime)
+    digest = await Get(Digest, MergeDigests([runtime.digest, *(s.digest for s in setups)]))
+    report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
+    argv = runtime.argv(
+        [setup.plan_path for setup in setups],
+        root="",
+        build_root=build_root,
+        dist_dir=dist_dir,
+        jiti=jiti,
+        environment=environment,
+        extra=("--report", report),
+    )
+    result = await Effect(
+        InteractiveProcessResult,
+        InteractiveProcess(argv, env=runtime.env(environment), input_digest=digest),
+    )
+    return DeployStacks(exit_code=result.exit_code)
+
+
+def rules():
+    return collect_rules()

@@ -1,0 +1,158 @@
+"""jiti's deploy runtime (infra-lib's `jiti_deploy`), built once as a pex for every deployment,
+and what it is run with: where deployments go and the environment they see.
+
+The runtime is built by a rule with no parameters, as Pants' helm backend builds its
+`k8s_parser`: every deployment of a run (and every run, while its sources are unchanged) uses
+the same pex. Every goal that deploys runs it with the same environment (`DeployEnvironment`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from pants.backend.python.dependency_inference.module_mapper import (
+    PythonModuleOwners,
+    PythonModuleOwnersRequest,
+)
+from pants.backend.python.subsystems.setup import PythonSetup
+from pants.backend.python.target_types import EntryPoint
+from pants.backend.python.util_rules.pex import Pex
+from pants.backend.python.util_rules.pex_environment import PythonExecutable
+from pants.backend.python.util_rules.pex_from_targets import (
+    InterpreterConstraintsRequest,
+    PexFromTargetsRequest,
+)
+from pants.base.build_root import BuildRoot
+from pants.core.util_rules.distdir import DistDir
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import Digest
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
+
+from jiti.dependency_inference import DEPLOY_ENTRY_POINT, DEPLOY_MODULE
+from jiti.errors import JitiError
+from jiti.subsystem import DEPLOY_ENV_VARS, DeployTarget, JitiSubsystem
+from jiti_contract import ASSETS_BUCKET_PLACEHOLDERS, PlaceholderError, check_placeholders
+
+
+@dataclass(frozen=True)
+class DeployRuntime:
+    digest: Digest  # holds the pex at `pex_path`
+    pex_path: str
+    python: str  # the interpreter that creates the pex's venv on first use
+
+    def argv(
+        self,
+        plan_paths: Iterable[str],
+        *,
+        root: str,
+        build_root: BuildRoot,
+        dist_dir: DistDir,
+        jiti: JitiSubsystem,
+        environment: DeployEnvironment,
+        extra: Iterable[str] = (),
+    ) -> tuple[str, ...]:
+        """The runtime's command line; `root` prefixes paths inside the input digest."""
+        return (
+            "/bin/sh",
+            f"{root}{self.pex_path}",
+            *(arg for path in plan_paths for arg in ("--plan", f"{root}{path}")),
+            "--artifacts",
+            root or ".",
+            "--state-dir",
+            f"{build_root.path}/.jiti",
+            "--build-root",
+            build_root.path,
+            "--outputs-dir",
+            f"{build_root.path}/{dist_dir.relpath}",
+            "--max-parallel",
+            str(jiti.max_parallel),
+            "--target",
+            environment.target,
+            "--assets-bucket",
+            jiti.assets_bucket,
+            "--env-vars",
+            ",".join(environment.names),
+            *(("--dry-run",) if jiti.dry_run else ()),
+            *(("--force",) if jiti.force else ()),
+            *extra,
+        )
+
+    def env(self, environment: DeployEnvironment) -> dict[str, str]:
+        """The deploy's environment, with the runtime's interpreter first on PATH: the pex's
+        /bin/sh boot picks it the first time, to create the runtime's venv."""
+        env = dict(environment.env)
+        python_dir = os.path.dirname(self.python)
+        return {**env, "PATH": os.pathsep.join(filter(None, (python_dir, env.get("PATH"))))}
+
+
+@dataclass(frozen=True)
+class DeployEnvironment:
+    """Where deployments go (`local`, `aws` or `auto`) and the environment they see."""
+
+    target: str
+    names: tuple[str, ...]  # the variables a deploy may see; the runtime drops all others
+    env: FrozenDict[str, str]  # their values here
+
+
+def _is_ci(env: Mapping[str, str]) -> bool:
+    return env.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+@rule(desc="Decide where deployments go", level=LogLevel.DEBUG)
+async def deploy_environment(jiti: JitiSubsystem) -> DeployEnvironment:
+    names = tuple(dict.fromkeys((*DEPLOY_ENV_VARS, *jiti.extra_env_vars)))
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest(names))
+    if _is_ci(env) and jiti.target in (None, DeployTarget.auto):
+        raise JitiError(
+            f"[jiti].target is {jiti.target.value if jiti.target else 'not set'} and CI is set: a CI "
+            'job must say where it deploys. Set `target = "aws"` (or "local") under [jiti] '
+            "in pants.toml or a CI config file, or pass --jiti-target=aws."
+        )
+    try:
+        check_placeholders(jiti.assets_bucket, ASSETS_BUCKET_PLACEHOLDERS)
+    except PlaceholderError as e:
+        raise JitiError(f"[jiti].assets_bucket: {e}") from None
+    target = jiti.target.value if jiti.target else DeployTarget.local.value
+    return DeployEnvironment(target, names, FrozenDict(env))
+
+
+@rule(desc="Build jiti's deploy runtime", level=LogLevel.DEBUG)
+async def build_deploy_runtime(python_setup: PythonSetup) -> DeployRuntime:
+    owners = await Get(
+        PythonModuleOwners,
+        PythonModuleOwnersRequest(DEPLOY_MODULE, resolve=python_setup.default_resolve),
+    )
+    if not owners.unambiguous:
+        raise JitiError(
+            f"jiti's deploy runtime (module {DEPLOY_MODULE}) is not owned by a `python_source` "
+            f"in the `{python_setup.default_resolve}` resolve: keep infra-lib/jiti_deploy in "
+            "the repository, with its BUILD file"
+        )
+    request = PexFromTargetsRequest(
+        owners.unambiguous,
+        output_filename="jiti-deploy.pex",
+        internal_only=False,
+        main=EntryPoint(DEPLOY_ENTRY_POINT),
+        # A venv pex: the local AWS server it starts keeps running from the venv after the pex is
+        # gone. `--sh-boot`: once its venv exists, the pex execs it straight from /bin/sh, with
+        # no Python bootstrap reading the zip first (~0.3 s per deployment process).
+        additional_args=("--venv", "--sh-boot"),
+        description="Build jiti's deploy runtime",
+    )
+    pex, python = await MultiGet(
+        Get(Pex, PexFromTargetsRequest, request),
+        Get(
+            PythonExecutable,
+            InterpreterConstraintsRequest,
+            request.to_interpreter_constraints_request(),
+        ),
+    )
+    return DeployRuntime(pex.digest, request.output_filename, python.path)
+
+
+def rules():
+    return collect_rules()

@@ -1,0 +1,176 @@
+"""A deployment's plan: its settings, exactly as the deploy runtime reads them, and the mistakes
+only the rules can see."""
+
+from __future__ import annotations
+
+import json
+from textwrap import dedent
+
+import pytest
+from pants.engine.addresses import Address
+from pants.engine.fs import DigestContents
+from pants.testutil.rule_runner import QueryRule, engine_error
+
+from jiti.errors import JitiError
+from jiti.testutil import make_rule_runner
+from jiti.util_rules.deployment import DeploymentFieldSet, DeploymentSetup, DeploymentSetupRequest
+from jiti_contract import Plan, StackSetSettings, from_json
+
+
+@pytest.fixture(scope="module")
+def rule_runner():
+    runner = make_rule_runner(QueryRule(DeploymentSetup, [DeploymentSetupRequest]))
+    runner.write_files(
+        {
+            "apps/q/BUILD": dedent(
+                """\
+                python_sources(name="src")
+                cloudformation_stack(name="stack", source="t.json", app="queue-app")
+                cloudformation_deployment(name="deploy", stack=":stack", environment="prod",
+                    parameters={"Size": "3"}, stack_tags={"team": "a"})
+                cloudformation_deployment(name="after", stack=":stack", stack_name="{app}-after",
+                    dependencies=[":deploy"])
+                cloudformation_deployment(name="notastack", stack=":src")
+                cloudformation_deployment(name="badname", stack=":stack", stack_name="{app}_{env}")
+                cloudformation_deployment(name="fleet", stack=":stack",
+                    stack_set_accounts=["222222222222", "111111111111"], stack_set_regions=["eu-west-1"])
+                cloudformation_deployment(name="copies", stack=":stack",
+                    account=parametrize("111111111111", "222222222222"))
+                """
+            ),
+            "apps/q/t.json": json.dumps(
+                {
+                    "Parameters": {"Size": {"Type": "Number", "Default": 1}},
+                    "Resources": {"Q": {"Type": "AWS::SQS::Queue"}},
+                }
+            ),
+            "apps/q/lib.py": "X = 1\n",
+            "apps/p/BUILD": dedent(
+                """\
+                cloudformation_stack(name="stack", source="t.json")
+                cloudformation_deployment(name="ok", stack=":stack", stack_name="p-ok", parameters={"Size": "small", "Name": "a-{region}"})
+                cloudformation_deployment(name="unknown", stack=":stack", stack_name="p-unknown", parameters={"Size": "small", "Nope": "1"})
+                cloudformation_deployment(name="missing", stack=":stack", stack_name="p-missing")
+                cloudformation_deployment(name="notallowed", stack=":stack", stack_name="p-notallowed", parameters={"Size": "huge"})
+                cloudformation_deployment(name="pattern", stack=":stack", stack_name="p-pattern", parameters={"Size": "small", "Name": "Has Spaces"})
+                cloudformation_deployment(name="twin-a", stack=":stack", stack_name="shared", region="eu-west-1", parameters={"Size": "small"})
+                cloudformation_deployment(name="twin-b", stack=":stack", stack_name="shared", region="eu-west-1", parameters={"Size": "small"})
+                cloudformation_deployment(name="elsewhere", stack=":stack", stack_name="shared", region="us-east-1", parameters={"Size": "small"})
+                """
+            ),
+            "apps/p/t.json": json.dumps(
+                {
+                    "Parameters": {
+                        "Size": {"Type": "String", "AllowedValues": ["small", "large"]},
+                        "Name": {
+                            "Type": "String",
+                            "Default": "x",
+                            "AllowedPattern": "[a-z0-9-]+",
+                            "MaxLength": 20,
+                        },
+                        "Environment": {"Type": "String"},
+                    },
+                    "Resources": {"Q": {"Type": "AWS::SQS::Queue"}},
+                }
+            ),
+        }
+    )
+    return runner
+
+
+def setup_of(rule_runner, name: str, app: str = "q", **parameters: str) -> DeploymentSetup:
+    tgt = rule_runner.get_target(Address(f"apps/{app}", target_name=name, parameters=parameters))
+    return rule_runner.request(
+        DeploymentSetup, [DeploymentSetupRequest(DeploymentFieldSet.create(tgt))]
+    )
+
+
+def plan(rule_runner, name: str, **parameters: str) -> Plan:
+    s = setup_of(rule_runner, name, **parameters)
+    files = {fc.path: fc.content for fc in rule_runner.request(DigestContents, [s.digest])}
+    assert {"apps.q/stack.template.json", "apps.q/stack.manifest.json"} <= set(files)
+    return from_json(Plan, files[s.plan_path].decode())
+
+
+def test_plan_carries_the_deployment_settings(rule_runner) -> None:
+    assert setup_of(rule_runner, "deploy").plan_path == "jiti-plans/apps.q.deploy.json"
+    assert plan(rule_runner, "deploy") == Plan(
+        address="apps/q:deploy",
+        name="deploy",
+        app="queue-app",
+        stack_name="queue-app-prod",
+        environment="prod",
+        manifest="apps.q/stack.manifest.json",
+        assume_role="arn:aws:iam::{account}:role/jiti-deploy",
+        parameters={"Size": "3"},
+        tags={"team": "a"},
+        capabilities=("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"),
+    )
+
+
+def test_deployments_named_in_dependencies_go_first(rule_runner) -> None:
+    after = plan(rule_runner, "after")
+    assert after.depends_on == ("apps/q:deploy",) and after.stack_name == "queue-app-after"
+
+
+def test_stack_set_and_account_settings_reach_the_plan(rule_runner) -> None:
+    assert plan(rule_runner, "fleet").stack_set == StackSetSettings(
+        accounts=("111111111111", "222222222222"),
+        regions=("eu-west-1",),
+        max_concurrent_percentage=25,
+        failure_tolerance_percentage=0,
+    )
+    copy = plan(rule_runner, "copies", account="222222222222")
+    assert copy.account == "222222222222"
+    assert copy.name == "copies-account-222222222222"  # its own outputs file
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (
+            "notastack",
+            "apps/q:notastack: field `stack`: apps/q:src is a `python_sources`, not a `cloudformation_stack`",
+        ),
+        (
+            "badname",
+            "apps/q:badname: field `stack_name`: 'queue-app_dev' is not a valid stack name",
+        ),
+    ],
+)
+def test_deployment_mistakes_name_the_field(rule_runner, name: str, expected: str) -> None:
+    with engine_error(JitiError, contains=expected):
+        setup_of(rule_runner, name)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("unknown", "apps/p:unknown: field `parameters`: Nope not declared by the template"),
+        (
+            "missing",
+            "apps/p:missing: field `parameters`: Size required by the template (no default) but not set",
+        ),
+        (
+            "notallowed",
+            "apps/p:notallowed: field `parameters`: Size='huge': not one of the AllowedValues small, large",
+        ),
+        (
+            "pattern",
+            "apps/p:pattern: field `parameters`: Name='Has Spaces': does not match the AllowedPattern [a-z0-9-]+",
+        ),
+        (
+            "twin-a",
+            "apps/p:twin-a: field `stack_name`: the stack 'shared' in eu-west-1 is deployed by apps/p:twin-a, apps/p:twin-b",
+        ),
+    ],
+)
+def test_mistakes_are_caught_when_the_plan_is_made(rule_runner, name: str, expected: str) -> None:
+    """Before the deploy runtime runs: nothing is uploaded, no change set is made."""
+    with engine_error(JitiError, contains=expected):
+        setup_of(rule_runner, name, app="p")
+
+
+def test_a_placeholder_value_is_checked_once_filled_and_a_stack_name_elsewhere_is_fine(rule_runner):
+    setup_of(rule_runner, "ok", app="p")
+    setup_of(rule_runner, "elsewhere", app="p")
