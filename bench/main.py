@@ -6,7 +6,8 @@
 Each measurement runs both sides in the same session, on synthetic monorepos generated from
 this repository's plugin and infra-lib, against the embedded local AWS (behind a proxy that
 counts API calls). Results go to bench/out/results.{md,json}; the last line printed is
-`noop_speedup=<x> incremental_ratio=<x> parallel_speedup=<x>` (ratios of medians).
+`noop_speedup=<x> incremental_ratio=<x> parallel_speedup=<x> remote_cache_ratio=<x>
+cold_s_per_app=<x>` (ratios of medians; seconds each app adds to a cold `package ::`).
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from jiti_aws_proxy import AwsProxy, is_read
 
 from bench import cdk
 from bench.monorepo import Monorepo, app_name, generate, stop_process
-from bench.stats import Samples, child_env, ratio, run
+from bench.stats import Samples, child_env, pants_counters, ratio, run
 
 CHANGE_SET = "cloudformation:CreateChangeSet"
-MEASUREMENTS = ("package", "noop", "parallel", "incremental", "cdk")
+MEASUREMENTS = ("package", "noop", "parallel", "incremental", "remote_cache", "cdk")
+CI_CONFIG = {"PANTS_CONFIG_FILES": "pants.ci.toml"}
 
 
 def log(message: str) -> None:
@@ -284,6 +286,66 @@ class Bench:
                 f"{by_median:.1f}x faster (min {by_min:.1f}x)",
             )
 
+    # --- 6. a shared remote cache ---------------------------------------------------------
+
+    def remote_cache(self, repo: Monorepo) -> float:
+        """Cold `package ::` on a new CI runner (a fresh clone, empty local store and named
+        caches, no pantsd, pants.ci.toml), first with an empty shared cache, which it fills,
+        then on another new runner with that cache warm. Cache hits are checked on Pants' own
+        counters, so a ratio is never reported for a run that missed."""
+        n = repo.apps
+        empty, warm = Samples(f"empty cache N={n}"), Samples(f"warm cache N={n}")
+        counts: dict[str, dict] = {}
+        for r in range(self.args.cold_runs):
+            state = self.work / f"cache-server-N{n}-{r}"  # a new, empty cache each run
+            log(f"starting a cache server (BuildGrid), run {r + 1}")
+            repo.pants(
+                "run", "infra-lib/jiti_cache:ctl", "--", "start", "--port=0", f"--state-dir={state}"
+            )
+            server = json.loads((state / "cache-server.json").read_text())
+            try:
+                for side, samples in (("empty", empty), ("warm", warm)):
+                    runner = repo.clone(
+                        self.work / f"runner-N{n}-{r}-{side}", self.work / f"store-N{n}-{r}-{side}"
+                    )
+                    log(f"cold `package ::` of {n} apps on a new runner, {side} shared cache")
+                    result = samples.time(
+                        runner.pants,
+                        "--no-pantsd",
+                        f"--named-caches-dir={self.work / f'named-N{n}-{r}-{side}'}",
+                        f"--remote-store-address={server['address']}",
+                        "package",
+                        "::",
+                        env=CI_CONFIG,
+                    )
+                    counts[side] = pants_counters(result.stderr)
+            finally:
+                stop_process(server["pid"])
+            wrote, read = counts["empty"], counts["warm"]
+            uploaded, hits = (
+                wrote["remote_cache_write_successes"],
+                read["remote_cache_requests_cached"],
+            )
+            if not uploaded or uploaded != wrote["remote_cache_write_attempts"]:
+                raise RuntimeError(f"the first runner did not fill the cache: {wrote}")
+            if not hits or hits != read["remote_cache_requests"]:
+                raise RuntimeError(f"the second runner missed the cache: {read}")
+        self.results[f"remote_cache_N{n}"] = {
+            "empty": empty.times,
+            "warm": warm.times,
+            "counters": counts,
+        }
+        by_min, by_median = ratio(warm, empty)
+        self.row(
+            f"cold `package ::` of {n} apps on a new CI runner: warm shared cache vs empty "
+            "(fresh clone, empty local store and named caches)",
+            f"{warm.cell()}; {read['remote_cache_requests_cached']} of "
+            f"{read['remote_cache_requests']} steps from the cache",
+            f"{empty.cell()}; {wrote['remote_cache_write_successes']} steps uploaded",
+            f"ratio {by_median:.2f} (min {by_min:.2f})",
+        )
+        return by_median
+
     # --- all of it --------------------------------------------------------------------------
 
     def run(self) -> str:
@@ -291,26 +353,39 @@ class Bench:
         log(
             f"work dir {self.work}; {'quick' if self.args.quick else 'full'} run: {', '.join(only)}"
         )
-        found = {"noop_speedup": None, "incremental_ratio": None, "parallel_speedup": None}
-        if {"package", "noop", "parallel", "cdk"} & set(only):
+        found = {
+            "noop_speedup": None,
+            "incremental_ratio": None,
+            "parallel_speedup": None,
+            "remote_cache_ratio": None,
+            "cold_s_per_app": None,
+        }
+        if {"package", "noop", "parallel", "cdk", "remote_cache"} & set(only):
             repo = self.repo(n)
             if "package" in only:
                 self.package_all(repo)
-            else:
+            elif {"noop", "parallel", "cdk"} & set(only):
                 repo.pants("package", "::")
             if {"noop", "parallel"} & set(only):
                 found.update(self.deploys(repo, only))
             if "cdk" in only:
                 self.cdk_synth(repo)
+            if "remote_cache" in only and self.args.quick:
+                found["remote_cache_ratio"] = self.remote_cache(repo)
             repo.stop_pantsd()
-        if "incremental" in only:
+        if {"incremental", "package", "remote_cache"} & set(only):
             big, small = self.repo(100), self.repo(1)
-            found["incremental_ratio"] = self.incremental(big, small)
+            if "incremental" in only:
+                found["incremental_ratio"] = self.incremental(big, small)
             small.stop_pantsd()
-            if not self.args.quick and "package" in only:
+            if "package" in only:
                 self.package_all(small)  # the fixed cost, against which the per-app cost shows
-                self.package_all(big)
+                if not self.args.quick:
+                    self.package_all(big)
+            if "remote_cache" in only and not self.args.quick:
+                found["remote_cache_ratio"] = self.remote_cache(big)
             big.stop_pantsd()
+        found["cold_s_per_app"] = self.growth_rows()
         return " ".join(f"{k}={'n/a' if v is None else f'{v:.2f}'}" for k, v in found.items())
 
     def deploys(self, repo: Monorepo, only: list[str]) -> dict:
@@ -332,25 +407,25 @@ class Bench:
             stop_process(state["pid"])
         return found
 
-    def growth_row(self) -> None:
-        """What each app adds to a cold build, from the smallest and largest repositories."""
+    def growth_rows(self) -> float | None:
+        """What each app adds to a cold build, from the smallest repository to each larger
+        one; returns the slope to the largest."""
         sizes = sorted(
             int(k[len("package_N") :]) for k in self.results if k.startswith("package_N")
         )
-        if len(sizes) < 2:
-            return
-        small, big = sizes[0], sizes[-1]
-        cold = {n: statistics.median(self.results[f"package_N{n}"]["cold"]) for n in (small, big)}
-        per_app = (cold[big] - cold[small]) / (big - small)
-        self.row(
-            f"cold `package ::`: cost of each app beyond the first (N={small} to N={big})",
-            f"{per_app:.2f} s per app",
-            "-",
-            f"fixed cost {cold[small] - small * per_app:.0f} s",
-        )
+        cold = {n: statistics.median(self.results[f"package_N{n}"]["cold"]) for n in sizes}
+        per_app, small = None, sizes[0] if sizes else 0
+        for big in sizes[1:]:
+            per_app = (cold[big] - cold[small]) / (big - small)
+            self.row(
+                f"cold `package ::`: cost of each app beyond the first (N={small} to N={big})",
+                f"{per_app:.2f} s per app",
+                "-",
+                f"fixed cost {cold[small] - small * per_app:.0f} s",
+            )
+        return per_app
 
     def write(self, last_line: str) -> None:
-        self.growth_row()
         out = self.source / "bench/out"
         out.mkdir(parents=True, exist_ok=True)
         machine = (

@@ -21,6 +21,7 @@ from bench.stats import child_env, run
 COPIED = (
     "pants",
     "pants.toml",
+    "pants.ci.toml",
     "pyproject.toml",
     ".gitignore",
     "3rdparty",
@@ -87,6 +88,11 @@ class Monorepo:
         """Run ./pants here (`env`: overrides, None unsets); fails on a non-zero exit."""
         command = ["./pants", "--no-dynamic-ui", f"--local-store-dir={self.store}", *args]
         return run(command, cwd=self.root, env=child_env({"NO_COLOR": "1", **(env or {})}))
+
+    def clone(self, dest: Path, store: Path) -> Monorepo:
+        """A fresh clone of this repository's last commit, with its own local store."""
+        run(["git", "clone", "-q", str(self.root), str(dest)])
+        return Monorepo(dest, self.apps, store)
 
     def stop_pantsd(self) -> None:
         subprocess.run(["pkill", "-f", f"pantsd \\[{self.root}\\]"], capture_output=True)

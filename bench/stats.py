@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import subprocess
 import time
@@ -53,3 +54,11 @@ def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
     return result
+
+
+def pants_counters(stderr: str) -> dict[str, int]:
+    """The counters Pants logs at the end of a run with `[stats].log` (pants.ci.toml sets it)."""
+    _, found, block = stderr.partition("Counters:\n")
+    if not found:
+        raise RuntimeError(f"no counters in the Pants output:\n{stderr[-3000:]}")
+    return {k: int(v) for k, v in re.findall(r"^  (\w+): (\d+)$", block, re.M)}

@@ -1,4 +1,10 @@
-"""jiti: CloudFormation stacks as part of the Pants build graph."""
+"""jiti: CloudFormation stacks as part of the Pants build graph.
+
+jiti also packages `python_awslambda` targets (jiti.util_rules.lambda_zip), in place of Pants'
+`pants.backend.awslambda.python` backend: enable one or the other, not both.
+"""
+
+from pants.backend.awslambda.python.target_types import PythonAWSLambda
 
 from jiti import dependency_inference
 from jiti.goals import deploy, deploy_stacks, package, tailor
@@ -10,13 +16,14 @@ from jiti.util_rules import (
     assets,
     deploy_runtime,
     deployment,
+    lambda_zip,
     stack_names,
     synthesis,
 )
 
 
 def target_types():
-    return [CloudFormationStackTarget, CloudFormationDeploymentTarget]
+    return [CloudFormationStackTarget, CloudFormationDeploymentTarget, PythonAWSLambda]
 
 
 def rules():
@@ -25,6 +32,7 @@ def rules():
         *app_names.rules(),
         *assets.rules(),
         *synthesis.rules(),
+        *lambda_zip.rules(),
         *deploy_runtime.rules(),
         *deployment.rules(),
         *stack_names.rules(),
