@@ -7,7 +7,8 @@ Each measurement runs both sides in the same session, on synthetic monorepos gen
 this repository's plugin and infra-lib, against the embedded local AWS (behind a proxy that
 counts API calls). Results go to bench/out/results.{md,json}; the last line printed is
 `noop_speedup=<x> incremental_ratio=<x> parallel_speedup=<x> remote_cache_ratio=<x>
-cold_s_per_app=<x>` (ratios of medians; seconds each app adds to a cold `package ::`).
+cold_s_per_app=<x> scale_ratio=<x>` (ratios of medians; seconds each app adds to a cold
+`package ::`; the time of a no-op `deploy-stacks` of 1,000 deployments over that of 20).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from bench.monorepo import Monorepo, app_name, generate, stop_process
 from bench.stats import Samples, child_env, pants_counters, ratio, run
 
 CHANGE_SET = "cloudformation:CreateChangeSet"
-MEASUREMENTS = ("package", "noop", "parallel", "incremental", "remote_cache", "cdk")
+MEASUREMENTS = ("package", "noop", "parallel", "scale", "incremental", "remote_cache", "cdk")
+FLEET_TEMPLATE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
 CI_CONFIG = {"PANTS_CONFIG_FILES": "pants.ci.toml"}
 
 
@@ -180,6 +182,49 @@ class Bench:
                 f"{by_median:.1f}x faster (min {by_min:.1f}x)",
             )
         return ratio(awscli, batch)[1]
+
+    # --- scale: many deployments of one stack ---------------------------------------------
+
+    def write_fleet(self, repo: Monorepo, name: str, size: int) -> str:
+        """`size` deployments of one plain stack, half in each of two regions; no app needs
+        packaging, so this measures deploying, not building."""
+        lines = [f'cloudformation_stack(name="stack", source="template.json", app="{name}")']
+        lines += [
+            f'cloudformation_deployment(name="d{i:04d}", stack=":stack", '
+            f'stack_name="{name}-{i:04d}-{{env}}", region="{("us-east-1", "eu-west-1")[i % 2]}")'
+            for i in range(size)
+        ]
+        (repo.root / name).mkdir(exist_ok=True)
+        (repo.root / name / "BUILD").write_text("\n".join(lines) + "\n")
+        (repo.root / name / "template.json").write_text(json.dumps(FLEET_TEMPLATE))
+        return f"{name}:"
+
+    def scale(self, repo: Monorepo, proxy: AwsProxy, env: dict) -> float:
+        small, big = self.args.fleet_small, self.args.fleet
+        specs = {n: self.write_fleet(repo, f"fleet{n}", n) for n in (small, big)}
+        for n, spec in specs.items():
+            log(f"first deploy of a fleet of {n} deployments")
+            repo.pants("--jiti-max-parallel=8", "deploy-stacks", spec, env=env)
+        proxy.take()
+        samples = {n: Samples(f"fleet{n}") for n in specs}
+        calls = {}
+        for r in range(self.args.runs):
+            for n, spec in specs.items():
+                log(f"no-op deploy-stacks of {n} deployments, run {r + 1}/{self.args.runs}")
+                result = samples[n].time(repo.pants, "deploy-stacks", spec, env=env)
+                calls[n] = proxy.take()
+                lines = result.stdout.splitlines()
+        self.results["scale"] = {
+            str(n): {"times": s.times, "calls": dict(calls[n])} for n, s in samples.items()
+        }
+        by_min, by_median = ratio(samples[big], samples[small])
+        self.row(
+            f"no-op `deploy-stacks` of {big} deployments (2 regions) vs {small}",
+            f"{samples[big].cell()}; {describe_calls(calls[big])}; {len(lines)} lines of output",
+            f"{samples[small].cell()}; {describe_calls(calls[small])}",
+            f"{by_median:.2f}x the time for {big // small}x the stacks (min {by_min:.2f}x)",
+        )
+        return by_median
 
     # --- 4. parallel deploy -----------------------------------------------------------------
 
@@ -359,14 +404,15 @@ class Bench:
             "parallel_speedup": None,
             "remote_cache_ratio": None,
             "cold_s_per_app": None,
+            "scale_ratio": None,
         }
-        if {"package", "noop", "parallel", "cdk", "remote_cache"} & set(only):
+        if {"package", "noop", "parallel", "scale", "cdk", "remote_cache"} & set(only):
             repo = self.repo(n)
             if "package" in only:
                 self.package_all(repo)
             elif {"noop", "parallel", "cdk"} & set(only):
                 repo.pants("package", "::")
-            if {"noop", "parallel"} & set(only):
+            if {"noop", "parallel", "scale"} & set(only):
                 found.update(self.deploys(repo, only))
             if "cdk" in only:
                 self.cdk_synth(repo)
@@ -396,13 +442,16 @@ class Bench:
         try:
             with AwsProxy(state["endpoint"]) as proxy:
                 env = aws_env(proxy.endpoint)
-                log(f"first deploy of {repo.apps} stacks (deploy-stacks)")
-                repo.pants("deploy-stacks", "::", env=env)
+                if {"noop", "parallel"} & set(only):
+                    log(f"first deploy of {repo.apps} stacks (deploy-stacks)")
+                    repo.pants("deploy-stacks", "::", env=env)
                 proxy.take()
                 if "noop" in only:
                     found["noop_speedup"] = self.noop_deploy(repo, proxy, env)
                 if "parallel" in only:
                     found["parallel_speedup"] = self.parallel_deploy(repo, proxy, env)
+                if "scale" in only:
+                    found["scale_ratio"] = self.scale(repo, proxy, env)
         finally:
             stop_process(state["pid"])
         return found
@@ -458,6 +507,9 @@ def main() -> None:
     )
     parser.add_argument("--apps", type=int, default=20, help="apps for package/noop/parallel")
     parser.add_argument(
+        "--fleet", type=int, default=None, help="deployments in the scale run (1000; quick: 400)"
+    )
+    parser.add_argument(
         "--latency-ms",
         type=float,
         default=100,
@@ -467,6 +519,8 @@ def main() -> None:
     args.runs = args.runs or (2 if args.quick else 3)
     args.only = args.only or [m for m in MEASUREMENTS if not (args.quick and m == "cdk")]
     args.cold_runs = 1 if args.quick else 2
+    args.fleet = args.fleet or (400 if args.quick else 1000)
+    args.fleet_small = max(1, args.fleet // 50)  # compared with 50 times fewer
     # Rows that the last line does not report get fewer runs in a quick run.
     args.secondary_runs = 1 if args.quick else args.runs
     bench = Bench(args)
