@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Optional
+from typing import Dict, Iterable, Optional, Tuple
 
 from pants.core.goals.package import OutputPathField
 from pants.engine.addresses import Address
@@ -22,6 +22,7 @@ from pants.engine.target import (
     StringSequenceField,
     Target,
 )
+from pants.util.frozendict import FrozenDict
 from pants.util.strutil import help_text
 
 from jiti_contract import (
@@ -296,7 +297,9 @@ class DeploymentStackSetAccountsField(StringSequenceField):
     )
 
     @classmethod
-    def compute_value(cls, raw_value, address: Address):
+    def compute_value(
+        cls, raw_value: Optional[Iterable[str]], address: Address
+    ) -> Optional[Tuple[str, ...]]:
         value = super().compute_value(raw_value, address)
         bad = [a for a in value or () if not re.match(r"^[0-9]{12}$", a)]
         if bad:
@@ -362,7 +365,9 @@ class DeploymentParametersField(DictStringToStringField):
     )
 
     @classmethod
-    def compute_value(cls, raw_value, address: Address):
+    def compute_value(
+        cls, raw_value: Optional[Dict[str, str]], address: Address
+    ) -> Optional[FrozenDict[str, str]]:
         value = super().compute_value(raw_value, address)
         for name, text in (value or {}).items():
             _check_placeholders(

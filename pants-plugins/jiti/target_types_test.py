@@ -7,6 +7,7 @@ import pytest
 from pants.engine.addresses import Address
 from pants.engine.internals.parametrize import Parametrize
 from pants.engine.internals.scheduler import ExecutionError
+from pants.help.help_info_extracter import TargetFieldHelpInfo
 from pants.testutil.rule_runner import RuleRunner
 
 from jiti.target_types import (
@@ -116,3 +117,11 @@ def test_placeholders_that_are_allowed_pass(rule_runner) -> None:
         }
     )
     rule_runner.get_target(Address("x", target_name="s"))
+
+
+@pytest.mark.parametrize("target", [CloudFormationStackTarget, CloudFormationDeploymentTarget])
+def test_pants_help_describes_every_field(target) -> None:
+    """`pants help <target>` reads each field's type from its `compute_value` and its help."""
+    for field in target.core_fields:
+        info = TargetFieldHelpInfo.create(field, provider="jiti")
+        assert info.description, f"{target.alias}.{field.alias} has no help"
