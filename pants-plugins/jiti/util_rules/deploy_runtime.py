@@ -56,7 +56,8 @@ class DeployRuntime:
         environment: DeployEnvironment,
         extra: Iterable[str] = (),
     ) -> tuple[str, ...]:
-        """The runtime's command line; `root` prefixes paths inside the input digest."""
+        """The runtime's command line; `root` prefixes paths inside the input digest. Modes
+        other than deploying (`--mode`, in `extra`) pass no plans."""
         return (
             "/bin/sh",
             f"{root}{self.pex_path}",
@@ -79,6 +80,11 @@ class DeployRuntime:
             ",".join(environment.names),
             *(("--dry-run",) if jiti.dry_run else ()),
             *(("--force",) if jiti.force else ()),
+            *(
+                ("--fail-on-replace", ",".join(jiti.fail_on_replace_types))
+                if jiti.fail_on_replace and jiti.fail_on_replace_types
+                else ()
+            ),
             *extra,
         )
 
