@@ -7,7 +7,8 @@ paginated DescribeStacks per account and region the repository's deployments rea
 `--confirm` the stacks are only listed, with the reason. With it they are deleted by stack id,
 dependents first (the `jiti:depends-on` tags their deployments recorded), a stack with
 termination protection is refused, and resources a deletion leaves behind (DeletionPolicy
-Retain) are reported. With `--prune-assets`, assets-bucket objects that no live stack or
+Retain) are reported. StackSets are found the same way, and deleted with their instances (whose
+stacks, named `StackSet-...`, are never deleted one by one). With `--prune-assets`, assets-bucket objects that no live stack or
 StackSet references any more, and older than a grace period, are deleted as well
 (`assets.unused`).
 """
@@ -28,7 +29,7 @@ from jiti_contract import (
     Inventory,
     depends_on_from_tags,
 )
-from jiti_deploy import interrupt, live, unused_assets
+from jiti_deploy import interrupt, live, stack_sets, unused_assets
 from jiti_deploy.batch import PrefixedLog
 from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.errors import DeployError
@@ -95,7 +96,7 @@ def find(
     _order(candidates)
     _refuse(candidates)
     log(f"{len(candidates)} stacks of repository {inventory.repository!r} are no longer deployed")
-    return candidates, places, listed, unreachable
+    return candidates, places, listed, unreachable, wanted
 
 
 def _unreadable(account, region, error: str) -> Outcome:
@@ -289,7 +290,7 @@ def run(
 ) -> None:
     """List (or, with `confirm`, delete) what the repository no longer deploys; add a row per
     stack to `outcomes` and, with `assets_grace_days`, one per unused asset to `assets`."""
-    candidates, places, listed, unreachable = find(destinations, inventory, log)
+    candidates, places, listed, unreachable, wanted = find(destinations, inventory, log)
     outcomes += unreachable
     for c in sorted(
         candidates, key=lambda c: (c.destination.account, c.destination.region, c.stack.name)
@@ -300,6 +301,9 @@ def run(
     if confirm and not interrupt.requested():
         delete_all(candidates, max_parallel=max_parallel, log=log)
     outcomes += [outcome(c) for c in candidates]
+    for where, destination in sorted(places.items()):
+        if where in listed and not interrupt.requested():
+            outcomes += prune_stack_sets(destination, inventory.repository, wanted, confirm, log)
     if assets_grace_days is not None and not interrupt.requested():
         going = {c.key for c in candidates if c.result in (None, Result.DELETED)}
         staying = {
@@ -309,6 +313,58 @@ def run(
         assets += unused_assets.prune(
             places, staying, grace_days=assets_grace_days, confirm=confirm, log=log
         )
+
+
+def prune_stack_sets(
+    destination: Destination, repository: str, wanted: set, confirm: bool, log
+) -> list[Outcome]:
+    """The repository's StackSets administered here that no deployment deploys: listed, or
+    deleted with their instances."""
+    cfn, found = destination.client("cloudformation"), []
+    for page in cfn.get_paginator("list_stack_sets").paginate(Status="ACTIVE"):
+        for summary in page["Summaries"]:
+            name = summary["StackSetName"]
+            if summary.get("Status") != "ACTIVE":
+                continue
+            if (destination.account, destination.region, name) in wanted:
+                continue
+            described = cfn.describe_stack_set(StackSetName=name)["StackSet"]
+            tags = {t["Key"]: t["Value"] for t in described.get("Tags", [])}
+            if tags.get(REPOSITORY_TAG) != repository:
+                continue
+            found.append((name, tags))
+    outcomes = []
+    for name, tags in sorted(found):
+        started, result, error = time.monotonic(), Result.WOULD_DELETE, None
+        owner = tags.get(DEPLOYMENT_TAG, "?")
+        reason = (
+            f"no deployment deploys the StackSet {name} from {destination.account}/"
+            f"{destination.region} any more (it was deployed by {owner})"
+        )
+        log(f"StackSet {name} ({destination.account}/{destination.region}): {reason}")
+        if confirm:
+            try:
+                count = stack_sets.delete(destination, name, log=log)
+                result, reason = Result.DELETED, f"{reason}; {count} instances deleted with it"
+            except (DeployError, ClientError, BotoCoreError) as e:
+                result, error = Result.FAILED, str(e)
+                log(f"StackSet {name}: error: {e}")
+        outcomes.append(
+            Outcome(
+                owner,
+                name,
+                destination.kind,
+                destination.account,
+                destination.region,
+                result,
+                (tags.get(VERSION_TAG) or "none")[:12],
+                "-",
+                round(time.monotonic() - started, 2),
+                error,
+                reason=reason,
+            )
+        )
+    return outcomes
 
 
 def summary(outcomes: list[Outcome], assets: list[dict], confirmed: bool, elapsed_s: float) -> str:

@@ -10,7 +10,7 @@ import json
 import boto3
 import pytest
 
-from jiti_contract import Inventory, StackPlace, to_json
+from jiti_contract import Inventory, StackPlace, StackSetSettings, to_json
 from jiti_deploy import output, prune, runner
 from jiti_deploy.__main__ import main
 from jiti_deploy.destinations import Destination, Destinations
@@ -232,3 +232,44 @@ def test_the_prune_report_and_exit_code(endpoint, destination, make, tmp_path, m
         "refused",
         "apps/r-guarded:deploy",
     )
+
+
+def test_a_stack_set_no_longer_deployed_is_deleted_with_its_instances(
+    destination, destinations, make
+):
+    fleet = make(
+        "p-fleet",
+        {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "p-fleet-q"}}}},
+        repository="fleet-test",
+        stack_set=StackSetSettings(("444444444444",), ("us-east-1",), 100, 0),
+    )
+    runner.deploy(destination, fleet, log=quiet)
+    cfn = destination.client("cloudformation")
+    assert cfn.list_stack_instances(StackSetName="p-fleet-dev")["Summaries"]
+    inventory = Inventory("fleet-test", (StackPlace("apps/other:deploy", "other-dev"),))
+
+    def run(confirm: bool) -> list:
+        outcomes: list = []
+        prune.run(
+            destinations,
+            inventory,
+            confirm=confirm,
+            max_parallel=2,
+            assets_grace_days=None,
+            outcomes=outcomes,
+            assets=[],
+            log=quiet,
+        )
+        return outcomes
+
+    (listed,) = run(confirm=False)
+    assert (listed.stack, listed.result, listed.deployment) == (
+        "p-fleet-dev",
+        Result.WOULD_DELETE,
+        "apps/p-fleet:deploy",
+    )
+    (deleted,) = run(confirm=True)
+    assert deleted.result is Result.DELETED and "1 instances deleted with it" in deleted.reason
+    with pytest.raises(cfn.exceptions.StackSetNotFoundException):
+        cfn.describe_stack_set(StackSetName="p-fleet-dev")
+    assert run(confirm=False) == []
