@@ -103,7 +103,7 @@ def check(destination: Destination, place: StackPlace, log) -> tuple[Result, str
         else None
     )
     if drifts:
-        log(f"{place.stack_name}: drifted ({len(drifts)} resources)")
+        log(f"{place.stack_name}: drifted ({len(drifts)} of its resources)")
         return Result.DRIFTED, version, drifts, note
     log(f"{place.stack_name}: in sync")
     return Result.IN_SYNC, version, [], note
@@ -183,5 +183,5 @@ def summary(outcomes: list[Outcome], elapsed_s: float) -> str:
         if o.error:
             lines.append(f"{o.stack}: error: {o.error}")
     drifted = sum(o.result is Result.DRIFTED for o in outcomes)
-    lines.append(f"{len(outcomes)} stacks checked in {elapsed_s:.1f}s: {drifted} drifted")
+    lines.append(f"stacks checked: {len(outcomes)} in {elapsed_s:.1f}s; drifted: {drifted}")
     return "\n".join(lines)

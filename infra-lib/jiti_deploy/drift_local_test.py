@@ -83,4 +83,4 @@ def test_a_queue_changed_out_of_band_is_reported_and_fails_the_run(
     assert rows["d-changed-dev"]["result"] == "drifted"
     assert rows["d-changed-dev"]["drift"][0]["properties"][0]["actual"] == "5"
     assert rows["d-same-dev"]["result"] == "in sync"
-    assert "1 drifted" in capsys.readouterr().out
+    assert "drifted: 1" in capsys.readouterr().out

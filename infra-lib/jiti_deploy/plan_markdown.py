@@ -3,9 +3,11 @@ comment: one row per deployment, then each change set's resource changes, replac
 
 from __future__ import annotations
 
+import json
+
 from jiti_deploy.report import Outcome, Result
 
-VALUE_LIMIT = 60  # characters of a property value shown in a cell
+VALUE_LIMIT = 80  # characters of a property value shown in a cell
 ORDER = {"Remove": 0, "Modify": 1, "Add": 2}
 
 
@@ -22,11 +24,12 @@ def _value(value: str | None) -> str:
 
 def _counts(outcome: Outcome) -> str:
     if not outcome.changes:
-        return "no resource changes" if outcome.result.ok else "-"
+        return "no resource changes" if outcome.result is not Result.UP_TO_DATE else "-"
     replaced = sum(1 for c in outcome.changes if _replaces(c))
     counts = {}
     for c in outcome.changes:
-        counts[c["action"]] = counts.get(c["action"], 0) + 1
+        if not _replaces(c):
+            counts[c["action"]] = counts.get(c["action"], 0) + 1
     words = {"Add": "to add", "Modify": "to modify", "Remove": "to remove"}
     parts = [
         f"{n} {words.get(a, a.lower())}"
@@ -41,13 +44,30 @@ def _replaces(change: dict) -> bool:
     return change["action"] == "Modify" and change["replacement"] in ("True", "Conditional")
 
 
+def _narrowed(before: str | None, after: str | None) -> tuple[str | None, str | None]:
+    """Of two JSON objects, only the keys whose values differ (a Lambda's `Code` differs in its
+    `S3Key`, not its bucket)."""
+    try:
+        old, new = json.loads(before), json.loads(after)
+    except (TypeError, ValueError):
+        return before, after
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return before, after
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return (
+        json.dumps({k: old[k] for k in keys if k in old}, sort_keys=True),
+        json.dumps({k: new[k] for k in keys if k in new}, sort_keys=True),
+    )
+
+
 def _properties(change: dict) -> str:
     shown = []
     for d in change["details"]:
         label = d["name"] or d["attribute"]
         values = ""
         if d["before"] is not None or d["after"] is not None:
-            values = f": {_value(d['before'])} → {_value(d['after'])}"
+            before, after = _narrowed(d["before"], d["after"])
+            values = f": {_value(before)} → {_value(after)}"
         recreation = {"Always": " (replaces)", "Conditionally": " (may replace)"}
         shown.append(f"{_cell(label)}{values}{recreation.get(d['requires_recreation'], '')}")
     return "<br>".join(shown) or "-"

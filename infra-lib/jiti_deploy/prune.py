@@ -95,8 +95,15 @@ def find(
             candidates.append(Candidate(stack, destination, stack.tags.get(DEPLOYMENT_TAG, "?")))
     _order(candidates)
     _refuse(candidates)
-    log(f"{len(candidates)} stacks of repository {inventory.repository!r} are no longer deployed")
+    log(
+        f"{_count(len(candidates), 'stack')} of repository {inventory.repository!r} "
+        f"{'is' if len(candidates) == 1 else 'are'} no longer deployed"
+    )
     return candidates, places, listed, unreachable, wanted
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _unreadable(account, region, error: str) -> Outcome:
@@ -217,7 +224,8 @@ def delete(c: Candidate, log) -> None:
         raise DeployError(_failure(cfn, c.stack.stack_id, name)) from None
     c.retained = _retained(cfn, c.stack.stack_id)
     c.result = Result.DELETED
-    log(f"{name}: deleted" + (f"; kept {len(c.retained)} retained resources" if c.retained else ""))
+    kept = f"; kept {_count(len(c.retained), 'retained resource')}" if c.retained else ""
+    log(f"{name}: deleted{kept}")
     for kept in c.retained:
         log(f"  kept {kept}")
 
@@ -345,7 +353,8 @@ def prune_stack_sets(
         if confirm:
             try:
                 count = stack_sets.delete(destination, name, log=log)
-                result, reason = Result.DELETED, f"{reason}; {count} instances deleted with it"
+                result = Result.DELETED
+                reason = f"{reason}; {_count(count, 'instance')} deleted with it"
             except (DeployError, ClientError, BotoCoreError) as e:
                 result, error = Result.FAILED, str(e)
                 log(f"StackSet {name}: error: {e}")
@@ -392,7 +401,7 @@ def summary(outcomes: list[Outcome], assets: list[dict], confirmed: bool, elapse
     if assets:
         size = sum(a["size"] for a in assets)
         verb = "deleted" if confirmed else "would delete"
-        lines.append(f"unused assets: {verb} {len(assets)} objects ({size:,} bytes)")
+        lines.append(f"unused assets: {verb} {_count(len(assets), 'object')} ({size:,} bytes)")
     if (
         not confirmed
         and any(o.result is Result.WOULD_DELETE for o in outcomes)

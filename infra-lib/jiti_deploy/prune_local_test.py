@@ -269,7 +269,7 @@ def test_a_stack_set_no_longer_deployed_is_deleted_with_its_instances(
         "apps/p-fleet:deploy",
     )
     (deleted,) = run(confirm=True)
-    assert deleted.result is Result.DELETED and "1 instances deleted with it" in deleted.reason
+    assert deleted.result is Result.DELETED and "1 instance deleted with it" in deleted.reason
     with pytest.raises(cfn.exceptions.StackSetNotFoundException):
         cfn.describe_stack_set(StackSetName="p-fleet-dev")
     assert run(confirm=False) == []
