@@ -11,7 +11,6 @@ from pants.base.build_root import BuildRoot
 from pants.core.goals.deploy import DeployFieldSet
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.console import Console
-from pants.engine.fs import Digest, MergeDigests
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
 from pants.engine.rules import Effect, Get, MultiGet, collect_rules, goal_rule
@@ -24,8 +23,11 @@ from pants.option.option_types import StrOption
 from pants.util.strutil import help_text
 
 from jiti.goals.deploy import CloudFormationDeployFieldSet
-from jiti.subsystem import JitiSubsystem
-from jiti.util_rules.deploy_runtime import DeployEnvironment, DeployRuntime
+from jiti.util_rules.deploy_runtime import (
+    DeployEnvironment,
+    DeployInvocation,
+    DeployInvocationRequest,
+)
 from jiti.util_rules.inventory import AllStackPlaces, InventoryFile, InventoryRequest
 
 
@@ -55,7 +57,6 @@ class DriftStacks(Goal):
 async def drift_stacks(
     console: Console,
     subsystem: DriftStacksSubsystem,
-    jiti: JitiSubsystem,
     build_root: BuildRoot,
     dist_dir: DistDir,
 ) -> DriftStacks:
@@ -74,25 +75,21 @@ async def drift_stacks(
         console.print_stdout("nothing to check: no cloudformation_deployment is selected")
         return DriftStacks(exit_code=0)
     all_places = await Get(AllStackPlaces)
-    environment, inventory, runtime = await MultiGet(
-        Get(DeployEnvironment),
-        Get(InventoryFile, InventoryRequest(all_places.of(addresses))),
-        Get(DeployRuntime),
+    _, inventory = await MultiGet(  # where deploys go is decided (and checked) first
+        Get(DeployEnvironment), Get(InventoryFile, InventoryRequest(all_places.of(addresses)))
     )
-    digest = await Get(Digest, MergeDigests([runtime.digest, inventory.digest]))
     report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
-    argv = runtime.argv(
-        [],
-        root="",
-        build_root=build_root,
-        dist_dir=dist_dir,
-        jiti=jiti,
-        environment=environment,
-        extra=("--mode", "drift", "--inventory", inventory.path, "--report", report),
+    invocation = await Get(
+        DeployInvocation,
+        DeployInvocationRequest(
+            (),
+            extra=("--mode", "drift", "--inventory", inventory.path, "--report", report),
+            inputs=(inventory.digest,),
+        ),
     )
     result = await Effect(
         InteractiveProcessResult,
-        InteractiveProcess(argv, env=runtime.env(environment), input_digest=digest),
+        InteractiveProcess(invocation.argv, env=invocation.env, input_digest=invocation.digest),
     )
     return DriftStacks(exit_code=result.exit_code)
 

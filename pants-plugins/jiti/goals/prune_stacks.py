@@ -13,7 +13,6 @@ from __future__ import annotations
 from pants.base.build_root import BuildRoot
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.console import Console
-from pants.engine.fs import Digest, MergeDigests
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
 from pants.engine.rules import Effect, Get, MultiGet, collect_rules, goal_rule
@@ -21,7 +20,11 @@ from pants.option.option_types import StrOption
 from pants.util.strutil import help_text
 
 from jiti.subsystem import JitiSubsystem
-from jiti.util_rules.deploy_runtime import DeployEnvironment, DeployRuntime
+from jiti.util_rules.deploy_runtime import (
+    DeployEnvironment,
+    DeployInvocation,
+    DeployInvocationRequest,
+)
 from jiti.util_rules.inventory import AllStackPlaces, InventoryFile, InventoryRequest
 
 
@@ -65,30 +68,23 @@ async def prune_stacks(
             "prune-stacks: the repository has no cloudformation_deployment, so no account and "
             "region to look in"
         )
-    environment, inventory, runtime = await MultiGet(
+    _, inventory = await MultiGet(  # where deploys go is decided (and checked) first
         Get(DeployEnvironment),
         Get(InventoryFile, InventoryRequest(tuple(place for _, place in all_places.places))),
-        Get(DeployRuntime),
     )
-    digest = await Get(Digest, MergeDigests([runtime.digest, inventory.digest]))
     report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
     extra = ["--mode", "prune", "--inventory", inventory.path, "--report", report]
     if jiti.prune_confirm:
         extra.append("--confirm")
     if jiti.prune_assets:
         extra += ["--prune-assets", "--assets-grace-days", str(jiti.prune_assets_grace_days)]
-    argv = runtime.argv(
-        [],
-        root="",
-        build_root=build_root,
-        dist_dir=dist_dir,
-        jiti=jiti,
-        environment=environment,
-        extra=extra,
+    invocation = await Get(
+        DeployInvocation,
+        DeployInvocationRequest((), extra=tuple(extra), inputs=(inventory.digest,)),
     )
     result = await Effect(
         InteractiveProcessResult,
-        InteractiveProcess(argv, env=runtime.env(environment), input_digest=digest),
+        InteractiveProcess(invocation.argv, env=invocation.env, input_digest=invocation.digest),
     )
     return PruneStacks(exit_code=result.exit_code)
 

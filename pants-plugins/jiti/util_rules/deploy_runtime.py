@@ -168,11 +168,13 @@ def rules():
 @dataclass(frozen=True)
 class DeployInvocationRequest:
     """Run the deploy runtime on these deployments (`root` prefixes paths inside the digest:
-    `{chroot}/` for `pants run`)."""
+    `{chroot}/` for `pants run`); `inputs` are more files it reads (the inventory of the modes
+    that take no plans: prune and drift)."""
 
     setups: tuple[DeploymentSetup, ...]
     root: str = ""
     extra: tuple[str, ...] = ()
+    inputs: tuple[Digest, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,10 @@ async def deploy_invocation(
 ) -> DeployInvocation:
     environment, runtime = await MultiGet(Get(DeployEnvironment), Get(DeployRuntime))
     digest = await Get(
-        Digest, MergeDigests([runtime.digest, *(setup.digest for setup in request.setups)])
+        Digest,
+        MergeDigests(
+            [runtime.digest, *(setup.digest for setup in request.setups), *request.inputs]
+        ),
     )
     argv = runtime.argv(
         [setup.plan_path for setup in request.setups],
