@@ -25,6 +25,12 @@ ENV_TAG = "jiti:env"
 DEPLOYMENT_TAG = "jiti:deployment"  # the deployment that owns the stack (see deployment_tag)
 COMMIT_TAG = "jiti:commit"  # the source commit the stack was deployed from
 COMMIT_TIME_TAG = "jiti:commit-time"  # its commit time, in seconds since the epoch
+REPOSITORY_TAG = "jiti:repository"  # the repository that deploys the stack ([jiti].repository)
+# The deployments the stack's own deployment depends on (`deployment_tag` values, space
+# separated), so that `prune-stacks` deletes dependents first once the targets are gone. A
+# value holds at most TAG_VALUE_LIMIT characters: longer lists go on in `jiti:depends-on-2`, ...
+DEPENDS_ON_TAG = "jiti:depends-on"
+TAG_VALUE_LIMIT = 256
 
 # Template parameters whose values jiti supplies at deploy time.
 ENVIRONMENT_PARAMETER = "Environment"
@@ -33,6 +39,32 @@ ASSETS_BUCKET_PARAMETER = "AssetsBucket"
 # The assets bucket of each account and region (`[jiti].assets_bucket`).
 ASSETS_BUCKET_DEFAULT = "jiti-assets-{account}-{region}"
 ASSETS_BUCKET_PLACEHOLDERS = ("account", "region")
+
+# Resource types that hold data: `--jiti-fail-on-replace` stops a deploy that would replace or
+# delete one (`[jiti].fail_on_replace_types`).
+STATEFUL_TYPES = (
+    "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::GlobalTable",
+    "AWS::S3::Bucket",
+    "AWS::RDS::DBInstance",
+    "AWS::RDS::DBCluster",
+    "AWS::EFS::FileSystem",
+    "AWS::ElastiCache::ReplicationGroup",
+    "AWS::ElastiCache::CacheCluster",
+    "AWS::OpenSearchService::Domain",
+    "AWS::Elasticsearch::Domain",
+    "AWS::Kinesis::Stream",
+    "AWS::Cognito::UserPool",
+    "AWS::KMS::Key",
+    "AWS::SecretsManager::Secret",
+    "AWS::DocDB::DBCluster",
+    "AWS::Neptune::DBCluster",
+    "AWS::Redshift::Cluster",
+    "AWS::Backup::BackupVault",
+)
+
+# Deletion policies that keep a resource when its stack is deleted: the data jiti guards.
+RETAINING_POLICIES = ("Retain", "RetainExceptOnCreate")
 
 # Template metadata: archive assets the deploy unpacks into a bucket once the stack is live.
 SITE_CONTENT_METADATA = "jiti:site-content"
@@ -61,6 +93,57 @@ def deployment_tag(address: str) -> str:
     """A deployment's address as a tag value (commas, which parametrized addresses hold, are not
     allowed in the tags of many resource types)."""
     return address.replace(",", "+")
+
+
+def depends_on_tags(addresses: Tuple[str, ...]) -> dict[str, str]:
+    """The `jiti:depends-on` tags recording `addresses` (deployments), as few as fit."""
+    values: list[str] = []
+    for value in sorted(deployment_tag(a) for a in addresses):
+        if values and len(values[-1]) + 1 + len(value) <= TAG_VALUE_LIMIT:
+            values[-1] += " " + value
+        else:
+            values.append(value)
+    return {
+        DEPENDS_ON_TAG if i == 0 else f"{DEPENDS_ON_TAG}-{i + 1}": value
+        for i, value in enumerate(values)
+    }
+
+
+def depends_on_from_tags(tags: Mapping[str, str]) -> set[str]:
+    """The deployment tags a stack's `jiti:depends-on` tags name."""
+    return {
+        value
+        for key, text in tags.items()
+        if key == DEPENDS_ON_TAG or re.fullmatch(re.escape(DEPENDS_ON_TAG) + r"-[0-9]+", key)
+        for value in text.split()
+    }
+
+
+def retained_resources(template: Mapping[str, Any]) -> list[str]:
+    """The logical ids of a template's resources that outlive their stack (data)."""
+    return sorted(
+        logical_id
+        for logical_id, resource in (template.get("Resources") or {}).items()
+        if isinstance(resource, Mapping) and resource.get("DeletionPolicy") in RETAINING_POLICIES
+    )
+
+
+def default_stack_policy(retained: Tuple[str, ...]) -> Optional[dict]:
+    """The stack policy of a stack holding data: every update is allowed except replacing or
+    deleting a retained resource. None for a stack without one (no policy is set)."""
+    if not retained:
+        return None
+    return {
+        "Statement": [
+            {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": ["Update:Replace", "Update:Delete"],
+                "Principal": "*",
+                "Resource": [f"LogicalResourceId/{r}" for r in sorted(retained)],
+            },
+        ]
+    }
 
 
 def placeholders_in(text: str) -> set[str]:
@@ -264,6 +347,12 @@ class Plan:
     termination_protection: bool = False
     capabilities: Tuple[str, ...] = ()
     depends_on: Tuple[str, ...] = ()  # deployments that go first when deployed together
+    repository: Optional[str] = None  # the repository deploying it (the jiti:repository tag)
+    stack_policy: Optional[Mapping[str, Any]] = None  # set on create and before each update
+    rollback_alarms: Tuple[str, ...] = ()  # CloudWatch alarm ARNs or names: rollback triggers
+    rollback_monitoring_minutes: int = 0
+    notification_arns: Tuple[str, ...] = ()  # SNS topics that get the stack's events
+    disable_rollback: bool = False  # a failed create or update stays as it failed
 
     DIR = "jiti-plans"
 
@@ -272,7 +361,32 @@ class Plan:
         return f"{Plan.DIR}/{path_safe_address}.json"
 
 
+@dataclass(frozen=True)
+class StackPlace:
+    """Where one deployment's stack lives, known without building it."""
+
+    address: str
+    stack_name: str
+    account: Optional[str] = None  # None: the current credentials' account
+    region: Optional[str] = None  # None: the default region
+    assume_role: Optional[str] = None  # may hold `{account}`
+    stack_set: bool = False  # a StackSet of that name, with instances elsewhere
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """`jiti-inventory.json`: deployments by where their stacks live, for the runtime's modes
+    that need no packaged stack: `prune` (every deployment in the repository) and `drift`
+    (the selected ones)."""
+
+    repository: str
+    stacks: Tuple[StackPlace, ...]
+
+    FILE = "jiti-inventory.json"
+
+
 _NESTED: dict[tuple[str, str], type] = {
     ("Manifest", "assets"): Asset,
     ("Plan", "stack_set"): StackSetSettings,
+    ("Inventory", "stacks"): StackPlace,
 }

@@ -7,15 +7,22 @@ import json
 import pytest
 
 from jiti_contract import (
+    TAG_VALUE_LIMIT,
     Asset,
+    Inventory,
     Manifest,
     PlaceholderError,
     Plan,
+    StackPlace,
     StackSetSettings,
     SynthesisRequest,
     check_placeholders,
+    default_stack_policy,
+    depends_on_from_tags,
+    depends_on_tags,
     fill_placeholders,
     from_json,
+    retained_resources,
     to_json,
 )
 
@@ -45,12 +52,29 @@ PLAN = Plan(
     parameters={"Prefix": "shop-{region}"},
     capabilities=("CAPABILITY_IAM",),
     depends_on=("apps/base:prod",),
+    repository="shop",
+    stack_policy=default_stack_policy(("Table",)),
+    rollback_alarms=("errors", "arn:aws:cloudwatch:eu-west-1:111111111111:alarm:latency"),
+    rollback_monitoring_minutes=10,
+    notification_arns=("arn:aws:sns:eu-west-1:111111111111:deploys",),
+    disable_rollback=True,
 )
 
 
 @pytest.mark.parametrize("record", [PLAN, Plan("a:b", "b", "a", "a-dev", "dev", "m.json")])
 def test_plan_round_trips(record):
     assert from_json(Plan, to_json(record)) == record
+
+
+def test_inventory_round_trips():
+    inventory = Inventory(
+        "shop",
+        (
+            StackPlace("apps/a:deploy", "a-dev"),
+            StackPlace("apps/b:prod", "b-prod", "111111111111", "eu-west-1", "arn:{account}", True),
+        ),
+    )
+    assert from_json(Inventory, to_json(inventory)) == inventory
 
 
 def test_manifest_round_trips_and_shows_the_short_version():
@@ -76,3 +100,34 @@ def test_placeholders_are_filled_where_known_and_checked_where_written():
         PlaceholderError, match=r"uses \{region\}; only \{app\}, \{env\} may be used"
     ):
         check_placeholders("{app}-{region}", ("app", "env"))
+
+
+def test_dependencies_are_recorded_in_tags_that_fit_and_read_back():
+    addresses = tuple(
+        f"apps/app{i:02d}:prod@account=111111111111,region=eu-west-1" for i in range(9)
+    )
+    tags = depends_on_tags(addresses)
+    assert list(tags) == ["jiti:depends-on", "jiti:depends-on-2", "jiti:depends-on-3"]
+    assert all(len(v) <= TAG_VALUE_LIMIT for v in tags.values())
+    assert depends_on_from_tags({**tags, "jiti:app": "x"}) == {
+        a.replace(",", "+") for a in addresses
+    }
+    assert depends_on_tags(()) == {}
+
+
+def test_the_default_stack_policy_guards_retained_resources_only():
+    template = {
+        "Resources": {
+            "Table": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "RetainExceptOnCreate"},
+            "Bucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+            "Queue": {"Type": "AWS::SQS::Queue", "DeletionPolicy": "Delete"},
+            "Fn": {"Type": "AWS::Lambda::Function"},
+        }
+    }
+    retained = retained_resources(template)
+    assert retained == ["Bucket", "Table"]
+    allow, deny = default_stack_policy(tuple(retained))["Statement"]
+    assert allow["Effect"] == "Allow" and allow["Action"] == "Update:*"
+    assert deny["Action"] == ["Update:Replace", "Update:Delete"]
+    assert deny["Resource"] == ["LogicalResourceId/Bucket", "LogicalResourceId/Table"]
+    assert default_stack_policy(()) is None

@@ -1,12 +1,19 @@
-"""The deploy runtime, run by `pants run`, `pants experimental-deploy` and `pants deploy-stacks`.
+"""The deploy runtime, run by `pants run`, `pants experimental-deploy`, `pants deploy-stacks`,
+`pants prune-stacks` and `pants drift-stacks`.
 
-Usage: jiti-deploy --plan PLAN [--plan PLAN ...] --artifacts DIR [--state-dir DIR]
-                   [--build-root DIR] [--outputs-dir DIR] [--max-parallel N] [--report FILE]
-                   [--target local|aws|auto] [--assets-bucket NAME] [--env-vars NAME,...]
-                   [--dry-run] [--force]
+Usage: jiti-deploy [--mode deploy] --plan PLAN [--plan PLAN ...] --artifacts DIR
+                   [--fail-on-replace TYPE,...] [--plan-markdown FILE] [--dry-run] [--force]
+       jiti-deploy --mode prune --inventory FILE [--confirm] [--prune-assets]
+                   [--assets-grace-days N]
+       jiti-deploy --mode drift --inventory FILE
+       each with [--state-dir DIR] [--build-root DIR] [--outputs-dir DIR] [--max-parallel N]
+                 [--report FILE] [--target local|aws|auto] [--assets-bucket NAME]
+                 [--env-vars NAME,...]
 
 One plan deploys one stack; several are deployed together: one batched read of what is live
-per region, then only what differs, in dependency order, with a summary table.
+per region, then only what differs, in dependency order, with a summary table. `prune` deletes
+(with `--confirm`; lists otherwise) the stacks this repository deployed and no longer deploys;
+`drift` runs CloudFormation's drift detection on the inventory's stacks.
 """
 
 from __future__ import annotations
@@ -19,8 +26,19 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jiti_contract import ASSETS_BUCKET_DEFAULT, EXIT_USER_ERROR, TARGETS
-from jiti_deploy import batch, checks, deployment, interrupt, output, report, runner
+from jiti_contract import ASSETS_BUCKET_DEFAULT, EXIT_USER_ERROR, TARGETS, Inventory, from_json
+from jiti_deploy import (
+    batch,
+    checks,
+    deployment,
+    drift,
+    interrupt,
+    output,
+    plan_markdown,
+    prune,
+    report,
+    runner,
+)
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.errors import DeployError
 from jiti_deploy.local_aws import LocalAwsError
@@ -46,8 +64,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="jiti-deploy", description="Deploy packaged CloudFormation stacks."
     )
-    parser.add_argument("--plan", type=Path, action="append", required=True)
-    parser.add_argument("--artifacts", type=Path, required=True)
+    parser.add_argument("--mode", choices=MODES, default="deploy")
+    parser.add_argument("--plan", type=Path, action="append", default=[])
+    parser.add_argument("--artifacts", type=Path, default=None)
+    parser.add_argument(
+        "--inventory", type=Path, default=None, help="prune and drift: the stacks to look at"
+    )
     parser.add_argument("--state-dir", type=Path, default=Path(".jiti"))
     parser.add_argument(
         "--build-root", type=Path, default=None, help="the repository, for the commit deployed"
@@ -66,23 +88,86 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--force", action="store_true", help="deploy even what is already live at this version"
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--fail-on-replace",
+        default="",
+        help="resource types, comma-separated: stop before executing a change set that would "
+        "replace or delete one",
+    )
+    parser.add_argument(
+        "--plan-markdown", type=Path, default=None, help="write the change sets as Markdown here"
+    )
+    parser.add_argument("--confirm", action="store_true", help="prune: delete, not only list")
+    parser.add_argument(
+        "--prune-assets",
+        action="store_true",
+        help="prune: unused objects of the assets buckets too",
+    )
+    parser.add_argument("--assets-grace-days", type=float, default=7.0)
+    args = parser.parse_args(argv)
+    if args.mode == "deploy" and not (args.plan and args.artifacts):
+        parser.error("deploying needs --plan and --artifacts")
+    if args.mode != "deploy" and not args.inventory:
+        parser.error(f"--mode {args.mode} needs --inventory")
+    return args
 
 
-def run(args: argparse.Namespace, outcomes: list) -> None:
-    """Deploy what the plans say, adding each deployment's outcome to `outcomes`."""
+MODES = ("deploy", "prune", "drift")
+
+
+def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
+    """Do what the mode says, adding each deployment's (or stack's) outcome to `outcomes` and
+    what else the report holds to `extra`."""
+    destinations = Destinations(
+        args.target, args.state_dir.resolve(), log=log, assets_bucket=args.assets_bucket
+    )
+    if args.mode == "deploy":
+        deploy(args, destinations, outcomes)
+        return
+    try:
+        inventory = from_json(Inventory, args.inventory.read_text())
+    except (OSError, ValueError, TypeError) as e:
+        raise UserError(f"cannot read the inventory {args.inventory}: {e}") from None
+    problems = checks.place_problems(inventory.stacks)
+    if problems:
+        raise UserError("\n".join(problems))
+    if args.mode == "drift":
+        outcomes += drift.run(
+            destinations, inventory.stacks, max_parallel=args.max_parallel, log=log
+        )
+        return
+    extra.update(repository=inventory.repository, confirmed=args.confirm, assets=[])
+    prune.run(
+        destinations,
+        inventory,
+        confirm=args.confirm,
+        max_parallel=args.max_parallel,
+        assets_grace_days=args.assets_grace_days if args.prune_assets else None,
+        outcomes=outcomes,
+        assets=extra["assets"],
+        log=log,
+    )
+
+
+def deploy(args: argparse.Namespace, destinations: Destinations, outcomes: list) -> None:
+    """Deploy what the plans say."""
     source = source_of(args.build_root)
     deployments = [deployment.load(p, args.artifacts, args.outputs_dir, source) for p in args.plan]
     problems = checks.problems(deployments)
     if problems:
         raise UserError("\n".join(problems))
-    destinations = Destinations(
-        args.target, args.state_dir.resolve(), log=log, assets_bucket=args.assets_bucket
-    )
+    fail_on_replace = tuple(t for t in args.fail_on_replace.split(",") if t)
     if len(deployments) == 1 and not args.report:  # `pants run`: no table for one stack
         d = deployments[0]
         destination = destinations.get(d.plan.account, d.plan.region, d.role_to_assume)
-        runner.deploy(destination, d, dry_run=args.dry_run, force=args.force, log=log)
+        runner.deploy(
+            destination,
+            d,
+            dry_run=args.dry_run,
+            force=args.force,
+            log=log,
+            fail_on_replace=fail_on_replace,
+        )
         return
     outcomes += batch.run(
         destinations,
@@ -91,6 +176,7 @@ def run(args: argparse.Namespace, outcomes: list) -> None:
         force=args.force,
         max_parallel=args.max_parallel,
         log=log,
+        fail_on_replace=fail_on_replace,
     )
 
 
@@ -105,9 +191,10 @@ def main(argv: list[str]) -> int:
         keep_only(args.env_vars.split(","))
     interrupt.install(log)
     outcomes: list = []
+    extra: dict = {}
     error_message, code = None, 0
     try:
-        run(args, outcomes)
+        run(args, outcomes, extra)
     except interrupt.Interrupted as e:
         error_message, code = str(e), interrupt.exit_code()
         output.err(str(e))
@@ -121,10 +208,16 @@ def main(argv: list[str]) -> int:
         error_message = f"{type(e).__name__}: {e}"
         code = error(error_message)
     elapsed_s = round(time.monotonic() - started, 2)
-    if outcomes:
+    if args.mode == "deploy" and outcomes:
         log("")
         log(report.summary(outcomes))
         log(f"{len(outcomes)} deployments in {elapsed_s:.1f}s")
+    elif args.mode == "drift":
+        log("")
+        log(drift.summary(outcomes, elapsed_s))
+    elif args.mode == "prune":
+        log("")
+        log(prune.summary(outcomes, extra.get("assets", []), args.confirm, elapsed_s))
     if args.report:
         report.write(
             args.report,
@@ -132,8 +225,16 @@ def main(argv: list[str]) -> int:
             elapsed_s,
             interrupted=interrupt.requested(),
             error=error_message,
+            key="deployments" if args.mode == "deploy" else "stacks",
+            extra=extra,
         )
         log(f"report: {args.report}")
+    if args.plan_markdown:
+        args.plan_markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.plan_markdown.write_text(
+            plan_markdown.render(outcomes, dry_run=args.dry_run, error=error_message)
+        )
+        log(f"plan: {args.plan_markdown}")
     if interrupt.requested():
         return interrupt.exit_code()
     if code:

@@ -130,11 +130,13 @@ class Batch:
         force: bool = False,
         max_parallel: int,
         log=print,
+        fail_on_replace: tuple[str, ...] = (),
     ):
         self.destinations = destinations
         self.deployments = deployments
         self.dry_run = dry_run
         self.force = force
+        self.fail_on_replace = fail_on_replace
         self.max_parallel = max(1, max_parallel)
         self.log = log
         self.deps_of = dependencies_in_run(deployments)
@@ -222,6 +224,7 @@ class Batch:
         return outcome
 
     def _deploy_and_report(self, d: Deployment, log, before, old: str, started: float) -> Outcome:
+        shown: list = []
         try:
             result = runner.deploy(
                 self.destination(d),
@@ -230,21 +233,32 @@ class Batch:
                 force=self.force,
                 log=log,
                 current=before,
+                fail_on_replace=self.fail_on_replace,
+                change_sets=shown,
             )
         except interrupt.Interrupted as e:
             log(str(e))
-            return self._outcome(d, Result.INTERRUPTED, old, started, str(e))
+            return self._outcome(d, Result.INTERRUPTED, old, started, str(e), shown)
+        except runner.Blocked as e:
+            log(f"error: {e}")
+            return self._outcome(d, Result.BLOCKED, old, started, str(e), shown)
         except (DeployError, ClientError, BotoCoreError) as e:
             log(f"error: {e}")
-            return self._outcome(d, Result.FAILED, old, started, str(e))
+            return self._outcome(d, Result.FAILED, old, started, str(e), shown)
         except Exception as e:  # noqa: BLE001 - whatever it is, it is this deployment's failure
             message = f"{type(e).__name__}: {e}"
             log(f"error: {message}")
-            return self._outcome(d, Result.FAILED, old, started, message)
-        return self._outcome(d, result, old, started)
+            return self._outcome(d, Result.FAILED, old, started, message, shown)
+        return self._outcome(d, result, old, started, None, shown)
 
     def _outcome(
-        self, d: Deployment, result: Result, old: str, started: float, error: str | None = None
+        self,
+        d: Deployment,
+        result: Result,
+        old: str,
+        started: float,
+        error: str | None = None,
+        change_sets: list | None = None,
     ) -> Outcome:
         try:
             destination = self.destination(d)
@@ -263,6 +277,7 @@ class Batch:
             d.version[:12],
             elapsed,
             error,
+            changes=[c.to_dict() for cs in change_sets or () for c in cs.changes],
         )
 
 
@@ -274,7 +289,14 @@ def run(
     force: bool = False,
     max_parallel: int,
     log=print,
+    fail_on_replace: tuple[str, ...] = (),
 ) -> list[Outcome]:
     return Batch(
-        destinations, deployments, dry_run=dry_run, force=force, max_parallel=max_parallel, log=log
+        destinations,
+        deployments,
+        dry_run=dry_run,
+        force=force,
+        max_parallel=max_parallel,
+        log=log,
+        fail_on_replace=fail_on_replace,
     ).run()

@@ -1,9 +1,11 @@
-"""Change sets: create, wait, show as a readable diff, execute or discard."""
+"""Change sets: create, wait, show as a readable diff, check against the replace gate,
+execute or discard."""
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 from botocore.exceptions import ClientError, WaiterError
 
@@ -14,11 +16,35 @@ SYMBOLS = {"Add": "+", "Modify": "~", "Remove": "-", "Import": ">", "Dynamic": "
 
 
 @dataclass(frozen=True)
+class PropertyChange:
+    """One changed attribute of a resource (a ResourceChangeDetail), with its values when
+    CloudFormation gives them (DescribeChangeSet's IncludePropertyValues)."""
+
+    attribute: str  # Properties, Metadata, Tags, DeletionPolicy, ...
+    name: str | None  # the property's name, for Properties
+    requires_recreation: str  # Never, Conditionally or Always
+    change_source: str | None = None  # DirectModification, ParameterReference, ...
+    evaluation: str | None = None  # Static or Dynamic
+    before: str | None = None
+    after: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.attribute
+
+
+@dataclass(frozen=True)
 class Change:
     action: str
     logical_id: str
     resource_type: str
     replacement: str
+    details: tuple[PropertyChange, ...] = field(default=())
+
+    @property
+    def replaces(self) -> bool:
+        """The resource may be replaced (a new one made, the old one deleted)."""
+        return self.action == "Modify" and self.replacement in ("True", "Conditional")
 
     def line(self) -> str:
         replacement = (
@@ -27,6 +53,23 @@ class Change:
             else (" (may replace)" if self.replacement == "Conditional" else "")
         )
         return f"  {SYMBOLS.get(self.action, '*')} {self.action:<7} {self.logical_id:<32} {self.resource_type}{replacement}"
+
+    def detail_lines(self) -> list[str]:
+        lines = []
+        for d in self.details:
+            recreation = {
+                "Always": ", requires replacement",
+                "Conditionally": ", may require replacement",
+            }
+            values = (
+                f": {d.before} -> {d.after}" if d.before is not None or d.after is not None else ""
+            )
+            lines.append(f"      {d.label}{values}{recreation.get(d.requires_recreation, '')}")
+        return lines
+
+    def to_dict(self) -> dict:
+        """As the deploy report lists it."""
+        return {**asdict(self), "details": [asdict(d) for d in self.details]}
 
 
 @dataclass(frozen=True)
@@ -51,7 +94,9 @@ def create(
     tags: dict,
     capabilities,
     role_arn,
+    options: dict | None = None,
 ) -> ChangeSet:
+    """`options`: further CreateChangeSet arguments (rollback triggers, notification topics)."""
     name = f"jiti-{int(time.time() * 1000)}"
     kwargs = {
         "StackName": stack_name,
@@ -63,6 +108,7 @@ def create(
         "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(tags.items())],
         "Capabilities": list(capabilities),
         **template,
+        **(options or {}),
     }
     if role_arn:
         kwargs["RoleARN"] = role_arn
@@ -104,9 +150,32 @@ def _created(cfn, change_set_id: str, stack_name: str) -> bool:
         ) from None
 
 
+def _value(value) -> str | None:
+    """A property value as the report shows it: CloudFormation gives JSON text."""
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _detail(detail: dict) -> PropertyChange:
+    target = detail.get("Target", {})
+    return PropertyChange(
+        attribute=target.get("Attribute", "?"),
+        name=target.get("Name"),
+        requires_recreation=target.get("RequiresRecreation", "Never"),
+        change_source=detail.get("ChangeSource"),
+        evaluation=detail.get("Evaluation"),
+        before=_value(target.get("BeforeValue")),
+        after=_value(target.get("AfterValue")),
+    )
+
+
 def _changes(cfn, change_set_id: str) -> tuple[Change, ...]:
     changes = []
-    for page in cfn.get_paginator("describe_change_set").paginate(ChangeSetName=change_set_id):
+    pages = cfn.get_paginator("describe_change_set").paginate(
+        ChangeSetName=change_set_id, IncludePropertyValues=True
+    )
+    for page in pages:
         for change in page.get("Changes", []):
             rc = change.get("ResourceChange", {})
             changes.append(
@@ -115,6 +184,7 @@ def _changes(cfn, change_set_id: str) -> tuple[Change, ...]:
                     logical_id=rc.get("LogicalResourceId", "?"),
                     resource_type=rc.get("ResourceType", "?"),
                     replacement=rc.get("Replacement", "False") or "False",
+                    details=tuple(_detail(d) for d in rc.get("Details", []) or []),
                 )
             )
     return tuple(changes)
@@ -143,6 +213,29 @@ def show(change_set: ChangeSet, log=print) -> None:
         log("  (no resource changes)")
     for change in sorted(change_set.changes, key=lambda c: (c.action, c.logical_id)):
         log(change.line())
+        for line in change.detail_lines():
+            log(line)
+
+
+def guarded(change_set: ChangeSet, resource_types: tuple[str, ...]) -> list[str]:
+    """What the replace gate refuses: each replacement or deletion of a resource of one of
+    `resource_types`, as `Logical (Type): why`."""
+    found = []
+    for c in sorted(change_set.changes, key=lambda c: c.logical_id):
+        if c.resource_type not in resource_types:
+            continue
+        if c.action == "Remove":
+            found.append(
+                f"{c.logical_id} ({c.resource_type}): would be deleted (removed from the template)"
+            )
+        elif c.replaces:
+            causes = [
+                d.label for d in c.details if d.requires_recreation in ("Always", "Conditionally")
+            ]
+            because = f": {', '.join(causes)} changed" if causes else ""
+            kind = "would be replaced" if c.replacement == "True" else "may be replaced"
+            found.append(f"{c.logical_id} ({c.resource_type}): {kind}{because}")
+    return found
 
 
 def discard(cfn, change_set: ChangeSet, stack_name: str) -> None:

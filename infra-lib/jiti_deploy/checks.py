@@ -38,3 +38,9 @@ def problems(deployments: list[Deployment]) -> list[str]:
         for region in d.plan.stack_set.regions if d.plan.stack_set else ():
             found.append(_region_problem(d.address, "stack_set_regions", region))
     return [p for p in found if p]
+
+
+def place_problems(places) -> list[str]:
+    """The same region check for an inventory's stacks (prune and drift)."""
+    found = [_region_problem(p.address, "region", p.region) for p in places if p.region]
+    return [p for p in found if p]

@@ -62,6 +62,13 @@ class Deployment:
             "termination_protection": self.plan.termination_protection,
             "capabilities": sorted(self.plan.capabilities),
             "stack_set": self.plan.stack_set and dataclasses.asdict(self.plan.stack_set),
+            "depends_on": sorted(self.plan.depends_on),
+            "repository": self.plan.repository,
+            "stack_policy": self.plan.stack_policy,
+            "rollback_alarms": list(self.plan.rollback_alarms),
+            "rollback_monitoring_minutes": self.plan.rollback_monitoring_minutes,
+            "notification_arns": list(self.plan.notification_arns),
+            "disable_rollback": self.plan.disable_rollback,
         }
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 

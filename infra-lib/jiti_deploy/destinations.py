@@ -21,7 +21,7 @@ from botocore.credentials import (
     DeferredRefreshableCredentials,
 )
 
-from jiti_contract import ASSETS_BUCKET_DEFAULT
+from jiti_contract import ASSETS_BUCKET_DEFAULT, StackPlace, fill_placeholders
 from jiti_deploy import local_aws
 from jiti_deploy.errors import DeployError
 
@@ -148,6 +148,13 @@ class Destinations:
     def get(self, account: str | None, region: str | None, role_arn: str | None) -> Destination:
         with self._lock:
             return self._get(account, region, role_arn)
+
+    def of_place(self, place: StackPlace) -> Destination:
+        """Where a stack of the inventory lives (its account reached as a deployment's is)."""
+        role = None
+        if place.account and place.assume_role:
+            role = fill_placeholders(place.assume_role, {"account": place.account})
+        return self.get(place.account, place.region, role)
 
     def _get(self, account: str | None, region: str | None, role_arn: str | None) -> Destination:
         key = (account, region)

@@ -1,9 +1,10 @@
-"""What a run did: one outcome per deployment, shown as a table and written as JSON."""
+"""What a run did: one outcome per deployment (per stack, for prune and drift), shown as a
+table and written as JSON."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -14,13 +15,32 @@ class Result(str, Enum):
     DEPLOYED = "deployed"
     UP_TO_DATE = "up to date"
     DRY_RUN = "dry run"
+    BLOCKED = "blocked: would replace or delete data"
     FAILED = "failed"
     SKIPPED = "skipped: dependency failed"
     INTERRUPTED = "interrupted"
+    # prune-stacks: a stack the repository no longer deploys
+    WOULD_DELETE = "would delete"
+    DELETED = "deleted"
+    REFUSED = "refused"
+    KEPT = "kept: a stack that depends on it remains"
+    # drift-stacks
+    IN_SYNC = "in sync"
+    DRIFTED = "drifted"
+    NOT_DEPLOYED = "not deployed"
+    NOT_CHECKED = "not checked"
 
     @property
     def ok(self) -> bool:
-        return self not in (Result.FAILED, Result.SKIPPED, Result.INTERRUPTED)
+        return self not in (
+            Result.FAILED,
+            Result.SKIPPED,
+            Result.INTERRUPTED,
+            Result.BLOCKED,
+            Result.REFUSED,
+            Result.KEPT,
+            Result.DRIFTED,
+        )
 
 
 @dataclass
@@ -35,6 +55,20 @@ class Outcome:
     new_version: str
     duration_s: float
     error: str | None = None
+    changes: list[dict] = field(default_factory=list)  # the change set's resource changes
+    reason: str | None = None  # prune: why the stack goes, or why it may not
+    retained: list[str] = field(default_factory=list)  # prune: resources its deletion kept
+    drift: list[dict] = field(default_factory=list)  # drift: drifted resources, by property
+
+
+def table(headers: tuple[str, ...], rows: list[tuple]) -> str:
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = [
+        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
+        for row in [headers, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
 def summary(outcomes: list[Outcome], *, all_rows_up_to: int = 20) -> str:
@@ -57,15 +91,8 @@ def summary(outcomes: list[Outcome], *, all_rows_up_to: int = 20) -> str:
         )
         for o in outcomes
     ]
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    lines = [
-        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
-        for row in [headers, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    if hidden:
-        lines.append(f"... and {hidden} more up to date")
-    return "\n".join(lines)
+    text = table(headers, rows)
+    return text + (f"\n... and {hidden} more up to date" if hidden else "")
 
 
 def write(
@@ -75,12 +102,14 @@ def write(
     *,
     interrupted: bool = False,
     error: str | None = None,
+    key: str = "deployments",
+    extra: dict | None = None,
 ) -> None:
-    """The summary as JSON; `elapsed_s` is the whole run's time, reads and waits included.
-    Written by every run, also one that was interrupted or stopped by an error."""
+    """The outcomes as JSON under `key`; `elapsed_s` is the whole run's time, reads and waits
+    included. Written by every run, also one that was interrupted or stopped by an error."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [{**asdict(o), "result": o.result.value} for o in outcomes]
-    report = {"deployments": rows, "elapsed_s": elapsed_s, "interrupted": interrupted}
+    report = {key: rows, "elapsed_s": elapsed_s, "interrupted": interrupted, **(extra or {})}
     if error:
         report["error"] = error
     path.write_text(json.dumps(report, indent=2) + "\n")

@@ -1,6 +1,7 @@
 """One deployment, end to end, in named phases: skip if live, recreate after a failed create,
-stage assets and template, change set, then execute and follow (or only record the version),
-and finish (termination protection, site content, outputs)."""
+stage assets and template, change set (checked by the replace gate), then execute and follow
+(or only record the version), and finish (stack policy, termination protection, site content,
+outputs)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ from jiti_deploy.errors import DeployError
 from jiti_deploy.report import Result
 
 WAIT = {"Delay": 1, "MaxAttempts": 900}
+# The policy of a stack whose deployment sets none: every update allowed (a stack policy can be
+# replaced, never removed).
+ALLOW_ALL = {
+    "Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]
+}
 NOT_LOOKED_UP = object()
 BUSY_WAIT_S = 900  # how long to wait for another deploy of the same stack to end
 
@@ -76,6 +82,11 @@ def _failure_message(deployment: Deployment, status: str, seen_events: list[dict
         lines.append(
             "  The stack was rolled back to its previous version, which is still live; fix the cause and deploy again."
         )
+    elif status in ("CREATE_FAILED", "UPDATE_FAILED"):
+        lines.append(
+            "  Rollback is disabled for this deployment (`disable_rollback`): the stack stays as it "
+            "failed; fix the cause and deploy again."
+        )
     elif status == "UPDATE_ROLLBACK_FAILED":
         lines.append(
             f"  Fix the resources above, run `aws cloudformation continue-update-rollback --stack-name {deployment.stack_name}`, then deploy again."
@@ -84,6 +95,43 @@ def _failure_message(deployment: Deployment, status: str, seen_events: list[dict
 
 
 # --- phases -------------------------------------------------------------------------------
+
+
+class Blocked(DeployError):
+    """The replace gate stopped the deployment before anything changed."""
+
+
+def _check_the_gate(
+    cfn, deployment: Deployment, change_set: changes.ChangeSet, fail_on_replace: tuple[str, ...]
+) -> None:
+    """`--jiti-fail-on-replace`: a change set that would replace or delete a resource of a
+    guarded type is deleted, unexecuted, and the deployment stops, saying which and why."""
+    found = changes.guarded(change_set, fail_on_replace) if fail_on_replace else []
+    if not found:
+        return
+    if change_set.id:  # a local preview made none
+        changes.discard(cfn, change_set, deployment.stack_name)
+    raise Blocked(
+        f"{deployment.stack_name}: stopped before changing anything (--jiti-fail-on-replace): "
+        "the change set would replace or delete data:\n"
+        + "\n".join(f"  {line}" for line in found)
+        + "\n  Keep the resource's name and keys as they are, or deploy without "
+        "--jiti-fail-on-replace once you have moved the data (the stack policy may refuse "
+        "it too: see `stack_policy`)."
+    )
+
+
+def _apply_stack_policy(cfn, deployment: Deployment, *, created: bool) -> None:
+    """The deployment's stack policy: set before each update so that it guards the update, and
+    once a new stack exists. Without one, an update sets a policy allowing everything, so a
+    policy set by an earlier version does not outlive the resources it named."""
+    policy = deployment.plan.stack_policy
+    if policy is None and created:
+        return
+    cfn.set_stack_policy(
+        StackName=deployment.stack_name,
+        StackPolicyBody=json.dumps(policy if policy is not None else ALLOW_ALL, sort_keys=True),
+    )
 
 
 def _recreate_after_failed_create(
@@ -152,8 +200,11 @@ def _stage(bucket: AssetsBucket, deployment: Deployment, *, dry_run: bool, log) 
     return bucket.template_argument(deployment, dry_run=dry_run)
 
 
-def _preview_locally(cfn, deployment: Deployment, current: live.LiveStack | None, log) -> None:
-    """A dry run that cannot ask CloudFormation: compare the templates here."""
+def _preview_locally(
+    cfn, deployment: Deployment, current: live.LiveStack | None, log
+) -> changes.ChangeSet:
+    """A dry run that cannot ask CloudFormation: compare the templates here (resources added,
+    modified and removed; CloudFormation alone can say what a modification replaces)."""
     old = {}
     if current:
         body = cfn.get_template(StackName=deployment.stack_name)["TemplateBody"]
@@ -163,10 +214,11 @@ def _preview_locally(cfn, deployment: Deployment, current: live.LiveStack | None
         f"{deployment.stack_name}: the template is over {TEMPLATE_BODY_LIMIT:,} bytes and not in "
         "the assets bucket yet; compared with the live template here (a dry run uploads nothing)"
     )
-    changes.show(
-        changes.ChangeSet("", "", "UPDATE" if current else "CREATE", changes.local_diff(old, new)),
-        log=log,
+    preview = changes.ChangeSet(
+        "", "", "UPDATE" if current else "CREATE", changes.local_diff(old, new)
     )
+    changes.show(preview, log=log)
+    return preview
 
 
 def _update_without_change_set(
@@ -223,7 +275,8 @@ def _execute_and_follow(
     """Execute the change set and stream its events; returns the stack as it ends."""
     cfn = destination.client("cloudformation")
     seen = events.existing_event_ids(cfn, change_set.stack_id)
-    cfn.execute_change_set(ChangeSetName=change_set.id)
+    extra = {"DisableRollback": True} if deployment.plan.disable_rollback else {}
+    cfn.execute_change_set(ChangeSetName=change_set.id, **extra)
     stack, seen_events = events.follow(
         cfn, change_set.stack_id, seen, poll_s=_poll_s(destination), log=log
     )
@@ -243,10 +296,20 @@ def _unfinished(destination: Destination, deployment: Deployment, stack: live.Li
     return steps
 
 
-def _finish(destination: Destination, deployment: Deployment, stack: live.LiveStack, log) -> None:
-    """What follows a stack update, and is part of the version: termination protection as
-    the deployment says, the site content published, then the outputs."""
+def _finish(
+    destination: Destination,
+    deployment: Deployment,
+    stack: live.LiveStack,
+    log,
+    *,
+    created: bool = False,
+) -> None:
+    """What follows a stack update, and is part of the version: the stack policy of a new
+    stack, termination protection as the deployment says, the site content published, then
+    the outputs."""
     cfn = destination.client("cloudformation")
+    if created:
+        _apply_stack_policy(cfn, deployment, created=True)
     if stack.termination_protection != deployment.plan.termination_protection:
         cfn.update_termination_protection(
             StackName=deployment.stack_name,
@@ -286,11 +349,14 @@ def deploy(
     force: bool = False,
     log=print,
     current: live.LiveStack | None = NOT_LOOKED_UP,
+    fail_on_replace: tuple[str, ...] = (),
+    change_sets: list | None = None,
 ) -> Result:
-    """Deploy one stack; raises DeployError.
+    """Deploy one stack; raises DeployError (Blocked when the replace gate stops it).
 
     `current` is the live stack when the caller already looked it up (batched), so an
-    unchanged stack costs no call at all here.
+    unchanged stack costs no call at all here. `fail_on_replace`: the resource types the
+    gate guards (none: no gate). The change set made is added to `change_sets`, for reports.
     """
     interrupt.check(f"{deployment.stack_name}: interrupted before it started; nothing changed")
     if deployment.plan.stack_set:  # StackSets mode: one StackSet, many instances
@@ -322,7 +388,10 @@ def deploy(
     parameters = settings.parameters(deployment, bucket.name, destination)  # before any write
     template_arg = _stage(bucket, deployment, dry_run=dry_run, log=log)
     if template_arg is None:
-        _preview_locally(cfn, deployment, current, log)
+        preview = _preview_locally(cfn, deployment, current, log)
+        if change_sets is not None:
+            change_sets.append(preview)
+        _check_the_gate(cfn, deployment, preview, fail_on_replace)
         return Result.DRY_RUN
     change_set = changes.create(
         cfn,
@@ -333,17 +402,24 @@ def deploy(
         tags=settings.tags(deployment),
         capabilities=deployment.plan.capabilities,
         role_arn=deployment.plan.role_arn,
+        options=settings.change_set_options(deployment, destination),
     )
+    if change_sets is not None:
+        change_sets.append(change_set)
     log(f"{name}: change set ({'new stack' if change_set.kind == 'CREATE' else 'update'})")
     changes.show(change_set, log=log)
+    _check_the_gate(cfn, deployment, change_set, fail_on_replace)
     if dry_run:
         changes.discard(cfn, change_set, name)
         log(f"{name}: dry run, nothing changed")
         return Result.DRY_RUN
     _recheck_before_execute(destination, deployment, change_set, force, log)
+    creating = change_set.kind == "CREATE"
+    if not creating:
+        _apply_stack_policy(cfn, deployment, created=False)
     if change_set.id:  # executable, even with no resource changes (e.g. new outputs)
         after = _execute_and_follow(destination, deployment, change_set, log)
     else:
         after = _update_without_change_set(cfn, deployment, template_arg, parameters, log)
-    _finish(destination, deployment, after, log)
+    _finish(destination, deployment, after, log, created=creating)
     return Result.DEPLOYED

@@ -361,11 +361,20 @@ def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deplo
         ],
     }
     cfn.add_response("describe_change_set", change_set, {"ChangeSetName": CHANGE_SET_ID})  # waiter
-    cfn.add_response("describe_change_set", change_set, {"ChangeSetName": CHANGE_SET_ID})  # changes
+    cfn.add_response(  # changes, with their values
+        "describe_change_set",
+        change_set,
+        {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True},
+    )
     cfn.add_response(  # read again right before executing
         "describe_stacks",
         {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
         {"StackName": STACK},
+    )
+    cfn.add_response(  # no stack policy in the deployment: one allowing every update
+        "set_stack_policy",
+        {},
+        {"StackName": STACK, "StackPolicyBody": json.dumps(runner.ALLOW_ALL, sort_keys=True)},
     )
     cfn.add_response("describe_stack_events", {"StackEvents": OLD_EVENTS}, {"StackName": STACK_ID})
     cfn.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
@@ -522,6 +531,7 @@ def test_a_change_set_without_changes_applies_the_new_template_and_values(aws, d
         {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
         {"StackName": STACK},
     )
+    cfn.add_response("set_stack_policy", {}, {"StackName": STACK, "StackPolicyBody": ANY})
     cfn.add_response(
         "update_stack",
         {"StackId": STACK_ID},
@@ -541,3 +551,104 @@ def test_a_change_set_without_changes_applies_the_new_template_and_values(aws, d
     assert runner.deploy(aws.target, deployment, log=lambda _: None) is Result.DEPLOYED
     aws.assert_all_answered()
     assert "cloudformation.ExecuteChangeSet" not in aws.calls
+
+
+# --- rollback triggers, notifications, disable_rollback (what the local AWS ignores) -------
+
+FAILED_WITHOUT_ROLLBACK_EVENTS = [  # an update whose Fn change failed, rollback disabled
+    stack_event(12, "UPDATE_FAILED", "The following resource(s) failed to update: [Fn]. "),
+    event(11, "Fn", "AWS::Lambda::Function", "UPDATE_FAILED", UPDATE_FAILED_REASON),
+    event(10, "Fn", "AWS::Lambda::Function", "UPDATE_IN_PROGRESS"),
+]
+
+
+def test_rollback_triggers_notifications_and_disable_rollback_reach_cloudformation(aws, deployment):
+    """Alarm names become alarm ARNs in the stack's account and region, the topics go with the
+    change set, `disable_rollback` with its execution; the stack then stays as it failed, and
+    the message says why."""
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:deploys"
+    latency = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:latency"
+    deployment = dataclasses.replace(
+        deployment,
+        plan=dataclasses.replace(
+            deployment.plan,
+            rollback_alarms=("errors", latency),
+            rollback_monitoring_minutes=10,
+            notification_arns=(topic,),
+            disable_rollback=True,
+        ),
+    )
+    cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
+    stub_older_version_live(aws, old_tags)
+    cfn.add_response(
+        "create_change_set",
+        {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
+        {
+            "StackName": STACK,
+            "ChangeSetName": ANY,
+            "ChangeSetType": "UPDATE",
+            "Parameters": [],
+            "Tags": ANY,
+            "Capabilities": [],
+            "TemplateBody": deployment.template_path.read_text(),
+            "RollbackConfiguration": {
+                "RollbackTriggers": [
+                    {
+                        "Arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:errors",
+                        "Type": "AWS::CloudWatch::Alarm",
+                    },
+                    {"Arn": latency, "Type": "AWS::CloudWatch::Alarm"},
+                ],
+                "MonitoringTimeInMinutes": 10,
+            },
+            "NotificationARNs": [topic],
+        },
+    )
+    change_set = {
+        "ChangeSetId": CHANGE_SET_ID,
+        "StackId": STACK_ID,
+        "Status": "CREATE_COMPLETE",
+        "Changes": [
+            {
+                "Type": "Resource",
+                "ResourceChange": {
+                    "Action": "Modify",
+                    "LogicalResourceId": "Fn",
+                    "ResourceType": "AWS::Lambda::Function",
+                    "Replacement": "False",
+                },
+            }
+        ],
+    }
+    cfn.add_response("describe_change_set", change_set, {"ChangeSetName": CHANGE_SET_ID})
+    cfn.add_response(
+        "describe_change_set",
+        change_set,
+        {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True},
+    )
+    cfn.add_response(
+        "describe_stacks",
+        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"StackName": STACK},
+    )
+    cfn.add_response("set_stack_policy", {}, {"StackName": STACK, "StackPolicyBody": ANY})
+    cfn.add_response("describe_stack_events", {"StackEvents": OLD_EVENTS}, {"StackName": STACK_ID})
+    cfn.add_response(
+        "execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "DisableRollback": True}
+    )
+    cfn.add_response(
+        "describe_stacks",
+        {"Stacks": [described_stack("UPDATE_FAILED", tags=old_tags)]},
+        {"StackName": STACK_ID},
+    )
+    cfn.add_response(
+        "describe_stack_events",
+        {"StackEvents": FAILED_WITHOUT_ROLLBACK_EVENTS + OLD_EVENTS},
+        {"StackName": STACK_ID},
+    )
+    with pytest.raises(DeployError) as failure:
+        runner.deploy(aws.target, deployment, log=lambda _: None)
+    lines = str(failure.value).splitlines()
+    assert lines[0] == f"{STACK}: deployment failed, stack is UPDATE_FAILED"
+    assert "Rollback is disabled for this deployment" in lines[-1]
+    aws.assert_all_answered()

@@ -1,4 +1,5 @@
-"""What a deployment passes to CloudFormation besides the template: parameters and tags."""
+"""What a deployment passes to CloudFormation besides the template: parameters, tags, rollback
+triggers and notifications."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from jiti_contract import (
     DEPLOYMENT_TAG,
     ENV_TAG,
     ENVIRONMENT_PARAMETER,
+    REPOSITORY_TAG,
     VERSION_TAG,
     check_parameters,
+    depends_on_tags,
     deployment_tag,
 )
 from jiti_deploy.deployment import Deployment
@@ -49,5 +52,33 @@ def tags(deployment: Deployment) -> dict:
         APP_TAG: deployment.plan.app,
         ENV_TAG: deployment.plan.environment,
         DEPLOYMENT_TAG: deployment_tag(deployment.address),
+        **depends_on_tags(deployment.plan.depends_on),
+        **({REPOSITORY_TAG: deployment.plan.repository} if deployment.plan.repository else {}),
         **({COMMIT_TAG: source.commit, COMMIT_TIME_TAG: str(source.time)} if source else {}),
     }
+
+
+def alarm_arn(alarm: str, destination: Destination) -> str:
+    """A rollback alarm as CloudFormation takes it: an ARN, or a name in the stack's account
+    and region."""
+    if alarm.startswith("arn:"):
+        return alarm
+    partition = destination.session.get_partition_for_region(destination.region)
+    return f"arn:{partition}:cloudwatch:{destination.region}:{destination.account}:alarm:{alarm}"
+
+
+def change_set_options(deployment: Deployment, destination: Destination) -> dict:
+    """Rollback triggers and notification topics, as CreateChangeSet arguments (none when the
+    deployment sets none)."""
+    plan, options = deployment.plan, {}
+    if plan.rollback_alarms:
+        options["RollbackConfiguration"] = {
+            "RollbackTriggers": [
+                {"Arn": alarm_arn(a, destination), "Type": "AWS::CloudWatch::Alarm"}
+                for a in plan.rollback_alarms
+            ],
+            "MonitoringTimeInMinutes": plan.rollback_monitoring_minutes,
+        }
+    if plan.notification_arns:
+        options["NotificationARNs"] = list(plan.notification_arns)
+    return options

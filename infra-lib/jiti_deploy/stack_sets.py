@@ -217,3 +217,22 @@ def deploy(
     _check_instances(cfn, deployment, wanted)
     log(f"StackSet {name}: deployed version {short} to {len(wanted)} instances")
     return Result.DEPLOYED
+
+
+def delete(destination: Destination, name: str, *, log=print) -> int:
+    """Delete a StackSet: its instances first (their stacks with them), then the StackSet;
+    returns how many instances there were."""
+    cfn = destination.client("cloudformation")
+    instances = _instances(cfn, name)
+    if instances:
+        log(f"StackSet {name}: deleting {len(instances)} instances")
+        operation = cfn.delete_stack_instances(
+            StackSetName=name,
+            Accounts=sorted({a for a, _ in instances}),
+            Regions=sorted({r for _, r in instances}),
+            RetainStacks=False,
+        )
+        _wait(cfn, name, operation["OperationId"], 0.2 if destination.local else 5.0)
+    cfn.delete_stack_set(StackSetName=name)
+    log(f"StackSet {name}: deleted")
+    return len(instances)

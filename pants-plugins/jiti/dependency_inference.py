@@ -2,7 +2,8 @@
 
 A stack depends on the `python_source` owning its troposphere module (and through it, on
 everything that module imports) and on jiti's synthesis main; both go into the process that
-synthesizes the template. A deployment depends on its stack and on jiti's deploy runtime.
+synthesizes the template. A deployment depends on its stack, on jiti's deploy runtime, and on
+the target owning its `stack_policy` file, if it names one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pants.core.util_rules.stripped_source_files import (
     StrippedFileNameRequest,
 )
 from pants.engine.addresses import Addresses, UnparsedAddressInputs
+from pants.engine.internals.graph import Owners, OwnersRequest
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import FieldSet, InferDependenciesRequest, InferredDependencies
 from pants.engine.unions import UnionRule
@@ -28,6 +30,7 @@ from jiti.target_types import (
     CloudFormationStackSourceField,
     DeploymentDependenciesField,
     DeploymentStackField,
+    DeploymentStackPolicyField,
 )
 
 # The module run in the sandbox to synthesize a template (infra-lib/jiti_infra/synth_main.py).
@@ -98,6 +101,7 @@ class DeploymentDependenciesInferenceFieldSet(FieldSet):
 
     stack: DeploymentStackField
     dependencies: DeploymentDependenciesField
+    stack_policy: DeploymentStackPolicyField
 
 
 class InferDeploymentDependencies(InferDependenciesRequest):
@@ -112,7 +116,9 @@ async def infer_deployment_dependencies(
         Addresses, UnparsedAddressInputs, stack_address_input(request.field_set.stack)
     )
     runtime = await _owners([DEPLOY_MODULE], python_setup)
-    return InferredDependencies([*stack, *runtime])
+    policy_file = request.field_set.stack_policy.file_path
+    policy = await Get(Owners, OwnersRequest((policy_file,))) if policy_file else ()
+    return InferredDependencies([*stack, *runtime, *sorted(policy)])
 
 
 def rules():

@@ -33,11 +33,15 @@ def rule_runner():
                 cloudformation_stack(name="stack", source="infra.py")
                 cloudformation_stack(name="plain", source="t.json", app="a-plain")
                 cloudformation_deployment(name="deploy", stack=":stack")
+                file(name="policy", source="policy.json")
+                cloudformation_deployment(name="guarded", stack=":stack", stack_name="a-guarded",
+                    stack_policy="policy.json")
                 """
             ),
             "apps/a/infra.py": "from apps.a import lib\n",
             "apps/a/lib.py": "X = 1\n",
             "apps/a/t.json": "{}",
+            "apps/a/policy.json": '{"Statement": []}',
         }
     )
     return runner
@@ -70,3 +74,11 @@ def test_a_deployment_depends_on_its_stack_and_the_deploy_runtime(rule_runner) -
         Address("apps/a", target_name="stack"),
         Address("infra-lib/jiti_deploy", relative_file_path="__main__.py"),
     }
+
+
+def test_a_deployment_depends_on_the_owner_of_its_stack_policy_file(rule_runner) -> None:
+    tgt = rule_runner.get_target(Address("apps/a", target_name="guarded"))
+    request = InferDeploymentDependencies(DeploymentDependenciesInferenceFieldSet.create(tgt))
+    assert Address("apps/a", target_name="policy") in set(
+        rule_runner.request(InferredDependencies, [request]).include
+    )

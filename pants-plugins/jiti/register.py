@@ -7,7 +7,7 @@ jiti also packages `python_awslambda` targets (jiti.util_rules.lambda_zip), in p
 from pants.backend.awslambda.python.target_types import PythonAWSLambda
 
 from jiti import dependency_inference
-from jiti.goals import deploy, deploy_stacks, package, tailor
+from jiti.goals import deploy, deploy_stacks, drift_stacks, package, prune_stacks, tailor
 from jiti.lint.cfn_lint import rules as cfn_lint
 from jiti.lint.checkov import rules as checkov
 from jiti.target_types import CloudFormationDeploymentTarget, CloudFormationStackTarget
@@ -16,6 +16,7 @@ from jiti.util_rules import (
     assets,
     deploy_runtime,
     deployment,
+    inventory,
     lambda_zip,
     stack_names,
     synthesis,
@@ -35,10 +36,13 @@ def rules():
         *lambda_zip.rules(),
         *deploy_runtime.rules(),
         *deployment.rules(),
+        *inventory.rules(),
         *stack_names.rules(),
         *package.rules(),
         *deploy.rules(),
         *deploy_stacks.rules(),
+        *prune_stacks.rules(),
+        *drift_stacks.rules(),
         *cfn_lint.rules(),
         *checkov.rules(),
         *tailor.rules(),

@@ -14,7 +14,7 @@ from pants.option.option_types import (
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import help_text
 
-from jiti_contract import ASSETS_BUCKET_DEFAULT
+from jiti_contract import ASSETS_BUCKET_DEFAULT, STATEFUL_TYPES
 
 
 class DeployTarget(Enum):
@@ -137,6 +137,78 @@ class JitiSubsystem(Subsystem):
             More environment variables for deployments to see, added to the ones every deploy
             sees: {', '.join(f'`{name}`' for name in DEPLOY_ENV_VARS)}. The same list applies
             to `run`, `experimental-deploy` and `deploy-stacks`.
+            """
+        ),
+        advanced=True,
+    )
+    repository = StrOption(
+        default=None,
+        help=help_text(
+            """
+            This repository's id, tagged as `jiti:repository` on every stack and StackSet jiti
+            deploys: `prune-stacks` deletes only stacks carrying it. Defaults to the name of the
+            build root's directory; set it in `pants.toml` so that every clone (CI's, a
+            colleague's under another name) is the same repository, and so that two
+            repositories deploying to one account never share it.
+            """
+        ),
+    )
+    fail_on_replace = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Stop a deploy or dry run whose change set would replace or delete a resource of a
+            type in `[jiti].fail_on_replace_types` (data), before anything is executed: the
+            change set is deleted and the deployment fails, naming the resource and why (which
+            property forces the replacement, or its removal from the template).
+            """
+        ),
+    )
+    fail_on_replace_types = StrListOption(
+        default=list(STATEFUL_TYPES),
+        help=help_text(
+            """
+            The resource types `--jiti-fail-on-replace` guards: by default the ones that hold
+            data (DynamoDB tables, S3 buckets, RDS, EFS, ElastiCache, OpenSearch, Kinesis,
+            Cognito user pools, KMS keys, secrets, ...).
+            """
+        ),
+        advanced=True,
+    )
+    protected_environments = StrListOption(
+        default=["prod"],
+        help=help_text(
+            """
+            Environments where a deployment may not set `disable_rollback`: a failed update
+            there always rolls back.
+            """
+        ),
+    )
+    prune_confirm = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Let `prune-stacks` delete what it finds (the stacks this repository deployed and no
+            longer deploys, and with `--jiti-prune-assets` the unused assets); without it,
+            `prune-stacks` only lists them with the reason.
+            """
+        ),
+    )
+    prune_assets = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Let `prune-stacks` also find the objects of the assets buckets that no live stack or
+            StackSet references, older than `[jiti].prune_assets_grace_days` (as `cdk gc`).
+            """
+        ),
+    )
+    prune_assets_grace_days = IntOption(
+        default=7,
+        help=help_text(
+            """
+            How old an unused asset must be before `prune-stacks --jiti-prune-assets` deletes it,
+            in days: a deploy running meanwhile (or one rolled back to) keeps what it uploaded.
             """
         ),
         advanced=True,

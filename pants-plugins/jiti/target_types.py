@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple, Union
 
 from pants.core.goals.package import OutputPathField
 from pants.engine.addresses import Address
@@ -14,6 +14,7 @@ from pants.engine.target import (
     BoolField,
     Dependencies,
     DictStringToStringField,
+    Field,
     IntField,
     InvalidFieldException,
     InvalidTargetException,
@@ -381,7 +382,9 @@ class DeploymentTagsField(DictStringToStringField):
     help = help_text(
         """
         Tags for the deployed stack, added to the stack target's `stack_tags`. jiti adds
-        `jiti:version`, `jiti:config`, `jiti:app` and `jiti:env`.
+        `jiti:version`, `jiti:config`, `jiti:app`, `jiti:env`, `jiti:deployment` (this
+        target's address), `jiti:repository` (`[jiti].repository`), `jiti:depends-on` (the
+        deployments listed in `dependencies`) and the commit deployed.
         """
     )
 
@@ -414,6 +417,146 @@ class DeploymentCapabilitiesField(StringSequenceField):
     )
 
 
+class DeploymentStackPolicyField(AsyncFieldMixin, Field):
+    alias = "stack_policy"
+    default = None
+    value: Union[str, FrozenDict, None]
+    help = help_text(
+        """
+        The stack policy: which updates CloudFormation may make to which resources, set when
+        the stack is created and before each update. By default a stack holding data (a
+        resource whose `DeletionPolicy` is `Retain` or `RetainExceptOnCreate`, such as the
+        tables and buckets of jiti's building blocks) gets one that allows every update except
+        replacing or deleting those resources (`Update:Replace`, `Update:Delete`); other stacks
+        get none. Give a policy document (a dict) or the path of a JSON file holding one,
+        relative to the BUILD file, to use it instead, e.g. to let a migration replace a table:
+        `{"Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*",
+        "Resource": "*"}]}`. Part of `jiti:config`: a change to it redeploys the stack.
+        """
+    )
+
+    @classmethod
+    def compute_value(
+        cls, raw_value: Optional[Any], address: Address
+    ) -> Union[str, FrozenDict, None]:
+        value = super().compute_value(raw_value, address)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if not value.endswith(".json"):
+                raise InvalidFieldException(
+                    f"The `{cls.alias}` field of {address} is {value!r}: give a policy document "
+                    "(a dict) or the path of a `.json` file, relative to the BUILD file."
+                )
+            return value
+        if not isinstance(value, dict) or "Statement" not in value:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} must be a policy document with a "
+                '`Statement` (e.g. {"Statement": [...]}) or the path of a `.json` file.'
+            )
+        return FrozenDict.deep_freeze(value)
+
+    @property
+    def file_path(self) -> Optional[str]:
+        """The policy file's path from the build root, when the field names one."""
+        if not isinstance(self.value, str):
+            return None
+        return os.path.normpath(os.path.join(self.address.spec_path, self.value))
+
+
+class DeploymentRollbackAlarmsField(StringSequenceField):
+    alias = "rollback_alarms"
+    help = help_text(
+        """
+        CloudWatch alarms (ARNs, or names in the stack's account and region) that roll an
+        update back when one goes into ALARM during it or during
+        `rollback_monitoring_minutes` after it (CloudFormation rollback triggers; at most 5).
+        Part of `jiti:config`.
+        """
+    )
+
+    @classmethod
+    def compute_value(
+        cls, raw_value: Optional[Iterable[str]], address: Address
+    ) -> Optional[Tuple[str, ...]]:
+        value = super().compute_value(raw_value, address)
+        if value and len(value) > 5:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} has {len(value)} alarms: CloudFormation "
+                "takes at most 5 rollback triggers."
+            )
+        bad = [a for a in value or () if a.startswith("arn:") and ":cloudwatch:" not in a]
+        if bad:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} has {', '.join(map(repr, bad))}: a "
+                "rollback trigger is a CloudWatch alarm (arn:aws:cloudwatch:...:alarm:NAME, or "
+                "NAME)."
+            )
+        return value
+
+
+class DeploymentRollbackMonitoringField(IntField):
+    alias = "rollback_monitoring_minutes"
+    default = 0
+    help = help_text(
+        """
+        How long CloudFormation keeps watching `rollback_alarms` after the stack's resources
+        are updated, in minutes (0 to 180). Part of `jiti:config`.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[int], address: Address) -> int:
+        value = super().compute_value(raw_value, address)
+        if not 0 <= value <= 180:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} is {value}: from 0 to 180 minutes."
+            )
+        return value
+
+
+class DeploymentNotificationArnsField(StringSequenceField):
+    alias = "notification_arns"
+    help = help_text(
+        """
+        SNS topic ARNs that receive the stack's events (at most 5). Part of `jiti:config`.
+        """
+    )
+
+    @classmethod
+    def compute_value(
+        cls, raw_value: Optional[Iterable[str]], address: Address
+    ) -> Optional[Tuple[str, ...]]:
+        value = super().compute_value(raw_value, address)
+        bad = [
+            a
+            for a in value or ()
+            if not re.match(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:.+$", a)
+        ]
+        if bad:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} has {', '.join(map(repr, bad))}: an SNS "
+                "topic ARN looks like arn:aws:sns:REGION:ACCOUNT:NAME."
+            )
+        if value and len(value) > 5:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} has {len(value)} topics: at most 5."
+            )
+        return value
+
+
+class DeploymentDisableRollbackField(BoolField):
+    alias = "disable_rollback"
+    default = False
+    help = help_text(
+        """
+        Leave a failed create or update as it failed instead of rolling it back, to look at
+        the failed resources (for debugging a dev stack). Refused for environments listed in
+        `[jiti].protected_environments` (`prod` by default). Part of `jiti:config`.
+        """
+    )
+
+
 class CloudFormationDeploymentTarget(Target):
     alias = "cloudformation_deployment"
     core_fields = (
@@ -434,6 +577,11 @@ class CloudFormationDeploymentTarget(Target):
         DeploymentRoleArnField,
         DeploymentTerminationProtectionField,
         DeploymentCapabilitiesField,
+        DeploymentStackPolicyField,
+        DeploymentRollbackAlarmsField,
+        DeploymentRollbackMonitoringField,
+        DeploymentNotificationArnsField,
+        DeploymentDisableRollbackField,
     )
     help = help_text(
         """
@@ -467,3 +615,15 @@ class CloudFormationDeploymentTarget(Target):
                 f"{self.address}: field `account`: a StackSet is deployed from the current "
                 "account; list target accounts in `stack_set_accounts` instead"
             )
+        if accounts:
+            for field in (
+                DeploymentStackPolicyField,
+                DeploymentRollbackAlarmsField,
+                DeploymentNotificationArnsField,
+                DeploymentDisableRollbackField,
+            ):
+                if self[field].value:
+                    raise InvalidTargetException(
+                        f"{self.address}: field `{field.alias}`: not supported in StackSets "
+                        "mode (`stack_set_accounts`), which CloudFormation rolls out itself"
+                    )

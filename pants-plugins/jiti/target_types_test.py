@@ -100,6 +100,36 @@ def test_stack_name_is_still_accepted_for_the_app_name(rule_runner) -> None:
             'cloudformation_deployment(name="s", stack=":s", stack_set_max_concurrent_percentage=0)',
             "is 0: at least one account must deploy at a time",
         ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", stack_policy="policy.txt")',
+            "The `stack_policy` field of x:s is 'policy.txt': give a policy document (a dict) "
+            "or the path of a `.json` file",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", stack_policy={"Effect": "Deny"})',
+            "The `stack_policy` field of x:s must be a policy document with a `Statement`",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", rollback_monitoring_minutes=181)',
+            "The `rollback_monitoring_minutes` field of x:s is 181: from 0 to 180 minutes",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", rollback_alarms=["a", "b", "c", "d", "e", "f"])',
+            "The `rollback_alarms` field of x:s has 6 alarms: CloudFormation takes at most 5",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", rollback_alarms=["arn:aws:sns:us-east-1:111111111111:t"])',
+            "a rollback trigger is a CloudWatch alarm",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", notification_arns=["deploys"])',
+            "The `notification_arns` field of x:s has 'deploys': an SNS topic ARN looks like",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", disable_rollback=True, '
+            'stack_set_accounts=["111111111111"], stack_set_regions=["eu-west-1"])',
+            "x:s: field `disable_rollback`: not supported in StackSets mode",
+        ),
     ],
 )
 def test_invalid_fields_are_reported_with_target_and_field(rule_runner, build, message) -> None:
@@ -125,3 +155,30 @@ def test_pants_help_describes_every_field(target) -> None:
     for field in target.core_fields:
         info = TargetFieldHelpInfo.create(field, provider="jiti")
         assert info.description, f"{target.alias}.{field.alias} has no help"
+
+
+def test_guards_of_the_data_are_read_from_the_build_file(rule_runner) -> None:
+    from jiti.target_types import (
+        DeploymentNotificationArnsField,
+        DeploymentRollbackAlarmsField,
+        DeploymentStackPolicyField,
+    )
+
+    rule_runner.write_files(
+        {
+            "x/BUILD": 'cloudformation_deployment(name="s", stack=":s", '
+            'stack_policy={"Statement": [{"Effect": "Allow", "Action": "Update:*"}]}, '
+            'rollback_alarms=["errors"], '
+            'notification_arns=["arn:aws:sns:eu-west-1:111111111111:deploys"])\n'
+            'cloudformation_deployment(name="f", stack=":s", stack_policy="policies/p.json")\n'
+        }
+    )
+    tgt = rule_runner.get_target(Address("x", target_name="s"))
+    assert tgt[DeploymentStackPolicyField].value["Statement"][0]["Action"] == "Update:*"
+    assert tgt[DeploymentStackPolicyField].file_path is None
+    assert tgt[DeploymentRollbackAlarmsField].value == ("errors",)
+    assert tgt[DeploymentNotificationArnsField].value == (
+        "arn:aws:sns:eu-west-1:111111111111:deploys",
+    )
+    from_file = rule_runner.get_target(Address("x", target_name="f"))
+    assert from_file[DeploymentStackPolicyField].file_path == "x/policies/p.json"

@@ -24,6 +24,14 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
 10. a bucket policy statement whose Condition does not hold is taken as a Deny (so a TLS-only
     policy, `Deny` unless `aws:SecureTransport`, denies every object call); AWS ignores such a
     statement. The local AWS is reached on loopback, and counts as a secure transport.
+11. a change set's modifications carry no `Replacement`, `Scope` or `Details`: nothing says
+    which resources a change replaces, or which properties it changes (`change_sets.py`);
+12. a stack policy is stored but not enforced: an update replaces or deletes what the policy
+    protects (`change_sets.py`);
+13. deleting a stack reports no resource events, where CloudFormation reports each resource it
+    deleted, and `DELETE_SKIPPED` for each it kept (DeletionPolicy Retain);
+14. drift detection (DetectStackDrift, DescribeStackDriftDetectionStatus,
+    DescribeStackResourceDrifts) is not implemented (`drift.py`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -36,11 +44,13 @@ import uuid
 
 from moto.cloudformation import models, parsing, responses
 from moto.cloudformation.exceptions import ValidationError
+from moto.core.utils import utcnow
 from moto.s3 import models as s3_models
 from moto.s3 import responses as s3_responses
 from moto.s3.exceptions import BucketAccessDeniedError
 
-from jiti_contract import TEMPLATE_BODY_LIMIT
+from jiti_contract import RETAINING_POLICIES, TEMPLATE_BODY_LIMIT
+from jiti_deploy.local_aws import change_sets, drift
 
 
 class ResourceFailed(Exception):
@@ -133,6 +143,9 @@ def _execute_change_set_like_cloudformation(original):
         stack = self.stacks[change_set.stack_id]
         kind = change_set.change_set_type
         try:
+            refused = change_sets.stack_policy_refusal(stack, change_set)
+            if refused:
+                raise ResourceFailed(*refused)
             original(self, change_set_name, stack_name)
         except ResourceFailed as failure:
             _resource_event(
@@ -171,6 +184,29 @@ def _execute_change_set_like_cloudformation(original):
             self.exports[export.name] = export
 
     return execute_change_set
+
+
+def _report_deleted_resources(original):
+    def delete(self):
+        """Each resource's event, between the stack's DELETE_IN_PROGRESS and DELETE_COMPLETE:
+        DELETE_SKIPPED for the ones a deletion policy keeps."""
+        templates = self.resource_map._resource_json_map
+        made = {k: v for k, v in self.resource_map._parsed_resources.items() if k in templates}
+        original(self)
+        completed = self.events.pop()
+        for logical_id, resource in made.items():
+            kept = templates[logical_id].get("DeletionPolicy") in RETAINING_POLICIES
+            _resource_event(
+                self,
+                logical_id,
+                templates[logical_id].get("Type", "?"),
+                "DELETE_SKIPPED" if kept else "DELETE_COMPLETE",
+                physical_id=str(getattr(resource, "physical_resource_id", "") or ""),
+            )
+        completed.timestamp = utcnow()  # after the resources' events
+        self.events.append(completed)
+
+    return delete
 
 
 def _depends_on_first(original):
@@ -329,4 +365,7 @@ def apply() -> None:
     s3._bucket_response = _check_the_expected_bucket_owner(s3._bucket_response)
     s3._key_response = _check_the_expected_bucket_owner(s3._key_response)
     s3_models.FakeBucket.get_permission = _bucket_permission
+    models.Stack.delete = _report_deleted_resources(models.Stack.delete)
+    change_sets.apply()
+    drift.apply()
     _applied = True

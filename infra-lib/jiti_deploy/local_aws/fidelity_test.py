@@ -617,3 +617,293 @@ def test_moto_still_denies_for_a_condition_that_does_not_hold():
         policy=TLS_ONLY,
     )
     assert "AccessDenied" in result.get("error", "") or "403" in result.get("error", "")
+
+
+# --- change sets, stack policies, deletions and drift (fixes 11 to 14) ----------------------
+
+
+def queue_and_table(table_name: str, visibility: int = 30) -> dict:
+    return {
+        "Resources": {
+            "Q": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": visibility}},
+            "T": table(table_name, "RetainExceptOnCreate"),
+        }
+    }
+
+
+def resource_changes(cfn, change_set_id: str, **kwargs) -> dict[str, dict]:
+    described = cfn.describe_change_set(ChangeSetName=change_set_id, **kwargs)
+    return {
+        c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"] for c in described["Changes"]
+    }
+
+
+def test_change_sets_say_what_a_modification_replaces_property_by_property(cfn):
+    """Fix 11: a new table name replaces the table (createOnlyProperties), a new visibility
+    timeout modifies the queue in place; the values come only with IncludePropertyValues."""
+    execute(cfn, "fidelity-replace", queue_and_table("fidelity-replace-a"), "CREATE")
+    created = cfn.create_change_set(
+        StackName="fidelity-replace",
+        ChangeSetName="replace",
+        ChangeSetType="UPDATE",
+        TemplateBody=json.dumps(queue_and_table("fidelity-replace-b", visibility=45)),
+    )
+    changes = resource_changes(cfn, created["Id"], IncludePropertyValues=True)
+    assert (changes["T"]["Action"], changes["T"]["Replacement"]) == ("Modify", "True")
+    assert changes["T"]["Scope"] == ["Properties"]
+    assert changes["T"]["Details"] == [
+        {
+            "Target": {
+                "Attribute": "Properties",
+                "Name": "TableName",
+                "RequiresRecreation": "Always",
+                "BeforeValue": "fidelity-replace-a",
+                "AfterValue": "fidelity-replace-b",
+            },
+            "Evaluation": "Static",
+            "ChangeSource": "DirectModification",
+        }
+    ]
+    assert changes["Q"]["Replacement"] == "False"
+    (detail,) = changes["Q"]["Details"]
+    assert detail["Target"]["Name"] == "VisibilityTimeout"
+    assert (detail["Target"]["BeforeValue"], detail["Target"]["AfterValue"]) == ("30", "45")
+    without_values = resource_changes(cfn, created["Id"])
+    assert "BeforeValue" not in without_values["T"]["Details"][0]["Target"]
+
+
+def test_the_replacing_properties_are_the_registry_schemas_create_only_properties():
+    """Fix 11's table is the CloudFormation registry's (as cfn-lint ships it)."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    from jiti_deploy.local_aws.change_sets import CREATE_ONLY
+
+    for resource_type, names in CREATE_ONLY.items():
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, resource_type).schema
+        create_only = {p.split("/")[2] for p in schema.get("createOnlyProperties", [])}
+        assert set(names) == create_only, resource_type
+
+
+def test_a_stack_policy_refuses_the_replacement_it_denies_and_nothing_changes(cfn, endpoint):
+    """Fix 12: with jiti's default policy for retained data, a change set replacing the table
+    fails as CloudFormation's update does, the table stays, the stack rolls back."""
+    from jiti_contract import default_stack_policy
+
+    execute(cfn, "fidelity-policy", queue_and_table("fidelity-policy-a"), "CREATE")
+    cfn.set_stack_policy(
+        StackName="fidelity-policy", StackPolicyBody=json.dumps(default_stack_policy(("T",)))
+    )
+    stack = execute(cfn, "fidelity-policy", queue_and_table("fidelity-policy-b"), "UPDATE")
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    failed = [e for e in resource_events(cfn, "fidelity-policy") if e[2] == "UPDATE_FAILED"]
+    assert [(e[0], e[1]) for e in failed] == [("T", "AWS::DynamoDB::Table")]
+    assert failed[0][3].startswith("Action denied by stack policy")
+    tables = boto3.client(
+        "dynamodb", region_name=REGION, endpoint_url=endpoint, **local_aws.CREDENTIALS
+    ).list_tables()["TableNames"]
+    assert "fidelity-policy-a" in tables and "fidelity-policy-b" not in tables
+    # What the policy allows still goes through.
+    stack = execute(cfn, "fidelity-policy", queue_and_table("fidelity-policy-a", 50), "UPDATE")
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def test_deleting_a_stack_reports_each_resource_and_what_it_kept(cfn):
+    """Fix 13: DELETE_COMPLETE for the queue, DELETE_SKIPPED for the retained table."""
+    stack_id = execute(cfn, "fidelity-delete", queue_and_table("fidelity-delete-t"), "CREATE")[
+        "StackId"
+    ]
+    cfn.delete_stack(StackName=stack_id)
+    events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+    statuses = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in events[:4]]
+    assert statuses[0] == ("fidelity-delete", "DELETE_COMPLETE")
+    assert set(statuses[1:3]) == {("Q", "DELETE_COMPLETE"), ("T", "DELETE_SKIPPED")}
+    assert statuses[3] == ("fidelity-delete", "DELETE_IN_PROGRESS")
+    kept = [e for e in events if e["ResourceStatus"] == "DELETE_SKIPPED"]
+    assert kept[0]["PhysicalResourceId"] == "fidelity-delete-t"
+
+
+def drift_of(cfn, stack: str) -> tuple[dict, dict[str, dict]]:
+    detection = cfn.detect_stack_drift(StackName=stack)["StackDriftDetectionId"]
+    status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+    drifts = cfn.describe_stack_resource_drifts(StackName=stack)["StackResourceDrifts"]
+    return status, {d["LogicalResourceId"]: d for d in drifts}
+
+
+LAMBDA_ZIP = b"PK\x05\x06" + b"\x00" * 18  # an empty zip: the local AWS never runs it
+
+
+def sample_resources(endpoint: str) -> dict:
+    """One of each resource type the sample apps use, the function's code in a bucket."""
+    s3 = s3_of(endpoint)
+    s3.create_bucket(Bucket="fidelity-drift-code")
+    s3.put_object(Bucket="fidelity-drift-code", Key="fn.zip", Body=LAMBDA_ZIP)
+    return {
+        "Resources": {
+            "Queue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"QueueName": "fidelity-drift-q", "VisibilityTimeout": 60},
+            },
+            "Table": table("fidelity-drift-t", "Delete"),
+            "Bucket": {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {
+                    "BucketName": "fidelity-drift-b",
+                    "VersioningConfiguration": {"Status": "Enabled"},
+                },
+            },
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "lambda.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    }
+                },
+            },
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": "fidelity-drift-fn",
+                    "Runtime": "python3.11",
+                    "Handler": "x.handler",
+                    "MemorySize": 256,
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Code": {"S3Bucket": "fidelity-drift-code", "S3Key": "fn.zip"},
+                    "Environment": {"Variables": {"QUEUE": {"Ref": "Queue"}}},
+                },
+            },
+        }
+    }
+
+
+def test_drift_detection_compares_each_resource_with_its_template(cfn, endpoint):
+    """Fix 14: a stack as deployed is IN_SYNC; changed out of band (a queue attribute, a
+    function's memory, a bucket's versioning) it is DRIFTED, property by property; a deleted
+    table is DELETED."""
+    stack = execute(cfn, "fidelity-drift", sample_resources(endpoint), "CREATE")
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    status, drifts = drift_of(cfn, "fidelity-drift")
+    assert (status["DetectionStatus"], status["StackDriftStatus"]) == (
+        "DETECTION_COMPLETE",
+        "IN_SYNC",
+    )
+    assert {k: d["StackResourceDriftStatus"] for k, d in drifts.items()} == {
+        "Bucket": "IN_SYNC",
+        "Fn": "IN_SYNC",
+        "Queue": "IN_SYNC",
+        "Role": "NOT_CHECKED",  # a type the local AWS does not read
+        "Table": "IN_SYNC",
+    }
+
+    def client(service):
+        return boto3.client(
+            service, region_name=REGION, endpoint_url=endpoint, **local_aws.CREDENTIALS
+        )
+
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName="fidelity-drift-q")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "5"})
+    client("lambda").update_function_configuration(FunctionName="fidelity-drift-fn", MemorySize=512)
+    client("s3").put_bucket_versioning(
+        Bucket="fidelity-drift-b", VersioningConfiguration={"Status": "Suspended"}
+    )
+    client("dynamodb").delete_table(TableName="fidelity-drift-t")
+
+    status, drifts = drift_of(cfn, "fidelity-drift")
+    assert status["StackDriftStatus"] == "DRIFTED" and status["DriftedStackResourceCount"] == 4
+    differences = {
+        k: [
+            (p["PropertyPath"], p["ExpectedValue"], p["ActualValue"])
+            for p in d.get("PropertyDifferences", [])
+        ]
+        for k, d in drifts.items()
+    }
+    assert differences["Queue"] == [("/VisibilityTimeout", "60", "5")]
+    assert differences["Fn"] == [("/MemorySize", "256", "512")]
+    assert differences["Bucket"] == [("/VersioningConfiguration/Status", "Enabled", "Suspended")]
+    assert drifts["Table"]["StackResourceDriftStatus"] == "DELETED"
+    modified = cfn.describe_stack_resource_drifts(
+        StackName="fidelity-drift", StackResourceDriftStatusFilters=["DELETED"]
+    )["StackResourceDrifts"]
+    assert [d["LogicalResourceId"] for d in modified] == ["Table"]
+
+
+def test_moto_still_has_no_replacement_detail_in_change_sets():
+    """Gap 11: a new table name is a Modify with no Replacement, Scope or Details."""
+    result = unpatched(
+        """
+        execute("s", templates["a"], "CREATE")
+        created = cfn.create_change_set(StackName="s", ChangeSetName="u", ChangeSetType="UPDATE",
+                                        TemplateBody=json.dumps(templates["b"]))
+        result["change"] = cfn.describe_change_set(ChangeSetName=created["Id"],
+                                                   IncludePropertyValues=True)["Changes"][0]
+        """,
+        a=queue_and_table("gap-a"),
+        b={
+            "Resources": {
+                **queue_and_table("gap-a")["Resources"],
+                "T": table("gap-b", "RetainExceptOnCreate"),
+            }
+        },
+    )
+    assert result["change"]["ResourceChange"] == {
+        "Action": "Modify",
+        "LogicalResourceId": "T",
+        "ResourceType": "AWS::DynamoDB::Table",
+    }
+
+
+def test_moto_still_does_not_enforce_stack_policies():
+    """Gap 12: a policy denying every update is stored, and the update goes through."""
+    result = unpatched(
+        """
+        execute("s", templates["a"], "CREATE")
+        cfn.set_stack_policy(StackName="s", StackPolicyBody=json.dumps(templates["deny"]))
+        result["error"] = execute("s", templates["b"], "UPDATE")
+        result["status"] = stack("s")["StackStatus"]
+        """,
+        a=queue_and_table("gap-policy-a"),
+        b=queue_and_table("gap-policy-b"),
+        deny={
+            "Statement": [
+                {"Effect": "Deny", "Action": "Update:*", "Principal": "*", "Resource": "*"}
+            ]
+        },
+    )
+    assert result == {"error": None, "status": "UPDATE_COMPLETE"}
+
+
+def test_moto_still_reports_no_resource_events_when_deleting_a_stack():
+    """Gap 13: only the stack's own DELETE_IN_PROGRESS and DELETE_COMPLETE."""
+    result = unpatched(
+        """
+        cfn.create_stack(StackName="s", TemplateBody=json.dumps(templates["a"]))
+        stack_id = stack("s")["StackId"]
+        cfn.delete_stack(StackName=stack_id)
+        result["events"] = [(e["LogicalResourceId"], e["ResourceStatus"])
+                            for e in cfn.describe_stack_events(StackName=stack_id)["StackEvents"][:2]]
+        """,
+        a=queue_and_table("gap-delete"),
+    )
+    assert result["events"] == [["s", "DELETE_COMPLETE"], ["s", "DELETE_IN_PROGRESS"]]
+
+
+def test_moto_still_has_no_drift_detection():
+    """Gap 14: DetectStackDrift is not implemented."""
+    result = unpatched(
+        """
+        cfn.create_stack(StackName="s", TemplateBody=json.dumps(templates["a"]))
+        try:
+            cfn.detect_stack_drift(StackName="s")
+        except Exception as e:
+            result["error"] = type(e).__name__
+        """,
+        a={"Resources": QUEUE},
+    )
+    assert "error" in result

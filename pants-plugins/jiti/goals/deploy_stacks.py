@@ -46,7 +46,22 @@ class DeployStacksSubsystem(GoalSubsystem):
 
     report = StrOption(
         default="jiti-deploy-report.json",
-        help="Where to write the summary as JSON, relative to `--distdir`.",
+        help=help_text(
+            """
+            Where to write the summary as JSON, relative to `--distdir`: a row per deployment,
+            with its change set's resource changes, property by property.
+            """
+        ),
+    )
+    plan = StrOption(
+        default="jiti-plan.md",
+        help=help_text(
+            """
+            Where to write the change sets as Markdown, relative to `--distdir` (dry run or
+            not): a table of the deployments, then each one's resource changes, replacements
+            first, ready to post as a pull-request comment.
+            """
+        ),
     )
 
 
@@ -80,8 +95,10 @@ async def deploy_stacks(
     await Get(DeployEnvironment)  # where deploys go is decided (and checked) before packaging
     setups = await MultiGet(Get(DeploymentSetup, DeploymentSetupRequest(fs)) for fs in field_sets)
     report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
+    plan = f"{build_root.path}/{dist_dir.relpath}/{subsystem.plan}"
     invocation = await Get(
-        DeployInvocation, DeployInvocationRequest(tuple(setups), extra=("--report", report))
+        DeployInvocation,
+        DeployInvocationRequest(tuple(setups), extra=("--report", report, "--plan-markdown", plan)),
     )
     result = await Effect(
         InteractiveProcessResult,

@@ -8,6 +8,7 @@ from pants.testutil.rule_runner import engine_error
 
 from jiti.errors import JitiError
 from jiti.goals.deploy_stacks import DeployStacks
+from jiti.goals.drift_stacks import DriftStacks
 from jiti.testutil import BASE_OPTIONS, ENV_INHERIT, make_rule_runner
 
 
@@ -41,3 +42,11 @@ def test_nothing_selected_is_not_an_error(rule_runner):
 def test_a_deployment_that_cannot_be_packaged_fails_the_goal_naming_it(rule_runner):
     with engine_error(JitiError, contains="apps/bad:stack: field `source`: apps/bad/t.json"):
         run_goal(rule_runner, "apps/bad:deploy")
+
+
+def test_drift_with_nothing_selected_checks_nothing(rule_runner):
+    result = rule_runner.run_goal_rule(
+        DriftStacks, global_args=BASE_OPTIONS, args=["docs::"], env_inherit=ENV_INHERIT
+    )
+    assert result.exit_code == 0
+    assert result.stdout == "nothing to check: no cloudformation_deployment is selected\n"

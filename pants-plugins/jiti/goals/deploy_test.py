@@ -121,3 +121,15 @@ def test_extra_env_vars_add_to_the_list(rule_runner):
     environment = rule_runner.request(DeployEnvironment, [])
     assert environment.names == (*DEPLOY_ENV_VARS, "VAULT_ADDR")
     assert environment.env["VAULT_ADDR"] == "v"
+
+
+def test_the_replace_gate_reaches_the_runtime_with_the_guarded_types(rule_runner):
+    set_options(
+        rule_runner,
+        "--jiti-fail-on-replace",
+        "--jiti-fail-on-replace-types=['AWS::DynamoDB::Table', 'AWS::S3::Bucket']",
+    )
+    run = rule_runner.request(RunRequest, [CloudFormationRunFieldSet.create(target(rule_runner))])
+    assert run.args == expected_argv(
+        rule_runner, "{chroot}/", "--fail-on-replace", "AWS::DynamoDB::Table,AWS::S3::Bucket"
+    )

@@ -56,7 +56,8 @@ class DeployRuntime:
         environment: DeployEnvironment,
         extra: Iterable[str] = (),
     ) -> tuple[str, ...]:
-        """The runtime's command line; `root` prefixes paths inside the input digest."""
+        """The runtime's command line; `root` prefixes paths inside the input digest. Modes
+        other than deploying (`--mode`, in `extra`) pass no plans."""
         return (
             "/bin/sh",
             f"{root}{self.pex_path}",
@@ -79,6 +80,11 @@ class DeployRuntime:
             ",".join(environment.names),
             *(("--dry-run",) if jiti.dry_run else ()),
             *(("--force",) if jiti.force else ()),
+            *(
+                ("--fail-on-replace", ",".join(jiti.fail_on_replace_types))
+                if jiti.fail_on_replace and jiti.fail_on_replace_types
+                else ()
+            ),
             *extra,
         )
 
@@ -162,11 +168,13 @@ def rules():
 @dataclass(frozen=True)
 class DeployInvocationRequest:
     """Run the deploy runtime on these deployments (`root` prefixes paths inside the digest:
-    `{chroot}/` for `pants run`)."""
+    `{chroot}/` for `pants run`); `inputs` are more files it reads (the inventory of the modes
+    that take no plans: prune and drift)."""
 
     setups: tuple[DeploymentSetup, ...]
     root: str = ""
     extra: tuple[str, ...] = ()
+    inputs: tuple[Digest, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -184,7 +192,10 @@ async def deploy_invocation(
 ) -> DeployInvocation:
     environment, runtime = await MultiGet(Get(DeployEnvironment), Get(DeployRuntime))
     digest = await Get(
-        Digest, MergeDigests([runtime.digest, *(setup.digest for setup in request.setups)])
+        Digest,
+        MergeDigests(
+            [runtime.digest, *(setup.digest for setup in request.setups), *request.inputs]
+        ),
     )
     argv = runtime.argv(
         [setup.plan_path for setup in request.setups],

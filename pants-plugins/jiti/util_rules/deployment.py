@@ -3,11 +3,22 @@ files the deploy runtime reads. Shared by `run`, `experimental-deploy` and `depl
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
-from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
+from pants.engine.fs import (
+    CreateDigest,
+    Digest,
+    DigestContents,
+    FileContent,
+    GlobMatchErrorBehavior,
+    MergeDigests,
+    PathGlobs,
+)
+from pants.engine.internals.graph import Owners, OwnersRequest
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (
     DependenciesRequest,
@@ -20,6 +31,7 @@ from pants.util.logging import LogLevel
 
 from jiti.dependency_inference import stack_address_input
 from jiti.errors import JitiError
+from jiti.subsystem import JitiSubsystem
 from jiti.target_types import (
     STACK_NAME_PATTERN,
     CloudFormationStackSourceField,
@@ -27,12 +39,17 @@ from jiti.target_types import (
     DeploymentAssumeRoleField,
     DeploymentCapabilitiesField,
     DeploymentDependenciesField,
+    DeploymentDisableRollbackField,
     DeploymentEnvironmentField,
+    DeploymentNotificationArnsField,
     DeploymentParametersField,
     DeploymentRegionField,
     DeploymentRoleArnField,
+    DeploymentRollbackAlarmsField,
+    DeploymentRollbackMonitoringField,
     DeploymentStackField,
     DeploymentStackNameField,
+    DeploymentStackPolicyField,
     DeploymentStackSetAccountsField,
     DeploymentStackSetFailureToleranceField,
     DeploymentStackSetMaxConcurrentField,
@@ -40,6 +57,7 @@ from jiti.target_types import (
     DeploymentTagsField,
     DeploymentTerminationProtectionField,
 )
+from jiti.util_rules.inventory import RepositoryName
 from jiti.util_rules.stack_names import UniqueStackName, UniqueStackNameRequest
 from jiti.util_rules.synthesis import SynthesizedStack, SynthesizeStackRequest
 from jiti_contract import (
@@ -48,6 +66,7 @@ from jiti_contract import (
     Plan,
     StackSetSettings,
     check_parameters,
+    default_stack_policy,
     fill_placeholders,
     to_json,
 )
@@ -73,6 +92,11 @@ class DeploymentFieldSet(FieldSet):
     role_arn: DeploymentRoleArnField
     termination_protection: DeploymentTerminationProtectionField
     capabilities: DeploymentCapabilitiesField
+    stack_policy: DeploymentStackPolicyField
+    rollback_alarms: DeploymentRollbackAlarmsField
+    rollback_monitoring_minutes: DeploymentRollbackMonitoringField
+    notification_arns: DeploymentNotificationArnsField
+    disable_rollback: DeploymentDisableRollbackField
 
 
 @dataclass(frozen=True)
@@ -108,9 +132,25 @@ def stack_name_for(field_set: DeploymentFieldSet, app: str) -> str:
     return name
 
 
+def thawed(value: Any) -> Any:
+    """A field's frozen value as plain JSON data again."""
+    if isinstance(value, Mapping):
+        return {k: thawed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thawed(v) for v in value]
+    return value
+
+
 def render_plan(
-    field_set: DeploymentFieldSet, stack: SynthesizedStack, depends_on: tuple[str, ...]
+    field_set: DeploymentFieldSet,
+    stack: SynthesizedStack,
+    depends_on: tuple[str, ...],
+    *,
+    repository: str | None = None,
+    stack_policy: dict | None = None,
 ) -> Plan:
+    """The deployment's settings; `stack_policy` is the policy the field names (a file's,
+    read by the rule), None for the default one."""
     accounts = field_set.stack_set_accounts.value
     stack_set = None
     if accounts:
@@ -140,6 +180,12 @@ def render_plan(
         termination_protection=field_set.termination_protection.value,
         capabilities=tuple(field_set.capabilities.value or ()),
         depends_on=depends_on,
+        repository=repository,
+        stack_policy=(None if stack_set else stack_policy or default_stack_policy(stack.retained)),
+        rollback_alarms=tuple(field_set.rollback_alarms.value or ()),
+        rollback_monitoring_minutes=field_set.rollback_monitoring_minutes.value,
+        notification_arns=tuple(field_set.notification_arns.value or ()),
+        disable_rollback=field_set.disable_rollback.value,
     )
 
 
@@ -155,9 +201,56 @@ def _check_parameters(field_set: DeploymentFieldSet, stack: SynthesizedStack) ->
         raise JitiError(f"{field_set.address}: field `parameters`: {'; '.join(problems)}")
 
 
+def _check_rollback(field_set: DeploymentFieldSet, jiti: JitiSubsystem) -> None:
+    environment = field_set.environment.value
+    if field_set.disable_rollback.value and environment in jiti.protected_environments:
+        raise JitiError(
+            f"{field_set.address}: field `disable_rollback`: not allowed in the {environment!r} "
+            "environment ([jiti].protected_environments): a failed update there rolls back"
+        )
+
+
+async def _stack_policy(field: DeploymentStackPolicyField) -> dict | None:
+    """The policy the field gives, read from its file if it names one (a file some target owns,
+    so that `--changed-since` follows a change to it)."""
+    if field.file_path is None:
+        return thawed(field.value) if field.value is not None else None
+    contents = await Get(
+        DigestContents,
+        PathGlobs(
+            [field.file_path],
+            glob_match_error_behavior=GlobMatchErrorBehavior.error,
+            description_of_origin=f"the `stack_policy` field of {field.address}",
+        ),
+    )
+    owners = await Get(Owners, OwnersRequest((field.file_path,)))
+    if not owners:
+        raise JitiError(
+            f"{field.address}: field `stack_policy`: {field.file_path} is not owned by a target; "
+            f'add `file(name="stack-policy", source="{field.file_path.rsplit("/", 1)[-1]}")` '
+            f"to {field.address.spec_path or '.'}/BUILD so that a change to it selects the "
+            "deployment"
+        )
+    try:
+        policy = json.loads(contents[0].content)
+    except ValueError as e:
+        raise JitiError(
+            f"{field.address}: field `stack_policy`: {field.file_path} is not JSON: {e}"
+        ) from None
+    if not isinstance(policy, dict) or "Statement" not in policy:
+        raise JitiError(
+            f"{field.address}: field `stack_policy`: {field.file_path} holds no policy "
+            "document (an object with a `Statement`)"
+        )
+    return policy
+
+
 @rule(desc="Prepare a CloudFormation deployment", level=LogLevel.DEBUG)
-async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup:
+async def prepare_deployment(
+    request: DeploymentSetupRequest, jiti: JitiSubsystem, repository: RepositoryName
+) -> DeploymentSetup:
     field_set = request.field_set
+    _check_rollback(field_set, jiti)
     stack_addresses, deps = await MultiGet(
         Get(Addresses, UnparsedAddressInputs, stack_address_input(field_set.stack)),
         Get(Targets, DependenciesRequest(field_set.dependencies)),
@@ -179,7 +272,10 @@ async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup
     stack = await Get(SynthesizedStack, SynthesizeStackRequest(stack_target.address))
     # Deployments this one names in `dependencies` go first when deployed together.
     depends_on = tuple(sorted(str(t.address) for t in deps if t.has_field(DeploymentStackField)))
-    plan = render_plan(field_set, stack, depends_on)
+    policy = await _stack_policy(field_set.stack_policy)
+    plan = render_plan(
+        field_set, stack, depends_on, repository=repository.name, stack_policy=policy
+    )
     _check_parameters(field_set, stack)
     await Get(
         UniqueStackName,

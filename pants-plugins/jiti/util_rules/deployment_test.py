@@ -12,9 +12,13 @@ from pants.engine.fs import DigestContents
 from pants.testutil.rule_runner import QueryRule, engine_error
 
 from jiti.errors import JitiError
-from jiti.testutil import make_rule_runner
+from jiti.testutil import make_rule_runner, set_options
 from jiti.util_rules.deployment import DeploymentFieldSet, DeploymentSetup, DeploymentSetupRequest
-from jiti_contract import Plan, StackSetSettings, from_json
+from jiti_contract import Plan, StackSetSettings, default_stack_policy, from_json
+
+ALLOW_ALL = {
+    "Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +62,51 @@ def rule_runner():
                 cloudformation_deployment(name="elsewhere", stack=":stack", stack_name="shared", region="us-east-1", parameters={"Size": "small"})
                 """
             ),
+            "apps/d/BUILD": dedent(
+                f"""\
+                cloudformation_stack(name="stack", source="t.json")
+                file(name="policy", source="policy.json")
+                cloudformation_deployment(name="guarded", stack=":stack")
+                cloudformation_deployment(name="custom", stack=":stack", stack_name="d-custom",
+                    stack_policy={ALLOW_ALL!r})
+                cloudformation_deployment(name="fromfile", stack=":stack", stack_name="d-file",
+                    stack_policy="policy.json")
+                cloudformation_deployment(name="unowned", stack=":stack", stack_name="d-unowned",
+                    stack_policy="unowned.json")
+                cloudformation_deployment(name="debug", stack=":stack", stack_name="d-debug",
+                    rollback_alarms=["errors"], rollback_monitoring_minutes=5,
+                    notification_arns=["arn:aws:sns:us-east-1:111111111111:deploys"],
+                    disable_rollback=True)
+                cloudformation_deployment(name="prod-debug", stack=":stack", stack_name="d-prod",
+                    environment="prod", disable_rollback=True)
+                """
+            ),
+            "apps/d/t.json": json.dumps(
+                {
+                    "Resources": {
+                        "Table": {
+                            "Type": "AWS::DynamoDB::Table",
+                            "DeletionPolicy": "Retain",
+                            "Properties": {
+                                "BillingMode": "PAY_PER_REQUEST",
+                                "AttributeDefinitions": [
+                                    {"AttributeName": "id", "AttributeType": "S"}
+                                ],
+                                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                            },
+                        },
+                        "Q": {"Type": "AWS::SQS::Queue"},
+                    }
+                }
+            ),
+            "apps/d/policy.json": json.dumps(
+                {
+                    "Statement": [
+                        {"Effect": "Deny", "Action": "Update:*", "Principal": "*", "Resource": "*"}
+                    ]
+                }
+            ),
+            "apps/d/unowned.json": json.dumps(ALLOW_ALL),
             "apps/p/t.json": json.dumps(
                 {
                     "Parameters": {
@@ -75,6 +124,7 @@ def rule_runner():
             ),
         }
     )
+    set_options(runner, "--jiti-repository=shop")
     return runner
 
 
@@ -105,6 +155,7 @@ def test_plan_carries_the_deployment_settings(rule_runner) -> None:
         parameters={"Size": "3"},
         tags={"team": "a"},
         capabilities=("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"),
+        repository="shop",
     )
 
 
@@ -174,3 +225,40 @@ def test_mistakes_are_caught_when_the_plan_is_made(rule_runner, name: str, expec
 def test_a_placeholder_value_is_checked_once_filled_and_a_stack_name_elsewhere_is_fine(rule_runner):
     setup_of(rule_runner, "ok", app="p")
     setup_of(rule_runner, "elsewhere", app="p")
+
+
+def plan_of(rule_runner, app: str, name: str) -> Plan:
+    s = setup_of(rule_runner, name, app=app)
+    files = {fc.path: fc.content for fc in rule_runner.request(DigestContents, [s.digest])}
+    return from_json(Plan, files[s.plan_path].decode())
+
+
+def test_a_stack_holding_data_gets_the_default_stack_policy_unless_the_field_gives_one(
+    rule_runner,
+) -> None:
+    assert plan_of(rule_runner, "d", "guarded").stack_policy == default_stack_policy(("Table",))
+    assert plan_of(rule_runner, "d", "custom").stack_policy == ALLOW_ALL
+    assert plan_of(rule_runner, "d", "fromfile").stack_policy["Statement"][0]["Effect"] == "Deny"
+    assert plan(rule_runner, "deploy").stack_policy is None  # a queue holds no data to guard
+
+
+def test_a_stack_policy_file_must_be_owned_so_that_changing_it_redeploys(rule_runner) -> None:
+    with engine_error(
+        JitiError,
+        contains="apps/d:unowned: field `stack_policy`: apps/d/unowned.json is not owned by a target",
+    ):
+        setup_of(rule_runner, "unowned", app="d")
+
+
+def test_rollback_settings_reach_the_plan_and_disable_rollback_is_refused_in_prod(
+    rule_runner,
+) -> None:
+    debug = plan_of(rule_runner, "d", "debug")
+    assert debug.rollback_alarms == ("errors",) and debug.rollback_monitoring_minutes == 5
+    assert debug.notification_arns == ("arn:aws:sns:us-east-1:111111111111:deploys",)
+    assert debug.disable_rollback is True
+    with engine_error(
+        JitiError,
+        contains="apps/d:prod-debug: field `disable_rollback`: not allowed in the 'prod' environment",
+    ):
+        setup_of(rule_runner, "prod-debug", app="d")

@@ -6,23 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
-from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import AllTargets
+from pants.engine.addresses import Address
+from pants.engine.rules import collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from jiti.dependency_inference import stack_address_input
 from jiti.errors import JitiError
-from jiti.target_types import (
-    DeploymentAccountField,
-    DeploymentEnvironmentField,
-    DeploymentRegionField,
-    DeploymentStackField,
-    DeploymentStackNameField,
-    StackAppField,
-)
-from jiti_contract import fill_placeholders
+from jiti.util_rules.inventory import AllStackPlaces
 
 # (account, region, stack name); an unset account or region is the caller's own, so two unset
 # ones are the same place.
@@ -37,31 +27,10 @@ class DeployedStackNames:
 
 
 @rule(desc="Collect the stacks of CloudFormation deployments", level=LogLevel.DEBUG)
-async def collect_deployed_stack_names(all_targets: AllTargets) -> DeployedStackNames:
-    by_address = {tgt.address: tgt for tgt in all_targets}
-    deployments = [tgt for tgt in all_targets if tgt.has_field(DeploymentStackField)]
-    stacks = await MultiGet(
-        Get(Addresses, UnparsedAddressInputs, stack_address_input(tgt[DeploymentStackField]))
-        for tgt in deployments
-    )
+async def collect_deployed_stack_names(all_places: AllStackPlaces) -> DeployedStackNames:
     owners: dict[Place, list[Address]] = defaultdict(list)
-    for tgt, stack in zip(deployments, stacks):
-        stack_target = by_address.get(stack[0]) if stack else None
-        if stack_target is None or not stack_target.has_field(StackAppField):
-            continue  # reported by the deployment itself
-        name = fill_placeholders(
-            tgt[DeploymentStackNameField].value,
-            {
-                "app": stack_target[StackAppField].value_or_default(),
-                "env": tgt[DeploymentEnvironmentField].value,
-            },
-        )
-        place = (
-            tgt[DeploymentAccountField].value or "",
-            tgt[DeploymentRegionField].value or "",
-            name,
-        )
-        owners[place].append(tgt.address)
+    for address, place in all_places.places:
+        owners[(place.account or "", place.region or "", place.stack_name)].append(address)
     return DeployedStackNames(FrozenDict({p: tuple(sorted(a)) for p, a in owners.items()}))
 
 

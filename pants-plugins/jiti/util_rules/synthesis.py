@@ -61,6 +61,7 @@ from jiti_contract import (
     Asset,
     Manifest,
     SynthesisRequest,
+    retained_resources,
     to_json,
 )
 
@@ -85,6 +86,7 @@ class SynthesizedStack:
     digest: Digest
     assets: tuple[Asset, ...]
     parameters: FrozenDict[str, Any]  # the template's Parameters section
+    retained: tuple[str, ...] = ()  # resources that outlive the stack (retained_resources)
 
     @property
     def template_path(self) -> str:
@@ -277,6 +279,7 @@ async def synthesize_stack(request: SynthesizeStackRequest) -> SynthesizedStack:
         digest,
         assets.assets,
         FrozenDict.deep_freeze(manifest.parameters),
+        tuple(retained_resources(json.loads(template))),
     )
 
 

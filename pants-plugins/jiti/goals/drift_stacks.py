@@ -1,0 +1,98 @@
+"""`pants drift-stacks`: CloudFormation drift detection on the selected deployments' stacks.
+
+Nothing is built: where each stack lives is known from the BUILD files. The deploy runtime runs
+the detections side by side (`[jiti].max_parallel`), prints a table of what drifted, property
+by property, writes `dist/jiti-drift-report.json`, and exits non-zero when something drifted.
+"""
+
+from __future__ import annotations
+
+from pants.base.build_root import BuildRoot
+from pants.core.goals.deploy import DeployFieldSet
+from pants.core.util_rules.distdir import DistDir
+from pants.engine.console import Console
+from pants.engine.goal import Goal, GoalSubsystem
+from pants.engine.process import InteractiveProcess, InteractiveProcessResult
+from pants.engine.rules import Effect, Get, MultiGet, collect_rules, goal_rule
+from pants.engine.target import (
+    NoApplicableTargetsBehavior,
+    TargetRootsToFieldSets,
+    TargetRootsToFieldSetsRequest,
+)
+from pants.option.option_types import StrOption
+from pants.util.strutil import help_text
+
+from jiti.goals.deploy import CloudFormationDeployFieldSet
+from jiti.util_rules.deploy_runtime import (
+    DeployEnvironment,
+    DeployInvocation,
+    DeployInvocationRequest,
+)
+from jiti.util_rules.inventory import AllStackPlaces, InventoryFile, InventoryRequest
+
+
+class DriftStacksSubsystem(GoalSubsystem):
+    name = "drift-stacks"
+    help = help_text(
+        """
+        Run CloudFormation drift detection on the stacks of the selected
+        `cloudformation_deployment` targets, side by side, and show what was changed outside
+        CloudFormation: each drifted resource (modified or deleted) and property, expected and
+        actual. Exits non-zero when something drifted. Changes nothing.
+        """
+    )
+
+    report = StrOption(
+        default="jiti-drift-report.json",
+        help="Where to write the results as JSON, relative to `--distdir`.",
+    )
+
+
+class DriftStacks(Goal):
+    subsystem_cls = DriftStacksSubsystem
+    environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
+
+
+@goal_rule
+async def drift_stacks(
+    console: Console,
+    subsystem: DriftStacksSubsystem,
+    build_root: BuildRoot,
+    dist_dir: DistDir,
+) -> DriftStacks:
+    roots = await Get(
+        TargetRootsToFieldSets,
+        TargetRootsToFieldSetsRequest(
+            DeployFieldSet,
+            goal_description=f"the `{subsystem.name}` goal",
+            no_applicable_targets_behavior=NoApplicableTargetsBehavior.ignore,
+        ),
+    )
+    addresses = [
+        fs.address for fs in roots.field_sets if isinstance(fs, CloudFormationDeployFieldSet)
+    ]
+    if not addresses:
+        console.print_stdout("nothing to check: no cloudformation_deployment is selected")
+        return DriftStacks(exit_code=0)
+    all_places = await Get(AllStackPlaces)
+    _, inventory = await MultiGet(  # where deploys go is decided (and checked) first
+        Get(DeployEnvironment), Get(InventoryFile, InventoryRequest(all_places.of(addresses)))
+    )
+    report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
+    invocation = await Get(
+        DeployInvocation,
+        DeployInvocationRequest(
+            (),
+            extra=("--mode", "drift", "--inventory", inventory.path, "--report", report),
+            inputs=(inventory.digest,),
+        ),
+    )
+    result = await Effect(
+        InteractiveProcessResult,
+        InteractiveProcess(invocation.argv, env=invocation.env, input_digest=invocation.digest),
+    )
+    return DriftStacks(exit_code=result.exit_code)
+
+
+def rules():
+    return collect_rules()

@@ -1,0 +1,93 @@
+"""`pants prune-stacks`: delete the stacks this repository deployed and no longer deploys.
+
+Every `cloudformation_deployment` in the repository counts, not only selected ones (the
+specs, if any, are not used): a stack is pruned when it carries this repository's
+`jiti:repository` tag and no deployment deploys its name to its account and region. Nothing is
+built. The deploy runtime lists them (`--jiti-prune-confirm` deletes them) and writes
+`dist/jiti-prune-report.json`. After a merge that deletes an app, `--changed-since` selects
+nothing for it: `deploy-stacks` deploys what changed, then this removes what was deleted.
+"""
+
+from __future__ import annotations
+
+from pants.base.build_root import BuildRoot
+from pants.core.util_rules.distdir import DistDir
+from pants.engine.console import Console
+from pants.engine.goal import Goal, GoalSubsystem
+from pants.engine.process import InteractiveProcess, InteractiveProcessResult
+from pants.engine.rules import Effect, Get, MultiGet, collect_rules, goal_rule
+from pants.option.option_types import StrOption
+from pants.util.strutil import help_text
+
+from jiti.subsystem import JitiSubsystem
+from jiti.util_rules.deploy_runtime import (
+    DeployEnvironment,
+    DeployInvocation,
+    DeployInvocationRequest,
+)
+from jiti.util_rules.inventory import AllStackPlaces, InventoryFile, InventoryRequest
+
+
+class PruneStacksSubsystem(GoalSubsystem):
+    name = "prune-stacks"
+    help = help_text(
+        """
+        List the stacks this repository deployed (tag `jiti:repository`, see
+        `[jiti].repository`) that no `cloudformation_deployment` deploys any more, in every
+        account and region the repository's deployments reach, with the reason; with
+        `--jiti-prune-confirm`, delete them: dependents first, a stack with termination
+        protection refused, retained resources reported. `--jiti-prune-assets` adds the unused
+        objects of the assets buckets (older than `[jiti].prune_assets_grace_days`). Stacks
+        without this repository's tag are never touched. In CI after a merge:
+        `deploy-stacks` for what changed, then `prune-stacks --jiti-prune-confirm`.
+        """
+    )
+
+    report = StrOption(
+        default="jiti-prune-report.json",
+        help="Where to write what was found (and deleted) as JSON, relative to `--distdir`.",
+    )
+
+
+class PruneStacks(Goal):
+    subsystem_cls = PruneStacksSubsystem
+    environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
+
+
+@goal_rule
+async def prune_stacks(
+    console: Console,
+    subsystem: PruneStacksSubsystem,
+    jiti: JitiSubsystem,
+    build_root: BuildRoot,
+    dist_dir: DistDir,
+    all_places: AllStackPlaces,
+) -> PruneStacks:
+    if not all_places.places:
+        console.print_stderr(
+            "prune-stacks: the repository has no cloudformation_deployment, so no account and "
+            "region to look in"
+        )
+    _, inventory = await MultiGet(  # where deploys go is decided (and checked) first
+        Get(DeployEnvironment),
+        Get(InventoryFile, InventoryRequest(tuple(place for _, place in all_places.places))),
+    )
+    report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
+    extra = ["--mode", "prune", "--inventory", inventory.path, "--report", report]
+    if jiti.prune_confirm:
+        extra.append("--confirm")
+    if jiti.prune_assets:
+        extra += ["--prune-assets", "--assets-grace-days", str(jiti.prune_assets_grace_days)]
+    invocation = await Get(
+        DeployInvocation,
+        DeployInvocationRequest((), extra=tuple(extra), inputs=(inventory.digest,)),
+    )
+    result = await Effect(
+        InteractiveProcessResult,
+        InteractiveProcess(invocation.argv, env=invocation.env, input_digest=invocation.digest),
+    )
+    return PruneStacks(exit_code=result.exit_code)
+
+
+def rules():
+    return collect_rules()
