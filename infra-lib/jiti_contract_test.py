@@ -8,11 +8,15 @@ import pytest
 
 from jiti_contract import (
     Asset,
+    Consumer,
+    Input,
     Manifest,
     PlaceholderError,
     Plan,
+    StackPlace,
     StackSetSettings,
     SynthesisRequest,
+    check_parameters,
     check_placeholders,
     fill_placeholders,
     from_json,
@@ -45,6 +49,21 @@ PLAN = Plan(
     parameters={"Prefix": "shop-{region}"},
     capabilities=("CAPABILITY_IAM",),
     depends_on=("apps/base:prod",),
+    inputs=(
+        Input(
+            "TableArn",
+            producer=StackPlace(
+                "apps/base:prod@account=111111111111",
+                "base-prod",
+                "111111111111",
+                "us-east-1",
+                "arn:aws:iam::{account}:role/jiti-deploy",
+            ),
+            output="TableArn",
+        ),
+        Input("Limit", ssm_parameter="/shop/{env}/limit"),
+    ),
+    consumers=(Consumer(StackPlace("apps/c:prod", "c-prod"), ("QueueUrl", "TopicArn")),),
 )
 
 
@@ -76,3 +95,24 @@ def test_placeholders_are_filled_where_known_and_checked_where_written():
         PlaceholderError, match=r"uses \{region\}; only \{app\}, \{env\} may be used"
     ):
         check_placeholders("{app}-{region}", ("app", "env"))
+
+
+def test_an_input_says_where_its_value_comes_from_and_whose_credentials_read_it():
+    table, limit = PLAN.inputs
+    assert table.source == "apps/base:prod@account=111111111111.TableArn"
+    assert table.producer.role_to_assume == "arn:aws:iam::111111111111:role/jiti-deploy"
+    assert limit.source == "ssm:/shop/{env}/limit"
+    assert StackPlace("a:b", "b-dev", assume_role="arn:{account}").role_to_assume is None
+
+
+def test_a_no_echo_value_is_never_shown_in_a_problem():
+    declared = {
+        "Password": {"Type": "String", "NoEcho": "true", "MinLength": 12},
+        "Name": {"Type": "String", "MinLength": 12},
+    }
+    problems = check_parameters(declared, {"Password": "hunter2", "Name": "short"}, set())
+    assert problems == [
+        "Name='short': 5 characters, the MinLength is 12",
+        "Password=(a NoEcho value): 7 characters, the MinLength is 12",
+    ]
+    assert "hunter2" not in " ".join(problems)
