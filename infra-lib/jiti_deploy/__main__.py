@@ -20,7 +20,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from jiti_contract import ASSETS_BUCKET_DEFAULT, EXIT_USER_ERROR, TARGETS
-from jiti_deploy import batch, checks, deployment, interrupt, output, report, runner
+from jiti_deploy import batch, checks, deployment, interrupt, live, output, report, runner
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.errors import DeployError
 from jiti_deploy.local_aws import LocalAwsError
@@ -82,7 +82,10 @@ def run(args: argparse.Namespace, outcomes: list) -> None:
     if len(deployments) == 1 and not args.report:  # `pants run`: no table for one stack
         d = deployments[0]
         destination = destinations.get(d.plan.account, d.plan.region, d.role_to_assume)
-        runner.deploy(destination, d, dry_run=args.dry_run, force=args.force, log=log)
+        stacks = live.LiveStacks(destinations)
+        runner.deploy(
+            destination, d, dry_run=args.dry_run, force=args.force, log=log, stacks=stacks
+        )
         return
     outcomes += batch.run(
         destinations,

@@ -13,6 +13,7 @@ from jiti_contract import TEMPLATE_BODY_LIMIT, VERSION_TAG
 from jiti_deploy import (
     changes,
     events,
+    inputs,
     interrupt,
     live,
     settings,
@@ -26,7 +27,7 @@ from jiti_deploy.errors import DeployError
 from jiti_deploy.report import Result
 
 WAIT = {"Delay": 1, "MaxAttempts": 900}
-NOT_LOOKED_UP = object()
+NOT_LOOKED_UP = live.NOT_LOOKED_UP
 BUSY_WAIT_S = 900  # how long to wait for another deploy of the same stack to end
 
 
@@ -152,17 +153,17 @@ def _stage(bucket: AssetsBucket, deployment: Deployment, *, dry_run: bool, log) 
     return bucket.template_argument(deployment, dry_run=dry_run)
 
 
-def _preview_locally(cfn, deployment: Deployment, current: live.LiveStack | None, log) -> None:
+def _preview_locally(
+    cfn, deployment: Deployment, current: live.LiveStack | None, log, why: str
+) -> None:
     """A dry run that cannot ask CloudFormation: compare the templates here."""
     old = {}
     if current:
         body = cfn.get_template(StackName=deployment.stack_name)["TemplateBody"]
         old = body if isinstance(body, dict) else json.loads(body)
     new = json.loads(deployment.template_path.read_text())
-    log(
-        f"{deployment.stack_name}: the template is over {TEMPLATE_BODY_LIMIT:,} bytes and not in "
-        "the assets bucket yet; compared with the live template here (a dry run uploads nothing)"
-    )
+    compared = "compared with the live template here" if current else "the stack is new"
+    log(f"{deployment.stack_name}: {why}; {compared}")
     changes.show(
         changes.ChangeSet("", "", "UPDATE" if current else "CREATE", changes.local_diff(old, new)),
         log=log,
@@ -286,15 +287,19 @@ def deploy(
     force: bool = False,
     log=print,
     current: live.LiveStack | None = NOT_LOOKED_UP,
+    stacks: live.LiveStacks | None = None,
 ) -> Result:
     """Deploy one stack; raises DeployError.
 
     `current` is the live stack when the caller already looked it up (batched), so an
-    unchanged stack costs no call at all here.
+    unchanged stack costs no call at all here. `stacks` reads the stacks of other deployments:
+    the producers of this one's inputs, and the consumers of its outputs.
     """
     interrupt.check(f"{deployment.stack_name}: interrupted before it started; nothing changed")
     if deployment.plan.stack_set:  # StackSets mode: one StackSet, many instances
         return stack_sets.deploy(destination, deployment, dry_run=dry_run, force=force, log=log)
+    if stacks is None and (deployment.plan.inputs or deployment.plan.consumers):
+        raise ValueError(f"{deployment.address}: its inputs and consumers are read with `stacks`")
     cfn = destination.client("cloudformation")
     name, short = deployment.stack_name, deployment.version[:12]
     if current is NOT_LOOKED_UP:
@@ -304,7 +309,14 @@ def deploy(
         live.check_owner(
             current, deployment.address, deployment.plan.app, deployment.plan.environment
         )
-    if current and not force and current.is_current(deployment.version, deployment.config_hash()):
+    deployment = inputs.resolve(deployment, destination, stacks, dry_run=dry_run)
+    deployment = deployment.salted(current.tags if current else {})
+    if (
+        current
+        and not force
+        and not deployment.pending
+        and current.is_current(deployment.version, deployment.config_hash())
+    ):
         return _when_live(destination, deployment, current, dry_run=dry_run, log=log)
     if current:
         live.check_deployable(current)
@@ -312,6 +324,13 @@ def deploy(
             live.check_not_newer(current, deployment.source, name)
     old = (current.tags.get(VERSION_TAG) or "none")[:12] if current else "none"
     log(f"{name}: {old} -> {short}{' (dry run)' if dry_run else ''}{' (forced)' if force else ''}")
+    inputs.show(deployment, log)
+    if stacks is not None:
+        inputs.check_consumers(deployment, stacks)
+    if deployment.pending:
+        why = "inputs are pending, so CloudFormation cannot make a change set"
+        _preview_locally(cfn, deployment, current, log, why)
+        return Result.DRY_RUN
 
     if current and current.status in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"):
         if not _recreate_after_failed_create(cfn, deployment, current, dry_run=dry_run, log=log):
@@ -322,7 +341,11 @@ def deploy(
     parameters = settings.parameters(deployment, bucket.name, destination)  # before any write
     template_arg = _stage(bucket, deployment, dry_run=dry_run, log=log)
     if template_arg is None:
-        _preview_locally(cfn, deployment, current, log)
+        why = (
+            f"the template is over {TEMPLATE_BODY_LIMIT:,} bytes and not in the assets bucket "
+            "yet (a dry run uploads nothing)"
+        )
+        _preview_locally(cfn, deployment, current, log, why)
         return Result.DRY_RUN
     change_set = changes.create(
         cfn,
