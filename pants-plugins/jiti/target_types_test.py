@@ -13,6 +13,9 @@ from pants.testutil.rule_runner import RuleRunner
 from jiti.target_types import (
     CloudFormationDeploymentTarget,
     CloudFormationStackTarget,
+    DeploymentInputsField,
+    OutputReference,
+    SsmReference,
     StackAppField,
 )
 
@@ -100,6 +103,37 @@ def test_stack_name_is_still_accepted_for_the_app_name(rule_runner) -> None:
             'cloudformation_deployment(name="s", stack=":s", stack_set_max_concurrent_percentage=0)',
             "is 0: at least one account must deploy at a time",
         ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", inputs={"Arn": "apps/orders:deploy"})',
+            "The `inputs` field of x:s: Arn: 'apps/orders:deploy' is neither "
+            "`<deployment address>.<OutputName>`",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", inputs={"Arn": "apps/orders:deploy.Table-Arn"})',
+            "The `inputs` field of x:s: Arn: 'apps/orders:deploy.Table-Arn' is neither",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", inputs={"Arn": "apps/orders:a:b.TableArn"})',
+            "The `inputs` field of x:s: Arn: ",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", inputs={"Limit": "ssm:"})',
+            "The `inputs` field of x:s: Limit: 'ssm:' names no SSM parameter",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", inputs={"Limit": "ssm:/shop/{app}/limit"})',
+            "The `inputs` field of x:s: Limit: '/shop/{app}/limit' uses {app}; only {account}, {region}, {env}",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", parameters={"Arn": "x"},'
+            ' inputs={"Arn": "apps/orders:deploy.TableArn"})',
+            "x:s: field `inputs`: Arn also set in `parameters`; set each parameter in one of them",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", inputs={"Arn": ":o.TableArn"},'
+            ' stack_set_accounts=["111111111111"], stack_set_regions=["eu-west-1"])',
+            "x:s: field `inputs`: a StackSet's instances share their parameter values",
+        ),
     ],
 )
 def test_invalid_fields_are_reported_with_target_and_field(rule_runner, build, message) -> None:
@@ -125,3 +159,19 @@ def test_pants_help_describes_every_field(target) -> None:
     for field in target.core_fields:
         info = TargetFieldHelpInfo.create(field, provider="jiti")
         assert info.description, f"{target.alias}.{field.alias} has no help"
+
+
+def test_inputs_name_outputs_and_ssm_parameters(rule_runner) -> None:
+    rule_runner.write_files(
+        {
+            "x/BUILD": 'cloudformation_deployment(name="s", stack=":s", inputs={'
+            '"Arn": "apps/orders:prod@region=us-east-1.TableArn", "Here": ":other.Url", '
+            '"Limit": "ssm:/shop/{env}/limit"})'
+        }
+    )
+    tgt = rule_runner.get_target(Address("x", target_name="s"))
+    assert tgt[DeploymentInputsField].references() == (
+        ("Arn", OutputReference("apps/orders:prod@region=us-east-1", "TableArn")),
+        ("Here", OutputReference(":other", "Url")),
+        ("Limit", SsmReference("/shop/{env}/limit")),
+    )

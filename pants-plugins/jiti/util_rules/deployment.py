@@ -4,6 +4,7 @@ files the deploy runtime reads. Shared by `run`, `experimental-deploy` and `depl
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
@@ -12,6 +13,7 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (
     DependenciesRequest,
     FieldSet,
+    Target,
     Targets,
     WrappedTarget,
     WrappedTargetRequest,
@@ -28,6 +30,7 @@ from jiti.target_types import (
     DeploymentCapabilitiesField,
     DeploymentDependenciesField,
     DeploymentEnvironmentField,
+    DeploymentInputsField,
     DeploymentParametersField,
     DeploymentRegionField,
     DeploymentRoleArnField,
@@ -39,13 +42,23 @@ from jiti.target_types import (
     DeploymentStackSetRegionsField,
     DeploymentTagsField,
     DeploymentTerminationProtectionField,
+    OutputReference,
+    SsmReference,
 )
-from jiti.util_rules.stack_names import UniqueStackName, UniqueStackNameRequest
+from jiti.util_rules.inputs import DeploymentConsumers, Producer, ProducerRequest
+from jiti.util_rules.stack_names import (
+    DeployedStackNames,
+    UniqueStackName,
+    UniqueStackNameRequest,
+)
 from jiti.util_rules.synthesis import SynthesizedStack, SynthesizeStackRequest
 from jiti_contract import (
     ASSETS_BUCKET_PARAMETER,
     ENVIRONMENT_PARAMETER,
+    Consumer,
+    Input,
     Plan,
+    StackPlace,
     StackSetSettings,
     check_parameters,
     fill_placeholders,
@@ -73,6 +86,7 @@ class DeploymentFieldSet(FieldSet):
     role_arn: DeploymentRoleArnField
     termination_protection: DeploymentTerminationProtectionField
     capabilities: DeploymentCapabilitiesField
+    inputs: DeploymentInputsField
 
 
 @dataclass(frozen=True)
@@ -109,7 +123,11 @@ def stack_name_for(field_set: DeploymentFieldSet, app: str) -> str:
 
 
 def render_plan(
-    field_set: DeploymentFieldSet, stack: SynthesizedStack, depends_on: tuple[str, ...]
+    field_set: DeploymentFieldSet,
+    stack: SynthesizedStack,
+    depends_on: tuple[str, ...],
+    inputs: tuple[Input, ...] = (),
+    consumers: tuple[Consumer, ...] = (),
 ) -> Plan:
     accounts = field_set.stack_set_accounts.value
     stack_set = None
@@ -140,23 +158,104 @@ def render_plan(
         termination_protection=field_set.termination_protection.value,
         capabilities=tuple(field_set.capabilities.value or ()),
         depends_on=depends_on,
+        inputs=inputs,
+        consumers=consumers,
     )
 
 
 def _check_parameters(field_set: DeploymentFieldSet, stack: SynthesizedStack) -> None:
     """The values the BUILD file gives, against what the template declares (values with a
-    placeholder are checked again by the deploy, once it is filled)."""
+    placeholder are checked again by the deploy, once it is filled, and so are inputs)."""
+    inputs = set(field_set.inputs.value or {})
+    unknown = sorted(inputs - set(stack.parameters))
+    if unknown:
+        raise JitiError(
+            f"{field_set.address}: field `inputs`: {', '.join(unknown)} not declared by the "
+            f"template (it declares: {', '.join(sorted(stack.parameters)) or 'none'}); declare "
+            "each in infra.py with `app.input(name)`"
+        )
     problems = check_parameters(
         stack.parameters,
         dict(field_set.parameters.value or {}),
-        supplied={ENVIRONMENT_PARAMETER, ASSETS_BUCKET_PARAMETER},
+        supplied={ENVIRONMENT_PARAMETER, ASSETS_BUCKET_PARAMETER, *inputs},
     )
     if problems:
         raise JitiError(f"{field_set.address}: field `parameters`: {'; '.join(problems)}")
 
 
+def place_of(tgt: Target, names: DeployedStackNames) -> StackPlace:
+    """Where a deployment's stack is, and the credentials to read it with."""
+    return StackPlace(
+        address=str(tgt.address),
+        stack_name=names.names[tgt.address],
+        account=tgt[DeploymentAccountField].value,
+        region=tgt[DeploymentRegionField].value,
+        assume_role=tgt[DeploymentAssumeRoleField].value,
+    )
+
+
+async def _inputs(field_set: DeploymentFieldSet, names: DeployedStackNames) -> tuple[Input, ...]:
+    """The `inputs` field as the deploy reads it: each producer's place, each output checked
+    to be declared by the producer's template (whether it is live is the deploy's to see)."""
+    references = field_set.inputs.references()
+    wanted = [(n, r) for n, r in references if isinstance(r, OutputReference)]
+    found = await MultiGet(
+        Get(Producer, ProducerRequest(field_set.address, name, reference.address))
+        for name, reference in wanted
+    )
+    producers = [p.get() for p in found]
+    for (name, _), producer in zip(wanted, producers):
+        if producer.address not in names.names:
+            raise JitiError(
+                f"{field_set.address}: field `inputs`: {name}: {producer.address} does not deploy "
+                "a `cloudformation_stack` (see its `stack` field)"
+            )
+    stack_addresses = await MultiGet(
+        Get(Addresses, UnparsedAddressInputs, stack_address_input(p[DeploymentStackField]))
+        for p in producers
+    )
+    templates = await MultiGet(
+        Get(SynthesizedStack, SynthesizeStackRequest(a[0])) for a in stack_addresses
+    )
+    by_parameter = {}
+    for (name, reference), producer, template in zip(wanted, producers, templates):
+        if reference.output not in template.outputs:
+            raise JitiError(
+                f"{field_set.address}: field `inputs`: {name}: {producer.address} has no output "
+                f"{reference.output} (the template of {template.address} declares: "
+                f"{', '.join(template.outputs) or 'none'})"
+            )
+        by_parameter[name] = Input(
+            name, producer=place_of(producer, names), output=reference.output
+        )
+    for name, reference in references:
+        if isinstance(reference, SsmReference):
+            by_parameter[name] = Input(name, ssm_parameter=reference.name)
+    return tuple(by_parameter[name] for name, _ in references)
+
+
+async def _consumers(
+    address: Address, names: DeployedStackNames, consumers: DeploymentConsumers
+) -> tuple[Consumer, ...]:
+    """The deployments whose inputs take this one's outputs, and which outputs."""
+    outputs: dict[Address, set[str]] = defaultdict(set)
+    for consumer, output in consumers.by_producer.get(address, ()):
+        if consumer in names.names:
+            outputs[consumer].add(output)
+    targets = await MultiGet(
+        Get(WrappedTarget, WrappedTargetRequest(a, description_of_origin="the jiti plugin"))
+        for a in sorted(outputs)
+    )
+    return tuple(
+        Consumer(place_of(t.target, names), tuple(sorted(outputs[t.target.address])))
+        for t in targets
+    )
+
+
 @rule(desc="Prepare a CloudFormation deployment", level=LogLevel.DEBUG)
-async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup:
+async def prepare_deployment(
+    request: DeploymentSetupRequest, names: DeployedStackNames, consumers: DeploymentConsumers
+) -> DeploymentSetup:
     field_set = request.field_set
     stack_addresses, deps = await MultiGet(
         Get(Addresses, UnparsedAddressInputs, stack_address_input(field_set.stack)),
@@ -177,10 +276,19 @@ async def prepare_deployment(request: DeploymentSetupRequest) -> DeploymentSetup
             f"`{stack_target.alias}`, not a `cloudformation_stack`"
         )
     stack = await Get(SynthesizedStack, SynthesizeStackRequest(stack_target.address))
-    # Deployments this one names in `dependencies` go first when deployed together.
-    depends_on = tuple(sorted(str(t.address) for t in deps if t.has_field(DeploymentStackField)))
-    plan = render_plan(field_set, stack, depends_on)
     _check_parameters(field_set, stack)
+    inputs = await _inputs(field_set, names)
+    # Deployments this one names in `dependencies`, and the producers of its inputs, go first
+    # when deployed together.
+    depends_on = {str(t.address) for t in deps if t.has_field(DeploymentStackField)}
+    depends_on |= {i.producer.address for i in inputs if i.producer}
+    plan = render_plan(
+        field_set,
+        stack,
+        tuple(sorted(depends_on)),
+        inputs,
+        await _consumers(field_set.address, names, consumers),
+    )
     await Get(
         UniqueStackName,
         UniqueStackNameRequest(field_set.address, plan.account, plan.region, plan.stack_name),

@@ -31,9 +31,10 @@ Place = tuple
 
 @dataclass(frozen=True)
 class DeployedStackNames:
-    """Every deployment's stack, by where it goes."""
+    """Every deployment's stack, by where it goes, and by deployment."""
 
     owners: FrozenDict[Place, tuple[Address, ...]]
+    names: FrozenDict[Address, str]
 
 
 @rule(desc="Collect the stacks of CloudFormation deployments", level=LogLevel.DEBUG)
@@ -45,6 +46,7 @@ async def collect_deployed_stack_names(all_targets: AllTargets) -> DeployedStack
         for tgt in deployments
     )
     owners: dict[Place, list[Address]] = defaultdict(list)
+    names: dict[Address, str] = {}
     for tgt, stack in zip(deployments, stacks):
         stack_target = by_address.get(stack[0]) if stack else None
         if stack_target is None or not stack_target.has_field(StackAppField):
@@ -62,7 +64,10 @@ async def collect_deployed_stack_names(all_targets: AllTargets) -> DeployedStack
             name,
         )
         owners[place].append(tgt.address)
-    return DeployedStackNames(FrozenDict({p: tuple(sorted(a)) for p, a in owners.items()}))
+        names[tgt.address] = name
+    return DeployedStackNames(
+        FrozenDict({p: tuple(sorted(a)) for p, a in owners.items()}), FrozenDict(names)
+    )
 
 
 @dataclass(frozen=True)

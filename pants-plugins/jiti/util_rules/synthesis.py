@@ -85,6 +85,7 @@ class SynthesizedStack:
     digest: Digest
     assets: tuple[Asset, ...]
     parameters: FrozenDict[str, Any]  # the template's Parameters section
+    outputs: tuple[str, ...] = ()  # the names in the template's Outputs section
 
     @property
     def template_path(self) -> str:
@@ -277,6 +278,7 @@ async def synthesize_stack(request: SynthesizeStackRequest) -> SynthesizedStack:
         digest,
         assets.assets,
         FrozenDict.deep_freeze(manifest.parameters),
+        tuple(sorted(json.loads(template).get("Outputs", {}))),
     )
 
 
