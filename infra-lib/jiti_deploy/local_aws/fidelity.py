@@ -23,7 +23,11 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
    expects is used as if it were one's own; S3 refuses the call (403 Access Denied);
 10. a bucket policy statement whose Condition does not hold is taken as a Deny (so a TLS-only
     policy, `Deny` unless `aws:SecureTransport`, denies every object call); AWS ignores such a
-    statement. The local AWS is reached on loopback, and counts as a secure transport.
+    statement. The local AWS is reached on loopback, and counts as a secure transport;
+11. a DynamoDB table that a stack update changes drops out of the stack (moto cannot update
+    one), so every output and reference to it fails from then on; CloudFormation updates it,
+    and replaces it when its name changes (keeping the old table under
+    `UpdateReplacePolicy: Retain`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -36,6 +40,8 @@ import uuid
 
 from moto.cloudformation import models, parsing, responses
 from moto.cloudformation.exceptions import ValidationError
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models import table as dynamodb_table
 from moto.s3 import models as s3_models
 from moto.s3 import responses as s3_responses
 from moto.s3.exceptions import BucketAccessDeniedError
@@ -301,6 +307,22 @@ _applied = False
 _moto_delete = parsing.ResourceMap.delete  # moto's own, for rolling back a create
 
 
+def _update_table(
+    cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+):
+    """A table whose name is unchanged is updated in place (moto keeps no other property that
+    an update could change); a new name makes a new table, and the old one is deleted unless
+    `UpdateReplacePolicy` keeps it."""
+    if original_resource.name == new_resource_name:
+        return original_resource
+    table = cls.create_from_cloudformation_json(
+        new_resource_name, cloudformation_json, account_id, region_name
+    )
+    if cloudformation_json.get("UpdateReplacePolicy") not in ("Retain", "Snapshot"):
+        dynamodb_backends[account_id][region_name].delete_table(name=original_resource.name)
+    return table
+
+
 def apply() -> None:
     global _applied
     if _applied:
@@ -329,4 +351,5 @@ def apply() -> None:
     s3._bucket_response = _check_the_expected_bucket_owner(s3._bucket_response)
     s3._key_response = _check_the_expected_bucket_owner(s3._key_response)
     s3_models.FakeBucket.get_permission = _bucket_permission
+    dynamodb_table.Table.update_from_cloudformation_json = classmethod(_update_table)
     _applied = True
