@@ -323,7 +323,11 @@ def deploy(
         if not force:
             live.check_not_newer(current, deployment.source, name)
     old = (current.tags.get(VERSION_TAG) or "none")[:12] if current else "none"
-    log(f"{name}: {old} -> {short}{' (dry run)' if dry_run else ''}{' (forced)' if force else ''}")
+    how = f"{' (dry run)' if dry_run else ''}{' (forced)' if force else ''}"
+    if current and current.tags.get(VERSION_TAG) == deployment.version and not force:
+        log(f"{name}: version {short} is live, with other settings or input values{how}")
+    else:
+        log(f"{name}: {old} -> {short}{how}")
     inputs.show(deployment, log)
     if stacks is not None:
         inputs.check_consumers(deployment, stacks)
