@@ -1,3 +1,5 @@
+import json
+
 from apps.reports.infra import template
 from jiti_infra.testing import lint_errors, resources_of_type, synthesize
 
@@ -20,6 +22,7 @@ def test_a_schedule_runs_the_report_function():
 
 def test_the_orders_table_comes_from_inputs_and_is_only_read():
     t = synth()
+    assert "Fn::ImportValue" not in json.dumps(t)  # parameters, never another stack's exports
     for name in ("OrdersTableArn", "OrdersTableName"):
         assert t["Parameters"][name]["Type"] == "String" and "Default" not in t["Parameters"][name]
     statements = t["Resources"]["ReportRole"]["Properties"]["Policies"][0]["PolicyDocument"][
