@@ -31,6 +31,7 @@ REPOSITORY_TAG = "jiti:repository"  # the repository that deploys the stack ([ji
 # value holds at most TAG_VALUE_LIMIT characters: longer lists go on in `jiti:depends-on-2`, ...
 DEPENDS_ON_TAG = "jiti:depends-on"
 TAG_VALUE_LIMIT = 256
+SALT_TAG = "jiti:salt"  # the stack's own salt for hashing NoEcho values into jiti:config
 
 # Template parameters whose values jiti supplies at deploy time.
 ENVIRONMENT_PARAMETER = "Environment"
@@ -79,7 +80,7 @@ TARGETS = ("local", "aws", "auto")
 
 # Placeholders users may write in BUILD files, and where each is allowed.
 STACK_NAME_PLACEHOLDERS = ("app", "env")
-PARAMETER_PLACEHOLDERS = ("account", "region", "env")
+PARAMETER_PLACEHOLDERS = ("account", "region", "env")  # also in the SSM names of `inputs`
 ASSUME_ROLE_PLACEHOLDERS = ("account",)
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -190,8 +191,14 @@ def check_parameters(
         if name in declared and not placeholders_in(value):
             problem = _parameter_problem(declared[name], str(value))
             if problem:
-                problems.append(f"{name}={value!r}: {problem}")
+                shown = "(a NoEcho value)" if is_no_echo(declared[name]) else repr(value)
+                problems.append(f"{name}={shown}: {problem}")
     return problems
+
+
+def is_no_echo(spec: Mapping[str, Any]) -> bool:
+    """A parameter whose value CloudFormation never shows; jiti never shows or stores it either."""
+    return str(spec.get("NoEcho", "false")).lower() == "true"
 
 
 def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
@@ -328,6 +335,62 @@ class StackSetSettings:
 
 
 @dataclass(frozen=True)
+class StackPlace:
+    """Where a deployment's stack lives (known without building it), and how to read it with
+    that deployment's credentials."""
+
+    address: str  # the deployment
+    stack_name: str
+    account: Optional[str] = None  # None: the current credentials' account
+    region: Optional[str] = None  # None: the default region
+    assume_role: Optional[str] = None  # may hold `{account}`
+    stack_set: bool = False  # a StackSet of that name, with instances elsewhere
+
+    @property
+    def role_to_assume(self) -> Optional[str]:
+        """The role to assume in `account` (`{account}` filled in); None without an account."""
+        if not (self.account and self.assume_role):
+            return None
+        return fill_placeholders(self.assume_role, {"account": self.account})
+
+    @property
+    def where(self) -> str:
+        return (
+            "/".join(filter(None, (self.account, self.region))) or "the default account and region"
+        )
+
+
+@dataclass(frozen=True)
+class Input:
+    """A template parameter whose value the deploy looks up (the deployment's `inputs` field):
+    an output of another deployment's stack, or a plain SSM Parameter Store value."""
+
+    parameter: str
+    producer: Optional[StackPlace] = None  # the deployment whose stack has the output
+    output: Optional[str] = None
+    ssm_parameter: Optional[str] = None  # may hold PARAMETER_PLACEHOLDERS
+
+    @property
+    def source(self) -> str:
+        """Where the value comes from, as the BUILD file writes it."""
+        if self.producer is not None:
+            return f"{self.producer.address}.{self.output}"
+        return f"{SSM_INPUT_PREFIX}{self.ssm_parameter}"
+
+
+# An input naming an SSM parameter: `ssm:/shop/{env}/limit`.
+SSM_INPUT_PREFIX = "ssm:"
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A deployment whose `inputs` take outputs of this one, as the BUILD files say."""
+
+    place: StackPlace
+    outputs: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Plan:
     """`jiti-plans/<address>.json`: one deployment's settings, for the deploy runtime."""
 
@@ -353,24 +416,14 @@ class Plan:
     rollback_monitoring_minutes: int = 0
     notification_arns: Tuple[str, ...] = ()  # SNS topics that get the stack's events
     disable_rollback: bool = False  # a failed create or update stays as it failed
+    inputs: Tuple[Input, ...] = ()  # parameters whose values the deploy looks up
+    consumers: Tuple[Consumer, ...] = ()  # deployments that take this one's outputs
 
     DIR = "jiti-plans"
 
     @staticmethod
     def path_for(path_safe_address: str) -> str:
         return f"{Plan.DIR}/{path_safe_address}.json"
-
-
-@dataclass(frozen=True)
-class StackPlace:
-    """Where one deployment's stack lives, known without building it."""
-
-    address: str
-    stack_name: str
-    account: Optional[str] = None  # None: the current credentials' account
-    region: Optional[str] = None  # None: the default region
-    assume_role: Optional[str] = None  # may hold `{account}`
-    stack_set: bool = False  # a StackSet of that name, with instances elsewhere
 
 
 @dataclass(frozen=True)
@@ -389,4 +442,8 @@ _NESTED: dict[tuple[str, str], type] = {
     ("Manifest", "assets"): Asset,
     ("Plan", "stack_set"): StackSetSettings,
     ("Inventory", "stacks"): StackPlace,
+    ("Plan", "inputs"): Input,
+    ("Plan", "consumers"): Consumer,
+    ("Input", "producer"): StackPlace,
+    ("Consumer", "place"): StackPlace,
 }

@@ -10,12 +10,15 @@ from jiti_contract import (
     TAG_VALUE_LIMIT,
     Asset,
     Inventory,
+    Consumer,
+    Input,
     Manifest,
     PlaceholderError,
     Plan,
     StackPlace,
     StackSetSettings,
     SynthesisRequest,
+    check_parameters,
     check_placeholders,
     default_stack_policy,
     depends_on_from_tags,
@@ -58,6 +61,21 @@ PLAN = Plan(
     rollback_monitoring_minutes=10,
     notification_arns=("arn:aws:sns:eu-west-1:111111111111:deploys",),
     disable_rollback=True,
+    inputs=(
+        Input(
+            "TableArn",
+            producer=StackPlace(
+                "apps/base:prod@account=111111111111",
+                "base-prod",
+                "111111111111",
+                "us-east-1",
+                "arn:aws:iam::{account}:role/jiti-deploy",
+            ),
+            output="TableArn",
+        ),
+        Input("Limit", ssm_parameter="/shop/{env}/limit"),
+    ),
+    consumers=(Consumer(StackPlace("apps/c:prod", "c-prod"), ("QueueUrl", "TopicArn")),),
 )
 
 
@@ -131,3 +149,24 @@ def test_the_default_stack_policy_guards_retained_resources_only():
     assert deny["Action"] == ["Update:Replace", "Update:Delete"]
     assert deny["Resource"] == ["LogicalResourceId/Bucket", "LogicalResourceId/Table"]
     assert default_stack_policy(()) is None
+
+
+def test_an_input_says_where_its_value_comes_from_and_whose_credentials_read_it():
+    table, limit = PLAN.inputs
+    assert table.source == "apps/base:prod@account=111111111111.TableArn"
+    assert table.producer.role_to_assume == "arn:aws:iam::111111111111:role/jiti-deploy"
+    assert limit.source == "ssm:/shop/{env}/limit"
+    assert StackPlace("a:b", "b-dev", assume_role="arn:{account}").role_to_assume is None
+
+
+def test_a_no_echo_value_is_never_shown_in_a_problem():
+    declared = {
+        "Password": {"Type": "String", "NoEcho": "true", "MinLength": 12},
+        "Name": {"Type": "String", "MinLength": 12},
+    }
+    problems = check_parameters(declared, {"Password": "hunter2", "Name": "short"}, set())
+    assert problems == [
+        "Name='short': 5 characters, the MinLength is 12",
+        "Password=(a NoEcho value): 7 characters, the MinLength is 12",
+    ]
+    assert "hunter2" not in " ".join(problems)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-APPS = ("greeter", "orders", "site")
+APPS = ("greeter", "orders", "reports", "site")
 FAILING_TEMPLATE = {
     "Resources": {
         "Fn": {

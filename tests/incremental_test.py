@@ -8,12 +8,17 @@ import json
 import pytest
 
 CHANGED = ("--changed-since=HEAD~1", "--changed-dependents=transitive")
-# greeter's production copies: two accounts x two regions.
-GREETER_PROD = [
-    f"apps/greeter:prod@account={account},region={region}"
+# The production copies: two accounts x two regions.
+COPIES = [
+    f"prod@account={account},region={region}"
     for account in ("111111111111", "222222222222")
     for region in ("eu-west-1", "us-east-1")
 ]
+GREETER_PROD = [f"apps/greeter:{copy}" for copy in COPIES]
+ORDERS_PROD = [f"apps/orders:{copy}" for copy in COPIES]
+# reports takes orders' outputs, so every change to orders selects it; the content version and
+# the values it takes decide whether it deploys.
+REPORTS = ["apps/reports:deploy", *(f"apps/reports:{copy}" for copy in COPIES)]
 QUEUE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
 FAILING = {
     "Resources": {
@@ -70,7 +75,11 @@ def test_an_app_change_redeploys_only_that_app(repo):
     repo.edit("apps/orders/worker.py", '"status": "stored"', '"status": "kept"')
     repo.commit("orders: rename the stored status")
     out = repo.pants(*CHANGED, "deploy-stacks").stdout
-    assert results(repo) == {"apps/orders:deploy": "deployed"}
+    assert results(repo) == {
+        "apps/orders:deploy": "deployed",
+        **{address: "deployed" for address in ORDERS_PROD},
+        **{address: "up to date" for address in REPORTS},
+    }
     after = event_counts(repo)
     assert after["greeter-dev"] == before["greeter-dev"] and after["site-dev"] == before["site-dev"]
     assert after["orders-dev"] > before["orders-dev"]
@@ -88,7 +97,8 @@ def test_a_shared_library_change_redeploys_its_users_only(repo):
     assert results(repo) == {
         "apps/greeter:deploy": "deployed",
         "apps/orders:deploy": "deployed",
-        **{address: "deployed" for address in GREETER_PROD},
+        **{address: "deployed" for address in GREETER_PROD + ORDERS_PROD},
+        **{address: "up to date" for address in REPORTS},
     }
 
 
@@ -112,7 +122,8 @@ def test_an_infra_lib_change_redeploys_only_the_stacks_whose_template_changes(re
         "apps/greeter:deploy": "up to date",
         "apps/orders:deploy": "deployed",
         "apps/site:deploy": "up to date",
-        **{address: "up to date" for address in GREETER_PROD},
+        **{address: "deployed" for address in ORDERS_PROD},
+        **{address: "up to date" for address in GREETER_PROD + REPORTS},
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-APPS = ("greeter", "orders", "site")
+APPS = ("greeter", "orders", "reports", "site")
 
 
 def artifacts(repo) -> dict[str, bytes]:

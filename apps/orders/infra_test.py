@@ -15,4 +15,4 @@ def test_template_wires_queue_worker_and_table():
         "OrdersDeadLetters",
     }
     assert t["Resources"]["OrdersTable"]["DeletionPolicy"] == "RetainExceptOnCreate"
-    assert set(t["Outputs"]) == {"ApiUrl", "OrdersUrl", "OrdersTableName"}
+    assert set(t["Outputs"]) == {"ApiUrl", "OrdersUrl", "OrdersTableName", "OrdersTableArn"}

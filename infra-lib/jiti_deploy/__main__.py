@@ -33,6 +33,7 @@ from jiti_deploy import (
     deployment,
     drift,
     interrupt,
+    live,
     output,
     plan_markdown,
     prune,
@@ -160,6 +161,7 @@ def deploy(args: argparse.Namespace, destinations: Destinations, outcomes: list)
     if len(deployments) == 1 and not args.report:  # `pants run`: no table for one stack
         d = deployments[0]
         destination = destinations.get(d.plan.account, d.plan.region, d.role_to_assume)
+        stacks = live.LiveStacks(destinations)
         runner.deploy(
             destination,
             d,
@@ -167,6 +169,7 @@ def deploy(args: argparse.Namespace, destinations: Destinations, outcomes: list)
             force=args.force,
             log=log,
             fail_on_replace=fail_on_replace,
+            stacks=stacks,
         )
         return
     outcomes += batch.run(

@@ -17,8 +17,6 @@ from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.errors import DeployError
 from jiti_deploy.report import Outcome, Result
 
-Where = tuple  # (account, region) as the plan names them (None: the current credentials')
-
 
 def dependencies_in_run(deployments: list[Deployment]) -> dict[str, tuple[str, ...]]:
     """Each deployment's dependencies among this run's (others are taken as deployed),
@@ -143,7 +141,7 @@ class Batch:
         self.quiet = len(deployments) > self.QUIET_ABOVE
         self.progress = Progress(len(deployments), log)
         self._log_lock = threading.Lock()
-        self.live: dict[tuple[Where, str], live.LiveStack | None] = {}
+        self.stacks = live.LiveStacks(destinations)
 
     def destination(self, d: Deployment) -> Destination:
         return self.destinations.get(d.plan.account, d.plan.region, d.role_to_assume)
@@ -151,17 +149,11 @@ class Batch:
     # -- phase 1: what is live, one read per account and region ----------------------------
 
     def read_live(self) -> None:
-        """Where a batched read fails, each deployment there reads (and reports) for itself."""
-        groups: dict[Where, list[Deployment]] = {}
-        for d in self.deployments:
-            groups.setdefault((d.plan.account, d.plan.region), []).append(d)
-        for where, group in sorted(groups.items(), key=lambda item: str(item[0])):
-            try:
-                cfn = self.destination(group[0]).client("cloudformation")
-                found = live.describe_all(cfn, {d.stack_name for d in group})
-            except Exception:  # noqa: BLE001 - each deployment there reads and reports for itself
-                continue
-            self.live.update({(where, d.stack_name): found.get(d.stack_name) for d in group})
+        """The run's stacks and the producers of their inputs. Where a batched read fails,
+        each deployment there reads (and reports) for itself."""
+        places = [d.place for d in self.deployments]
+        places += [i.producer for d in self.deployments for i in d.plan.inputs if i.producer]
+        self.stacks.read(places)
 
     # -- phase 2: deploy in dependency order, independent ones side by side ----------------
 
@@ -212,9 +204,8 @@ class Batch:
         started = time.monotonic()
         prefix = " ".join(filter(None, (d.stack_name, d.plan.account, d.plan.region)))
         log = PrefixedLog(self.log, self._log_lock, prefix, quiet=self.quiet)
-        where = (d.plan.account, d.plan.region)
-        before = self.live.get((where, d.stack_name), runner.NOT_LOOKED_UP)
-        if before is runner.NOT_LOOKED_UP:
+        before = self.stacks.known(d.place)
+        if before is live.NOT_LOOKED_UP:
             old = "?"
         else:
             old = (before.tags.get(VERSION_TAG) or "none")[:12] if before else "none"
@@ -235,7 +226,10 @@ class Batch:
                 current=before,
                 fail_on_replace=self.fail_on_replace,
                 change_sets=shown,
+                stacks=self.stacks,
             )
+            if result is Result.DEPLOYED:
+                self.stacks.forget(d.place)  # its consumers in this run read its new outputs
         except interrupt.Interrupted as e:
             log(str(e))
             return self._outcome(d, Result.INTERRUPTED, old, started, str(e), shown)

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
-from jiti_contract import Manifest, Plan, fill_placeholders, from_json
+from jiti_contract import (
+    SALT_TAG,
+    Manifest,
+    Plan,
+    StackPlace,
+    fill_placeholders,
+    from_json,
+    is_no_echo,
+)
 from jiti_deploy.errors import DeployError
 from jiti_deploy.source import Source
+
+SECRET_HASH_ROUNDS = 200_000
 
 
 @dataclass(frozen=True)
@@ -20,6 +33,11 @@ class Deployment:
     manifest_path: Path
     outputs_file: Path | None = None
     source: Source | None = None  # the commit deployed, when the build root is a git repository
+    # Set by the deploy, not read from disk: the values of the plan's inputs, the inputs a dry
+    # run cannot know yet (parameter -> why), and the stack's salt for NoEcho values.
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    pending: Mapping[str, str] = field(default_factory=dict)
+    salt: str | None = None
 
     @property
     def address(self) -> str:
@@ -41,11 +59,16 @@ class Deployment:
         return self.manifest_path.parent / asset.file
 
     @property
+    def place(self) -> StackPlace:
+        plan = self.plan
+        return StackPlace(
+            plan.address, plan.stack_name, plan.account, plan.region, plan.assume_role
+        )
+
+    @property
     def role_to_assume(self) -> str | None:
         """The role to assume in `account` (the `assume_role` field, `{account}` filled in)."""
-        if not (self.plan.account and self.plan.assume_role):
-            return None
-        return fill_placeholders(self.plan.assume_role, {"account": self.plan.account})
+        return self.place.role_to_assume
 
     def expand(self, value: str, account: str, region: str) -> str:
         """Fill `{account}`, `{region}` and `{env}` in a parameter value."""
@@ -53,10 +76,29 @@ class Deployment:
             value, {"account": account, "region": region, "env": self.plan.environment}
         )
 
+    @property
+    def no_echo(self) -> frozenset[str]:
+        """The parameters whose values are never shown or stored (NoEcho in the template)."""
+        return frozenset(n for n, spec in self.manifest.parameters.items() if is_no_echo(spec))
+
+    @property
+    def has_secret_values(self) -> bool:
+        return bool(self.no_echo & (set(self.plan.parameters) | set(self.inputs)))
+
+    def with_inputs(self, values: Mapping[str, str], pending: Mapping[str, str]) -> "Deployment":
+        return dataclasses.replace(self, inputs=dict(values), pending=dict(pending))
+
+    def salted(self, live_tags: Mapping[str, str]) -> "Deployment":
+        """With the stack's salt (kept in its tags, made once) if it has NoEcho values."""
+        if not self.has_secret_values:
+            return self
+        return dataclasses.replace(self, salt=live_tags.get(SALT_TAG) or secrets.token_hex(16))
+
     def config_hash(self) -> str:
-        """Deployment settings that are not in the version but change what is deployed."""
+        """Deployment settings that are not in the version but change what is deployed, the
+        values of its inputs included; NoEcho values enter only as a slow salted hash."""
         settings = {
-            "parameters": dict(self.plan.parameters),
+            "parameters": self._hidden(self.plan.parameters),
             "tags": dict(self.plan.tags),
             "role_arn": self.plan.role_arn,
             "termination_protection": self.plan.termination_protection,
@@ -70,7 +112,26 @@ class Deployment:
             "notification_arns": list(self.plan.notification_arns),
             "disable_rollback": self.plan.disable_rollback,
         }
+        if self.inputs:
+            settings["inputs"] = self._hidden(self.inputs)
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _hidden(self, values: Mapping[str, str]) -> dict[str, str]:
+        secret = self.no_echo
+        if secret & set(values) and not self.salt:
+            raise ValueError(f"{self.address}: NoEcho values are hashed only with the stack's salt")
+        return {
+            name: _slow_hash(value, self.salt) if name in secret else value
+            for name, value in values.items()
+        }
+
+
+@functools.lru_cache(maxsize=None)
+def _slow_hash(value: str, salt: str) -> str:
+    """A NoEcho value as it enters jiti:config: costly to guess from the tag, even for a short
+    value, and different on every stack."""
+    digest = hashlib.pbkdf2_hmac("sha256", value.encode(), salt.encode(), SECRET_HASH_ROUNDS)
+    return "pbkdf2:" + digest.hex()
 
 
 def load(

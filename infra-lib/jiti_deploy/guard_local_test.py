@@ -91,11 +91,11 @@ def test_the_replace_gate_stops_a_replacement_of_data_before_anything_runs(
 def test_the_replace_gate_stops_the_deletion_of_data_and_lets_in_place_changes_through(
     destination, make
 ):
-    runner.deploy(destination, make("kept", template("kept-t")), log=quiet)
-    without_table = make("kept", template("kept-t", with_table=False))
+    runner.deploy(destination, make("guard-kept", template("guard-kept-t")), log=quiet)
+    without_table = make("guard-kept", template("guard-kept-t", with_table=False))
     with pytest.raises(runner.Blocked, match=r"Table \(AWS::DynamoDB::Table\): would be deleted"):
         runner.deploy(destination, without_table, fail_on_replace=STATEFUL_TYPES, log=quiet)
-    in_place = make("kept", template("kept-t", visibility=50))
+    in_place = make("guard-kept", template("guard-kept-t", visibility=50))
     assert (
         runner.deploy(destination, in_place, fail_on_replace=STATEFUL_TYPES, log=quiet)
         is Result.DEPLOYED

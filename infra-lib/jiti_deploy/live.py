@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
@@ -14,6 +15,7 @@ from jiti_contract import (
     DEPLOYMENT_TAG,
     ENV_TAG,
     VERSION_TAG,
+    StackPlace,
     deployment_tag,
 )
 from jiti_deploy.errors import DeployError
@@ -24,6 +26,19 @@ STABLE = {
     "UPDATE_ROLLBACK_COMPLETE",
     "IMPORT_COMPLETE",
     "IMPORT_ROLLBACK_COMPLETE",
+}
+
+# A stack whose first create did not finish, or that is being deleted.
+NOT_DEPLOYED = {
+    "CREATE_IN_PROGRESS",
+    "CREATE_FAILED",
+    "ROLLBACK_IN_PROGRESS",
+    "ROLLBACK_FAILED",
+    "ROLLBACK_COMPLETE",
+    "REVIEW_IN_PROGRESS",
+    "DELETE_IN_PROGRESS",
+    "DELETE_FAILED",
+    "DELETE_COMPLETE",
 }
 
 
@@ -48,6 +63,11 @@ class LiveStack:
             termination_protection=bool(stack.get("EnableTerminationProtection")),
             stack_id=stack.get("StackId"),
         )
+
+    @property
+    def deployed(self) -> bool:
+        """A create finished: the stack holds its resources and outputs (it may be changing)."""
+        return self.status not in NOT_DEPLOYED
 
     @property
     def busy(self) -> bool:
@@ -95,6 +115,61 @@ def describe_all(cfn, stack_names: set[str]) -> dict[str, LiveStack]:
         return found
     except ClientError:
         return {name: s for name in sorted(stack_names) if (s := describe(cfn, name))}
+
+
+NOT_LOOKED_UP = object()  # a stack whose state is not known yet (its read failed or is to come)
+
+
+class LiveStacks:
+    """The stacks of a run and of the deployments they read or protect (producers of their
+    inputs, consumers of their outputs), each read once: together with the others in its
+    account and region when the run reads them in a batch, on its own otherwise, always with
+    the credentials of the deployment that owns it."""
+
+    def __init__(self, destinations):
+        self._destinations = destinations
+        self._found: dict[tuple, LiveStack | None] = {}
+        self._lock = threading.RLock()
+
+    @staticmethod
+    def _key(place: StackPlace) -> tuple:
+        return (place.account, place.region, place.stack_name)
+
+    def _cfn(self, place: StackPlace):
+        return self._destinations.get(place.account, place.region, place.role_to_assume).client(
+            "cloudformation"
+        )
+
+    def read(self, places) -> None:
+        """One listing per account and region for all `places` there. Where it fails, nothing
+        is recorded: each stack there is then read on its own, and reports its own error."""
+        groups: dict[tuple, list[StackPlace]] = {}
+        for place in places:
+            groups.setdefault((place.account, place.region), []).append(place)
+        for _, group in sorted(groups.items(), key=lambda item: str(item[0])):
+            try:
+                found = describe_all(self._cfn(group[0]), {p.stack_name for p in group})
+            except Exception:  # noqa: BLE001 - each stack there reads and reports for itself
+                continue
+            with self._lock:
+                self._found.update({self._key(p): found.get(p.stack_name) for p in group})
+
+    def known(self, place: StackPlace):
+        """The stack as read so far, or NOT_LOOKED_UP."""
+        with self._lock:
+            return self._found.get(self._key(place), NOT_LOOKED_UP)
+
+    def get(self, place: StackPlace) -> LiveStack | None:
+        """The stack, read now if it was not read yet."""
+        with self._lock:
+            if self._key(place) not in self._found:
+                self._found[self._key(place)] = describe(self._cfn(place), place.stack_name)
+            return self._found[self._key(place)]
+
+    def forget(self, place: StackPlace) -> None:
+        """The stack changed (this run deployed it): read it again when it is next asked for."""
+        with self._lock:
+            self._found.pop(self._key(place), None)
 
 
 def check_deployable(live: LiveStack) -> None:

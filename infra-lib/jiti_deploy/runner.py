@@ -14,6 +14,7 @@ from jiti_contract import TEMPLATE_BODY_LIMIT, VERSION_TAG
 from jiti_deploy import (
     changes,
     events,
+    inputs,
     interrupt,
     live,
     settings,
@@ -32,7 +33,7 @@ WAIT = {"Delay": 1, "MaxAttempts": 900}
 ALLOW_ALL = {
     "Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]
 }
-NOT_LOOKED_UP = object()
+NOT_LOOKED_UP = live.NOT_LOOKED_UP
 BUSY_WAIT_S = 900  # how long to wait for another deploy of the same stack to end
 
 
@@ -201,7 +202,7 @@ def _stage(bucket: AssetsBucket, deployment: Deployment, *, dry_run: bool, log) 
 
 
 def _preview_locally(
-    cfn, deployment: Deployment, current: live.LiveStack | None, log
+    cfn, deployment: Deployment, current: live.LiveStack | None, log, why: str
 ) -> changes.ChangeSet:
     """A dry run that cannot ask CloudFormation: compare the templates here (resources added,
     modified and removed; CloudFormation alone can say what a modification replaces)."""
@@ -210,15 +211,24 @@ def _preview_locally(
         body = cfn.get_template(StackName=deployment.stack_name)["TemplateBody"]
         old = body if isinstance(body, dict) else json.loads(body)
     new = json.loads(deployment.template_path.read_text())
-    log(
-        f"{deployment.stack_name}: the template is over {TEMPLATE_BODY_LIMIT:,} bytes and not in "
-        "the assets bucket yet; compared with the live template here (a dry run uploads nothing)"
-    )
+    compared = "compared with the live template here" if current else "the stack is new"
+    log(f"{deployment.stack_name}: {why}; {compared}")
     preview = changes.ChangeSet(
         "", "", "UPDATE" if current else "CREATE", changes.local_diff(old, new)
     )
     changes.show(preview, log=log)
     return preview
+
+
+def _dry_run_here(
+    cfn, deployment: Deployment, current, log, why: str, change_sets, fail_on_replace
+) -> Result:
+    """A dry run previewed locally is planned and gated like one CloudFormation answered."""
+    preview = _preview_locally(cfn, deployment, current, log, why)
+    if change_sets is not None:
+        change_sets.append(preview)
+    _check_the_gate(cfn, deployment, preview, fail_on_replace)
+    return Result.DRY_RUN
 
 
 def _update_without_change_set(
@@ -351,16 +361,21 @@ def deploy(
     current: live.LiveStack | None = NOT_LOOKED_UP,
     fail_on_replace: tuple[str, ...] = (),
     change_sets: list | None = None,
+    stacks: live.LiveStacks | None = None,
 ) -> Result:
     """Deploy one stack; raises DeployError (Blocked when the replace gate stops it).
 
     `current` is the live stack when the caller already looked it up (batched), so an
     unchanged stack costs no call at all here. `fail_on_replace`: the resource types the
     gate guards (none: no gate). The change set made is added to `change_sets`, for reports.
+    `stacks` reads the stacks of other deployments: the producers of this one's inputs, and the
+    consumers of its outputs.
     """
     interrupt.check(f"{deployment.stack_name}: interrupted before it started; nothing changed")
     if deployment.plan.stack_set:  # StackSets mode: one StackSet, many instances
         return stack_sets.deploy(destination, deployment, dry_run=dry_run, force=force, log=log)
+    if stacks is None and (deployment.plan.inputs or deployment.plan.consumers):
+        raise ValueError(f"{deployment.address}: its inputs and consumers are read with `stacks`")
     cfn = destination.client("cloudformation")
     name, short = deployment.stack_name, deployment.version[:12]
     if current is NOT_LOOKED_UP:
@@ -370,14 +385,31 @@ def deploy(
         live.check_owner(
             current, deployment.address, deployment.plan.app, deployment.plan.environment
         )
-    if current and not force and current.is_current(deployment.version, deployment.config_hash()):
+    deployment = inputs.resolve(deployment, destination, stacks, dry_run=dry_run)
+    deployment = deployment.salted(current.tags if current else {})
+    if (
+        current
+        and not force
+        and not deployment.pending
+        and current.is_current(deployment.version, deployment.config_hash())
+    ):
         return _when_live(destination, deployment, current, dry_run=dry_run, log=log)
     if current:
         live.check_deployable(current)
         if not force:
             live.check_not_newer(current, deployment.source, name)
     old = (current.tags.get(VERSION_TAG) or "none")[:12] if current else "none"
-    log(f"{name}: {old} -> {short}{' (dry run)' if dry_run else ''}{' (forced)' if force else ''}")
+    how = f"{' (dry run)' if dry_run else ''}{' (forced)' if force else ''}"
+    if current and current.tags.get(VERSION_TAG) == deployment.version and not force:
+        log(f"{name}: version {short} is live, with other settings or input values{how}")
+    else:
+        log(f"{name}: {old} -> {short}{how}")
+    inputs.show(deployment, log)
+    if stacks is not None:
+        inputs.check_consumers(deployment, stacks)
+    if deployment.pending:
+        why = "inputs are pending, so CloudFormation cannot make a change set"
+        return _dry_run_here(cfn, deployment, current, log, why, change_sets, fail_on_replace)
 
     if current and current.status in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"):
         if not _recreate_after_failed_create(cfn, deployment, current, dry_run=dry_run, log=log):
@@ -388,11 +420,11 @@ def deploy(
     parameters = settings.parameters(deployment, bucket.name, destination)  # before any write
     template_arg = _stage(bucket, deployment, dry_run=dry_run, log=log)
     if template_arg is None:
-        preview = _preview_locally(cfn, deployment, current, log)
-        if change_sets is not None:
-            change_sets.append(preview)
-        _check_the_gate(cfn, deployment, preview, fail_on_replace)
-        return Result.DRY_RUN
+        why = (
+            f"the template is over {TEMPLATE_BODY_LIMIT:,} bytes and not in the assets bucket "
+            "yet (a dry run uploads nothing)"
+        )
+        return _dry_run_here(cfn, deployment, current, log, why, change_sets, fail_on_replace)
     change_set = changes.create(
         cfn,
         stack_name=name,

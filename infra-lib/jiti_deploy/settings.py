@@ -13,6 +13,7 @@ from jiti_contract import (
     ENV_TAG,
     ENVIRONMENT_PARAMETER,
     REPOSITORY_TAG,
+    SALT_TAG,
     VERSION_TAG,
     check_parameters,
     depends_on_tags,
@@ -24,17 +25,22 @@ from jiti_deploy.errors import DeployError
 
 
 def parameters(deployment: Deployment, bucket: str | None, destination: Destination) -> dict:
-    """The values CloudFormation gets, placeholders filled, checked against the template."""
+    """The values CloudFormation gets (the BUILD file's, placeholders filled, and the inputs'),
+    checked against the template."""
     declared = deployment.manifest.parameters
     values = {
         k: deployment.expand(v, destination.account, destination.region)
         for k, v in deployment.plan.parameters.items()
     }
+    values.update(deployment.inputs)
     problems = check_parameters(
-        declared, values, supplied={ENVIRONMENT_PARAMETER, ASSETS_BUCKET_PARAMETER}
+        declared,
+        values,
+        supplied={ENVIRONMENT_PARAMETER, ASSETS_BUCKET_PARAMETER, *deployment.pending},
     )
     if problems:
-        raise DeployError(f"{deployment.address}: field `parameters`: {'; '.join(problems)}")
+        fields = "fields `parameters` and `inputs`" if deployment.inputs else "field `parameters`"
+        raise DeployError(f"{deployment.address}: {fields}: {'; '.join(problems)}")
     if ENVIRONMENT_PARAMETER in declared:
         values[ENVIRONMENT_PARAMETER] = deployment.plan.environment
     if ASSETS_BUCKET_PARAMETER in declared and bucket:
@@ -55,6 +61,7 @@ def tags(deployment: Deployment) -> dict:
         **depends_on_tags(deployment.plan.depends_on),
         **({REPOSITORY_TAG: deployment.plan.repository} if deployment.plan.repository else {}),
         **({COMMIT_TAG: source.commit, COMMIT_TIME_TAG: str(source.time)} if source else {}),
+        **({SALT_TAG: deployment.salt} if deployment.salt else {}),
     }
 
 

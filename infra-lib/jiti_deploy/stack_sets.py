@@ -197,6 +197,7 @@ def deploy(
     stack_set = deployment.plan.stack_set
     wanted = {(a, r) for a in stack_set.accounts for r in stack_set.regions}
     live = _read_live(cfn, deployment, wanted)
+    deployment = deployment.salted(live.tags)
     if live.is_current(deployment) and not force:
         for account, region in sorted(wanted):
             log(f"{name} {account}/{region}: up to date (version {short})")

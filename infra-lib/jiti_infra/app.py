@@ -5,7 +5,9 @@ assets (by Pants address) and the template being built, plus the organisation's 
 every building block follows: names derived from app and environment, `jiti:*` tags on every
 taggable resource, outputs exported per app and environment. Everything that varies by
 deployment (environment, assets bucket) is a CloudFormation parameter, so one artifact serves
-every environment and its version depends on the code alone.
+every environment and its version depends on the code alone. So is what an app takes from another
+app (`app.input`): the deployment fills it from the other app's stack outputs, so no stack
+imports another's exports (an export in use can never change).
 """
 
 from __future__ import annotations
@@ -72,6 +74,18 @@ class App:
         if description:
             props["Description"] = description
         return self.template.add_parameter(Parameter(name, **props))
+
+    def input(self, name: str, *, description: str = "", no_echo: bool = False) -> Parameter:
+        """A value the app needs from outside: a required stack parameter, which the deployment
+        sets from another app's stack output or an SSM parameter (its `inputs` field) or from
+        the BUILD file (its `parameters` field), the infra code reading the same either way.
+        `no_echo` for a value CloudFormation, and jiti, must never show."""
+        extra = {"NoEcho": True} if no_echo else {}
+        return self.parameter(
+            name,
+            description=description or f"{name}, set by the deployment (`inputs` or `parameters`).",
+            **extra,
+        )
 
     # -- conventions ---------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 A stack depends on the `python_source` owning its troposphere module (and through it, on
 everything that module imports) and on jiti's synthesis main; both go into the process that
 synthesizes the template. A deployment depends on its stack, on jiti's deploy runtime, and on
-the target owning its `stack_policy` file, if it names one.
+the target owning its `stack_policy` file, if it names one, and on the deployments whose
+outputs its `inputs` take (the copy matching its parametrization).
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ from jiti.target_types import (
     CloudFormationStackDependenciesField,
     CloudFormationStackSourceField,
     DeploymentDependenciesField,
+    DeploymentInputsField,
     DeploymentStackField,
     DeploymentStackPolicyField,
+    OutputReference,
 )
+from jiti.util_rules.inputs import Producer, ProducerRequest
 
 # The module run in the sandbox to synthesize a template (infra-lib/jiti_infra/synth_main.py).
 SYNTH_ENTRY_POINT = "jiti_infra.synth_main"
@@ -102,6 +106,7 @@ class DeploymentDependenciesInferenceFieldSet(FieldSet):
     stack: DeploymentStackField
     dependencies: DeploymentDependenciesField
     stack_policy: DeploymentStackPolicyField
+    inputs: DeploymentInputsField
 
 
 class InferDeploymentDependencies(InferDependenciesRequest):
@@ -112,13 +117,20 @@ class InferDeploymentDependencies(InferDependenciesRequest):
 async def infer_deployment_dependencies(
     request: InferDeploymentDependencies, python_setup: PythonSetup
 ) -> InferredDependencies:
-    stack = await Get(
-        Addresses, UnparsedAddressInputs, stack_address_input(request.field_set.stack)
+    field_set = request.field_set
+    producers = [
+        Get(Producer, ProducerRequest(field_set.address, name, reference.address))
+        for name, reference in field_set.inputs.references()
+        if isinstance(reference, OutputReference)
+    ]
+    stack, *found = await MultiGet(
+        Get(Addresses, UnparsedAddressInputs, stack_address_input(field_set.stack)), *producers
     )
     runtime = await _owners([DEPLOY_MODULE], python_setup)
-    policy_file = request.field_set.stack_policy.file_path
+    policy_file = field_set.stack_policy.file_path
     policy = await Get(Owners, OwnersRequest((policy_file,))) if policy_file else ()
-    return InferredDependencies([*stack, *runtime, *sorted(policy)])
+    producer_addresses = (p.get().address for p in found)
+    return InferredDependencies([*stack, *runtime, *sorted(policy), *producer_addresses])
 
 
 def rules():

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Optional, Tuple, Union
 
 from pants.core.goals.package import OutputPathField
-from pants.engine.addresses import Address
+from pants.engine.addresses import Address, AddressInput
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
     AsyncFieldMixin,
@@ -29,6 +30,7 @@ from pants.util.strutil import help_text
 from jiti_contract import (
     ASSUME_ROLE_PLACEHOLDERS,
     PARAMETER_PLACEHOLDERS,
+    SSM_INPUT_PREFIX,
     STACK_NAME_PLACEHOLDERS,
     PlaceholderError,
     check_placeholders,
@@ -377,6 +379,97 @@ class DeploymentParametersField(DictStringToStringField):
         return value
 
 
+# An output's name, as CloudFormation allows it (a logical id: letters and digits).
+OUTPUT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9]{1,255}$")
+
+
+@dataclass(frozen=True)
+class OutputReference:
+    """An input taken from another deployment's stack output: `<address>.<OutputName>`."""
+
+    address: str  # the producer deployment, as written (relative to the BUILD file)
+    output: str
+
+
+@dataclass(frozen=True)
+class SsmReference:
+    """An input taken from a plain SSM Parameter Store value: `ssm:<name>`."""
+
+    name: str
+
+
+def parse_input(text: str):
+    """An `inputs` value as an OutputReference or an SsmReference; ValueError says why not."""
+    if text.startswith(SSM_INPUT_PREFIX):
+        name = text[len(SSM_INPUT_PREFIX) :]
+        if not name:
+            raise ValueError(f"{text!r} names no SSM parameter (e.g. `ssm:/shop/{{env}}/limit`)")
+        try:
+            check_placeholders(name, PARAMETER_PLACEHOLDERS)
+        except PlaceholderError as e:
+            raise ValueError(str(e)) from None
+        return SsmReference(name)
+    address, dot, output = text.rpartition(".")
+    if not (dot and address and OUTPUT_NAME_PATTERN.match(output)):
+        raise ValueError(
+            f"{text!r} is neither `<deployment address>.<OutputName>` (e.g. "
+            "`apps/orders:deploy.OrdersTableArn`) nor `ssm:<parameter name>`"
+        )
+    return OutputReference(address, output)
+
+
+class DeploymentInputsField(DictStringToStringField):
+    alias = "inputs"
+    help = help_text(
+        """
+        Template parameters whose values jiti looks up when it deploys, e.g.
+        `{"OrdersTableArn": "apps/orders:deploy.OrdersTableArn"}`. A value is either
+
+        - another deployment's stack output, `"<deployment address>.<OutputName>"`: read from
+          the live stack with that deployment's credentials, so it works across accounts and
+          regions, without CloudFormation exports. That deployment becomes a dependency:
+          `deploy-stacks` deploys it first, and `--changed-dependents` selects this one when
+          it changes. Name a parametrized deployment without parameters to take the copy
+          matching this one (the same `account` and `region`, as Pants fills in parameters),
+          or name one copy, e.g. `apps/orders:prod@account=111111111111,region=us-east-1.OrdersTableArn`;
+        - or a plain SSM Parameter Store value, `"ssm:<name>"` (`{account}`, `{region}`
+          and `{env}` are filled in), read in this deployment's account and region. A
+          SecureString is refused: jiti never reads secrets; refer to them in the template
+          with CloudFormation dynamic references (`{{resolve:ssm-secure:...}}`,
+          `{{resolve:secretsmanager:...}}`).
+
+        The values are part of the deployment's `jiti:config` tag (NoEcho ones only as a
+        salted hash), so it is redeployed exactly when one changes. In `infra.py`, declare
+        each with `app.input("Name")`. A dry run shows a value that does not exist yet as
+        pending; a deploy refuses it. A parameter is set either here or in `parameters`.
+        """
+    )
+
+    @classmethod
+    def compute_value(
+        cls, raw_value: Optional[Dict[str, str]], address: Address
+    ) -> Optional[FrozenDict[str, str]]:
+        value = super().compute_value(raw_value, address)
+        for name, text in (value or {}).items():
+            try:
+                reference = parse_input(text)
+                if isinstance(reference, OutputReference):
+                    AddressInput.parse(
+                        reference.address,
+                        relative_to=address.spec_path,
+                        description_of_origin=f"the `{cls.alias}` field of {address}",
+                    )
+            except Exception as e:  # noqa: BLE001 - Pants' own address syntax errors too
+                raise InvalidFieldException(
+                    f"The `{cls.alias}` field of {address}: {name}: {e}"
+                ) from None
+        return value
+
+    def references(self) -> tuple[tuple[str, OutputReference | SsmReference], ...]:
+        """Each input's parameter and where its value comes from, sorted by parameter."""
+        return tuple((name, parse_input(text)) for name, text in sorted((self.value or {}).items()))
+
+
 class DeploymentTagsField(DictStringToStringField):
     alias = "stack_tags"
     help = help_text(
@@ -573,6 +666,7 @@ class CloudFormationDeploymentTarget(Target):
         DeploymentStackSetMaxConcurrentField,
         DeploymentStackSetFailureToleranceField,
         DeploymentParametersField,
+        DeploymentInputsField,
         DeploymentTagsField,
         DeploymentRoleArnField,
         DeploymentTerminationProtectionField,
@@ -627,3 +721,15 @@ class CloudFormationDeploymentTarget(Target):
                         f"{self.address}: field `{field.alias}`: not supported in StackSets "
                         "mode (`stack_set_accounts`), which CloudFormation rolls out itself"
                     )
+        inputs = self[DeploymentInputsField].value or {}
+        if inputs and accounts:
+            raise InvalidTargetException(
+                f"{self.address}: field `inputs`: a StackSet's instances share their parameter "
+                "values, so they cannot each take the inputs of their own account and region"
+            )
+        both = sorted(set(inputs) & set(self[DeploymentParametersField].value or {}))
+        if both:
+            raise InvalidTargetException(
+                f"{self.address}: field `inputs`: {', '.join(both)} also set in `parameters`; "
+                "set each parameter in one of them"
+            )

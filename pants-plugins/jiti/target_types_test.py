@@ -13,6 +13,9 @@ from pants.testutil.rule_runner import RuleRunner
 from jiti.target_types import (
     CloudFormationDeploymentTarget,
     CloudFormationStackTarget,
+    DeploymentInputsField,
+    OutputReference,
+    SsmReference,
     StackAppField,
 )
 
@@ -130,6 +133,37 @@ def test_stack_name_is_still_accepted_for_the_app_name(rule_runner) -> None:
             'stack_set_accounts=["111111111111"], stack_set_regions=["eu-west-1"])',
             "x:s: field `disable_rollback`: not supported in StackSets mode",
         ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", inputs={"Arn": "apps/orders:deploy"})',
+            "The `inputs` field of x:s: Arn: 'apps/orders:deploy' is neither "
+            "`<deployment address>.<OutputName>`",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", inputs={"Arn": "apps/orders:deploy.Table-Arn"})',
+            "The `inputs` field of x:s: Arn: 'apps/orders:deploy.Table-Arn' is neither",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", inputs={"Arn": "apps/orders:a:b.TableArn"})',
+            "The `inputs` field of x:s: Arn: ",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", inputs={"Limit": "ssm:"})',
+            "The `inputs` field of x:s: Limit: 'ssm:' names no SSM parameter",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", inputs={"Limit": "ssm:/shop/{app}/limit"})',
+            "The `inputs` field of x:s: Limit: '/shop/{app}/limit' uses {app}; only {account}, {region}, {env}",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", parameters={"Arn": "x"},'
+            ' inputs={"Arn": "apps/orders:deploy.TableArn"})',
+            "x:s: field `inputs`: Arn also set in `parameters`; set each parameter in one of them",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", inputs={"Arn": ":o.TableArn"},'
+            ' stack_set_accounts=["111111111111"], stack_set_regions=["eu-west-1"])',
+            "x:s: field `inputs`: a StackSet's instances share their parameter values",
+        ),
     ],
 )
 def test_invalid_fields_are_reported_with_target_and_field(rule_runner, build, message) -> None:
@@ -182,3 +216,19 @@ def test_guards_of_the_data_are_read_from_the_build_file(rule_runner) -> None:
     )
     from_file = rule_runner.get_target(Address("x", target_name="f"))
     assert from_file[DeploymentStackPolicyField].file_path == "x/policies/p.json"
+
+
+def test_inputs_name_outputs_and_ssm_parameters(rule_runner) -> None:
+    rule_runner.write_files(
+        {
+            "x/BUILD": 'cloudformation_deployment(name="s", stack=":s", inputs={'
+            '"Arn": "apps/orders:prod@region=us-east-1.TableArn", "Here": ":other.Url", '
+            '"Limit": "ssm:/shop/{env}/limit"})'
+        }
+    )
+    tgt = rule_runner.get_target(Address("x", target_name="s"))
+    assert tgt[DeploymentInputsField].references() == (
+        ("Arn", OutputReference("apps/orders:prod@region=us-east-1", "TableArn")),
+        ("Here", OutputReference(":other", "Url")),
+        ("Limit", SsmReference("/shop/{env}/limit")),
+    )

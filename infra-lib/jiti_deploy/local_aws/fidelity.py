@@ -23,7 +23,7 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
    expects is used as if it were one's own; S3 refuses the call (403 Access Denied);
 10. a bucket policy statement whose Condition does not hold is taken as a Deny (so a TLS-only
     policy, `Deny` unless `aws:SecureTransport`, denies every object call); AWS ignores such a
-    statement. The local AWS is reached on loopback, and counts as a secure transport.
+    statement. The local AWS is reached on loopback, and counts as a secure transport;
 11. a change set's modifications carry no `Replacement`, `Scope` or `Details`: nothing says
     which resources a change replaces, or which properties it changes (`change_sets.py`);
 12. a stack policy is stored but not enforced: an update replaces or deletes what the policy
@@ -31,7 +31,11 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
 13. deleting a stack reports no resource events, where CloudFormation reports each resource it
     deleted, and `DELETE_SKIPPED` for each it kept (DeletionPolicy Retain);
 14. drift detection (DetectStackDrift, DescribeStackDriftDetectionStatus,
-    DescribeStackResourceDrifts) is not implemented (`drift.py`).
+    DescribeStackResourceDrifts) is not implemented (`drift.py`);
+15. a DynamoDB table that a stack update changes drops out of the stack (moto cannot update
+    one), so every output and reference to it fails from then on; CloudFormation updates it,
+    and replaces it when its name changes (keeping the old table under
+    `UpdateReplacePolicy: Retain`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -45,6 +49,8 @@ import uuid
 from moto.cloudformation import models, parsing, responses
 from moto.cloudformation.exceptions import ValidationError
 from moto.core.utils import utcnow
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models import table as dynamodb_table
 from moto.s3 import models as s3_models
 from moto.s3 import responses as s3_responses
 from moto.s3.exceptions import BucketAccessDeniedError
@@ -337,6 +343,22 @@ _applied = False
 _moto_delete = parsing.ResourceMap.delete  # moto's own, for rolling back a create
 
 
+def _update_table(
+    cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+):
+    """A table whose name is unchanged is updated in place (moto keeps no other property that
+    an update could change); a new name makes a new table, and the old one is deleted unless
+    `UpdateReplacePolicy` keeps it."""
+    if original_resource.name == new_resource_name:
+        return original_resource
+    table = cls.create_from_cloudformation_json(
+        new_resource_name, cloudformation_json, account_id, region_name
+    )
+    if cloudformation_json.get("UpdateReplacePolicy") not in ("Retain", "Snapshot"):
+        dynamodb_backends[account_id][region_name].delete_table(name=original_resource.name)
+    return table
+
+
 def apply() -> None:
     global _applied
     if _applied:
@@ -368,4 +390,5 @@ def apply() -> None:
     models.Stack.delete = _report_deleted_resources(models.Stack.delete)
     change_sets.apply()
     drift.apply()
+    dynamodb_table.Table.update_from_cloudformation_json = classmethod(_update_table)
     _applied = True

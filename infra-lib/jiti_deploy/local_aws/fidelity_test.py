@@ -279,6 +279,38 @@ def test_deleting_a_stack_keeps_retain_except_on_create_resources(cfn, endpoint)
     assert "fidelity-kept" in tables
 
 
+def named_table(name: str) -> dict:
+    """A retained table with an output for its name and one for its ARN."""
+    resource = {**table(name, "RetainExceptOnCreate"), "UpdateReplacePolicy": "Retain"}
+    return {
+        "Resources": {"T": resource},
+        "Outputs": {
+            "Name": {"Value": {"Ref": "T"}},
+            "Arn": {"Value": {"Fn::GetAtt": ["T", "Arn"]}},
+        },
+    }
+
+
+def test_an_update_that_renames_a_table_replaces_it_and_keeps_the_old_one(cfn, endpoint):
+    """Fix 15: the table stays in the stack through updates; a new name is a new table."""
+    execute(cfn, "fidelity-rename", named_table("fidelity-t1"), "CREATE")
+    updated = execute(cfn, "fidelity-rename", named_table("fidelity-t2"), "UPDATE")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in updated["Outputs"]}
+    assert outputs["Name"] == "fidelity-t2" and outputs["Arn"].endswith(":table/fidelity-t2")
+    tables = boto3.client(
+        "dynamodb", region_name=REGION, endpoint_url=endpoint, **local_aws.CREDENTIALS
+    ).list_tables()["TableNames"]
+    assert {"fidelity-t1", "fidelity-t2"} <= set(tables)  # the old one kept, as the policy says
+    # An update that leaves the table alone keeps it too.
+    same = execute(
+        cfn,
+        "fidelity-rename",
+        {**named_table("fidelity-t2"), "Outputs": {"Name": {"Value": {"Ref": "T"}}}},
+        "UPDATE",
+    )
+    assert same["Outputs"] == [{"OutputKey": "Name", "OutputValue": "fidelity-t2"}]
+
+
 def s3_of(endpoint: str, account: str | None = None):
     """S3 as `account` (assumed into; the default account otherwise) sees it."""
     creds = {**local_aws.CREDENTIALS}
@@ -907,3 +939,20 @@ def test_moto_still_has_no_drift_detection():
         a={"Resources": QUEUE},
     )
     assert "error" in result
+
+
+def test_moto_still_drops_a_table_that_an_update_changes():
+    """Gap 15: after an update that renames a table, the stack cannot be described."""
+    result = unpatched(
+        """
+        cfn.create_stack(StackName="s", TemplateBody=json.dumps(templates["v1"]))
+        cfn.update_stack(StackName="s", TemplateBody=json.dumps(templates["v2"]))
+        try:
+            result["outputs"] = stack("s").get("Outputs")
+        except Exception as e:
+            result["error"] = str(e)
+        """,
+        v1=named_table("gap-t1"),
+        v2=named_table("gap-t2"),
+    )
+    assert "references undefined resource T" in result.get("error", ""), result

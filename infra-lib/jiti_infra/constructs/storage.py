@@ -21,7 +21,8 @@ NONCURRENT_VERSION_DAYS = 30
 def table(
     app: App, name: str, *, partition_key: str, sort_key: str | None = None
 ) -> dynamodb.Table:
-    """An on-demand DynamoDB table with string keys; outputs `<name>Name`."""
+    """An on-demand DynamoDB table with string keys; outputs `<name>Name` and `<name>Arn`, for
+    the app's users and for other apps' `inputs`."""
     keys = [(partition_key, "HASH")] + ([(sort_key, "RANGE")] if sort_key else [])
     t = app.add(
         dynamodb.Table(
@@ -39,6 +40,7 @@ def table(
         )
     )
     app.output(f"{name}Name", Ref(t), f"Name of the {name} table")
+    app.output(f"{name}Arn", GetAtt(t, "Arn"), f"ARN of the {name} table")
     return t
 
 
@@ -54,6 +56,13 @@ def allow_table_write(fn: Function, t: dynamodb.Table, env_var: str) -> None:
         [GetAtt(t, "Arn")],
     )
     fn.set_env(env_var, Ref(t))
+
+
+def allow_table_read(fn: Function, *, arn, name, env_var: str) -> None:
+    """Let `fn` read (never write) items of the table with `arn`, whose name it finds in
+    `env_var`: a table of another app, e.g. `arn=Ref(app.input("OrdersTableArn"))`."""
+    fn.allow(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"], [arn])
+    fn.set_env(env_var, name)
 
 
 def static_site(app: App, name: str, *, content: Asset, index: str = "index.html") -> s3.Bucket:

@@ -1,6 +1,9 @@
+from troposphere import Ref
+
 from jiti_infra.constructs.functions import lambda_function
 from jiti_infra.constructs.storage import (
     SITE_CONTENT_METADATA,
+    allow_table_read,
     allow_table_write,
     static_site,
     table,
@@ -28,6 +31,34 @@ def test_table_is_retained_and_granted_narrowly():
     assert t["Resources"]["Worker"]["Properties"]["Environment"]["Variables"]["TABLE_NAME"] == {
         "Ref": "Orders"
     }
+
+
+def test_a_table_s_name_and_arn_are_outputs_other_apps_can_take():
+    t = synthesize(lambda app: (table(app, "Orders", partition_key="id"), app.template)[1])
+    assert t["Outputs"]["OrdersName"]["Value"] == {"Ref": "Orders"}
+    assert t["Outputs"]["OrdersArn"]["Value"] == {"Fn::GetAtt": ["Orders", "Arn"]}
+
+
+def test_another_app_s_table_is_granted_for_reads_only():
+    def build(app):
+        fn = lambda_function(app, "Reader", asset=app.asset(":lambda"))
+        arn, name = app.input("TableArn"), app.input("TableName")
+        allow_table_read(fn, arn=Ref(arn), name=Ref(name), env_var="TABLE_NAME")
+        return app.template
+
+    t = synthesize(build, assets=("apps/app:lambda",))
+    assert lint_errors(t) == []
+    # Required parameters, set by the deployment.
+    assert {k: "Default" in v for k, v in t["Parameters"].items() if k.startswith("Table")} == {
+        "TableArn": False,
+        "TableName": False,
+    }
+    doc = t["Resources"]["ReaderRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    read = doc["Statement"][-1]
+    assert read["Action"] == ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
+    assert read["Resource"] == [{"Ref": "TableArn"}]
+    variables = t["Resources"]["Reader"]["Properties"]["Environment"]["Variables"]
+    assert variables["TABLE_NAME"] == {"Ref": "TableName"}
 
 
 def test_static_site_names_its_content_asset():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -23,6 +24,7 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (
     DependenciesRequest,
     FieldSet,
+    Target,
     Targets,
     WrappedTarget,
     WrappedTargetRequest,
@@ -42,6 +44,7 @@ from jiti.target_types import (
     DeploymentDisableRollbackField,
     DeploymentEnvironmentField,
     DeploymentNotificationArnsField,
+    DeploymentInputsField,
     DeploymentParametersField,
     DeploymentRegionField,
     DeploymentRoleArnField,
@@ -56,14 +59,20 @@ from jiti.target_types import (
     DeploymentStackSetRegionsField,
     DeploymentTagsField,
     DeploymentTerminationProtectionField,
+    OutputReference,
+    SsmReference,
 )
-from jiti.util_rules.inventory import RepositoryName
+from jiti.util_rules.inputs import DeploymentConsumers, Producer, ProducerRequest
+from jiti.util_rules.inventory import AllStackPlaces, RepositoryName
 from jiti.util_rules.stack_names import UniqueStackName, UniqueStackNameRequest
 from jiti.util_rules.synthesis import SynthesizedStack, SynthesizeStackRequest
 from jiti_contract import (
     ASSETS_BUCKET_PARAMETER,
     ENVIRONMENT_PARAMETER,
+    Consumer,
+    Input,
     Plan,
+    StackPlace,
     StackSetSettings,
     check_parameters,
     default_stack_policy,
@@ -97,6 +106,7 @@ class DeploymentFieldSet(FieldSet):
     rollback_monitoring_minutes: DeploymentRollbackMonitoringField
     notification_arns: DeploymentNotificationArnsField
     disable_rollback: DeploymentDisableRollbackField
+    inputs: DeploymentInputsField
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,8 @@ def render_plan(
     *,
     repository: str | None = None,
     stack_policy: dict | None = None,
+    inputs: tuple[Input, ...] = (),
+    consumers: tuple[Consumer, ...] = (),
 ) -> Plan:
     """The deployment's settings; `stack_policy` is the policy the field names (a file's,
     read by the rule), None for the default one."""
@@ -186,16 +198,26 @@ def render_plan(
         rollback_monitoring_minutes=field_set.rollback_monitoring_minutes.value,
         notification_arns=tuple(field_set.notification_arns.value or ()),
         disable_rollback=field_set.disable_rollback.value,
+        inputs=inputs,
+        consumers=consumers,
     )
 
 
 def _check_parameters(field_set: DeploymentFieldSet, stack: SynthesizedStack) -> None:
     """The values the BUILD file gives, against what the template declares (values with a
-    placeholder are checked again by the deploy, once it is filled)."""
+    placeholder are checked again by the deploy, once it is filled, and so are inputs)."""
+    inputs = set(field_set.inputs.value or {})
+    unknown = sorted(inputs - set(stack.parameters))
+    if unknown:
+        raise JitiError(
+            f"{field_set.address}: field `inputs`: {', '.join(unknown)} not declared by the "
+            f"template (it declares: {', '.join(sorted(stack.parameters)) or 'none'}); declare "
+            "each in infra.py with `app.input(name)`"
+        )
     problems = check_parameters(
         stack.parameters,
         dict(field_set.parameters.value or {}),
-        supplied={ENVIRONMENT_PARAMETER, ASSETS_BUCKET_PARAMETER},
+        supplied={ENVIRONMENT_PARAMETER, ASSETS_BUCKET_PARAMETER, *inputs},
     )
     if problems:
         raise JitiError(f"{field_set.address}: field `parameters`: {'; '.join(problems)}")
@@ -245,9 +267,71 @@ async def _stack_policy(field: DeploymentStackPolicyField) -> dict | None:
     return policy
 
 
+async def _inputs(field_set: DeploymentFieldSet, places: Mapping[Address, StackPlace]) -> tuple[Input, ...]:
+    """The `inputs` field as the deploy reads it: each producer's place, each output checked
+    to be declared by the producer's template (whether it is live is the deploy's to see)."""
+    references = field_set.inputs.references()
+    wanted = [(n, r) for n, r in references if isinstance(r, OutputReference)]
+    found = await MultiGet(
+        Get(Producer, ProducerRequest(field_set.address, name, reference.address))
+        for name, reference in wanted
+    )
+    producers = [p.get() for p in found]
+    for (name, _), producer in zip(wanted, producers):
+        if producer.address not in places:
+            raise JitiError(
+                f"{field_set.address}: field `inputs`: {name}: {producer.address} does not deploy "
+                "a `cloudformation_stack` (see its `stack` field)"
+            )
+    stack_addresses = await MultiGet(
+        Get(Addresses, UnparsedAddressInputs, stack_address_input(p[DeploymentStackField]))
+        for p in producers
+    )
+    templates = await MultiGet(
+        Get(SynthesizedStack, SynthesizeStackRequest(a[0])) for a in stack_addresses
+    )
+    by_parameter = {}
+    for (name, reference), producer, template in zip(wanted, producers, templates):
+        if reference.output not in template.outputs:
+            raise JitiError(
+                f"{field_set.address}: field `inputs`: {name}: {producer.address} has no output "
+                f"{reference.output} (the template of {template.address} declares: "
+                f"{', '.join(template.outputs) or 'none'})"
+            )
+        by_parameter[name] = Input(
+            name, producer=places[producer.address], output=reference.output
+        )
+    for name, reference in references:
+        if isinstance(reference, SsmReference):
+            by_parameter[name] = Input(name, ssm_parameter=reference.name)
+    return tuple(by_parameter[name] for name, _ in references)
+
+
+async def _consumers(
+    address: Address, places: Mapping[Address, StackPlace], consumers: DeploymentConsumers
+) -> tuple[Consumer, ...]:
+    """The deployments whose inputs take this one's outputs, and which outputs."""
+    outputs: dict[Address, set[str]] = defaultdict(set)
+    for consumer, output in consumers.by_producer.get(address, ()):
+        if consumer in places:
+            outputs[consumer].add(output)
+    targets = await MultiGet(
+        Get(WrappedTarget, WrappedTargetRequest(a, description_of_origin="the jiti plugin"))
+        for a in sorted(outputs)
+    )
+    return tuple(
+        Consumer(places[t.target.address], tuple(sorted(outputs[t.target.address])))
+        for t in targets
+    )
+
+
 @rule(desc="Prepare a CloudFormation deployment", level=LogLevel.DEBUG)
 async def prepare_deployment(
-    request: DeploymentSetupRequest, jiti: JitiSubsystem, repository: RepositoryName
+    request: DeploymentSetupRequest,
+    jiti: JitiSubsystem,
+    repository: RepositoryName,
+    all_places: AllStackPlaces,
+    consumers: DeploymentConsumers,
 ) -> DeploymentSetup:
     field_set = request.field_set
     _check_rollback(field_set, jiti)
@@ -270,13 +354,22 @@ async def prepare_deployment(
             f"`{stack_target.alias}`, not a `cloudformation_stack`"
         )
     stack = await Get(SynthesizedStack, SynthesizeStackRequest(stack_target.address))
-    # Deployments this one names in `dependencies` go first when deployed together.
-    depends_on = tuple(sorted(str(t.address) for t in deps if t.has_field(DeploymentStackField)))
-    policy = await _stack_policy(field_set.stack_policy)
-    plan = render_plan(
-        field_set, stack, depends_on, repository=repository.name, stack_policy=policy
-    )
     _check_parameters(field_set, stack)
+    places = dict(all_places.places)
+    inputs = await _inputs(field_set, places)
+    # Deployments this one names in `dependencies`, and the producers of its inputs, go first
+    # when deployed together.
+    depends_on = {str(t.address) for t in deps if t.has_field(DeploymentStackField)}
+    depends_on |= {i.producer.address for i in inputs if i.producer}
+    plan = render_plan(
+        field_set,
+        stack,
+        tuple(sorted(depends_on)),
+        repository=repository.name,
+        stack_policy=await _stack_policy(field_set.stack_policy),
+        inputs=inputs,
+        consumers=await _consumers(field_set.address, places, consumers),
+    )
     await Get(
         UniqueStackName,
         UniqueStackNameRequest(field_set.address, plan.account, plan.region, plan.stack_name),

@@ -14,7 +14,15 @@ from pants.testutil.rule_runner import QueryRule, engine_error
 from jiti.errors import JitiError
 from jiti.testutil import make_rule_runner, set_options
 from jiti.util_rules.deployment import DeploymentFieldSet, DeploymentSetup, DeploymentSetupRequest
-from jiti_contract import Plan, StackSetSettings, default_stack_policy, from_json
+from jiti_contract import (
+    Consumer,
+    Input,
+    Plan,
+    StackPlace,
+    StackSetSettings,
+    default_stack_policy,
+    from_json,
+)
 
 ALLOW_ALL = {
     "Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]
@@ -107,6 +115,46 @@ def rule_runner():
                 }
             ),
             "apps/d/unowned.json": json.dumps(ALLOW_ALL),
+            "apps/share/BUILD": dedent(
+                """\
+                cloudformation_stack(name="producer", source="producer.json", app="producer")
+                cloudformation_stack(name="consumer", source="consumer.json", app="consumer")
+                cloudformation_deployment(name="orders", stack=":producer", environment="prod",
+                    account=parametrize("111111111111", "222222222222"), region="eu-west-1",
+                    assume_role="arn:aws:iam::{account}:role/deployer")
+                cloudformation_deployment(name="reports", stack=":consumer", environment="prod",
+                    account=parametrize("111111111111", "222222222222"), region="eu-west-1",
+                    inputs={"TableArn": ":orders.TableArn", "Limit": "ssm:/shop/{env}/limit"})
+                cloudformation_deployment(name="audit", stack=":consumer", stack_name="audit",
+                    inputs={"TableArn": ":orders@account=111111111111.TableName",
+                            "Limit": "ssm:/x"})
+                cloudformation_deployment(name="nooutput", stack=":consumer", stack_name="n",
+                    inputs={"TableArn": ":orders@account=111111111111.Gone", "Limit": "ssm:/x"})
+                cloudformation_deployment(name="undeclared", stack=":consumer", stack_name="u",
+                    inputs={"TableArn": ":orders@account=111111111111.TableArn",
+                            "Limit": "ssm:/x", "Extra": "ssm:/y"})
+                cloudformation_deployment(name="unset", stack=":consumer", stack_name="un",
+                    inputs={"TableArn": ":orders@account=111111111111.TableArn"})
+                """
+            ),
+            "apps/share/producer.json": json.dumps(
+                {
+                    "Resources": {"Q": {"Type": "AWS::SQS::Queue"}},
+                    "Outputs": {
+                        "TableArn": {"Value": {"Fn::GetAtt": ["Q", "Arn"]}},
+                        "TableName": {"Value": {"Ref": "Q"}},
+                    },
+                }
+            ),
+            "apps/share/consumer.json": json.dumps(
+                {
+                    "Parameters": {
+                        "TableArn": {"Type": "String"},
+                        "Limit": {"Type": "Number"},
+                    },
+                    "Resources": {"Q": {"Type": "AWS::SQS::Queue"}},
+                }
+            ),
             "apps/p/t.json": json.dumps(
                 {
                     "Parameters": {
@@ -135,15 +183,18 @@ def setup_of(rule_runner, name: str, app: str = "q", **parameters: str) -> Deplo
     )
 
 
-def plan(rule_runner, name: str, **parameters: str) -> Plan:
-    s = setup_of(rule_runner, name, **parameters)
+def plan(rule_runner, name: str, app: str = "q", **parameters: str) -> Plan:
+    s = setup_of(rule_runner, name, app, **parameters)
     files = {fc.path: fc.content for fc in rule_runner.request(DigestContents, [s.digest])}
-    assert {"apps.q/stack.template.json", "apps.q/stack.manifest.json"} <= set(files)
+    assert s.plan_path in files
     return from_json(Plan, files[s.plan_path].decode())
 
 
 def test_plan_carries_the_deployment_settings(rule_runner) -> None:
-    assert setup_of(rule_runner, "deploy").plan_path == "jiti-plans/apps.q.deploy.json"
+    s = setup_of(rule_runner, "deploy")
+    assert s.plan_path == "jiti-plans/apps.q.deploy.json"
+    files = {fc.path for fc in rule_runner.request(DigestContents, [s.digest])}
+    assert {"apps.q/stack.template.json", "apps.q/stack.manifest.json"} <= files
     assert plan(rule_runner, "deploy") == Plan(
         address="apps/q:deploy",
         name="deploy",
@@ -227,18 +278,12 @@ def test_a_placeholder_value_is_checked_once_filled_and_a_stack_name_elsewhere_i
     setup_of(rule_runner, "elsewhere", app="p")
 
 
-def plan_of(rule_runner, app: str, name: str) -> Plan:
-    s = setup_of(rule_runner, name, app=app)
-    files = {fc.path: fc.content for fc in rule_runner.request(DigestContents, [s.digest])}
-    return from_json(Plan, files[s.plan_path].decode())
-
-
 def test_a_stack_holding_data_gets_the_default_stack_policy_unless_the_field_gives_one(
     rule_runner,
 ) -> None:
-    assert plan_of(rule_runner, "d", "guarded").stack_policy == default_stack_policy(("Table",))
-    assert plan_of(rule_runner, "d", "custom").stack_policy == ALLOW_ALL
-    assert plan_of(rule_runner, "d", "fromfile").stack_policy["Statement"][0]["Effect"] == "Deny"
+    assert plan(rule_runner, "guarded", "d").stack_policy == default_stack_policy(("Table",))
+    assert plan(rule_runner, "custom", "d").stack_policy == ALLOW_ALL
+    assert plan(rule_runner, "fromfile", "d").stack_policy["Statement"][0]["Effect"] == "Deny"
     assert plan(rule_runner, "deploy").stack_policy is None  # a queue holds no data to guard
 
 
@@ -253,7 +298,7 @@ def test_a_stack_policy_file_must_be_owned_so_that_changing_it_redeploys(rule_ru
 def test_rollback_settings_reach_the_plan_and_disable_rollback_is_refused_in_prod(
     rule_runner,
 ) -> None:
-    debug = plan_of(rule_runner, "d", "debug")
+    debug = plan(rule_runner, "debug", "d")
     assert debug.rollback_alarms == ("errors",) and debug.rollback_monitoring_minutes == 5
     assert debug.notification_arns == ("arn:aws:sns:us-east-1:111111111111:deploys",)
     assert debug.disable_rollback is True
@@ -262,3 +307,76 @@ def test_rollback_settings_reach_the_plan_and_disable_rollback_is_refused_in_pro
         contains="apps/d:prod-debug: field `disable_rollback`: not allowed in the 'prod' environment",
     ):
         setup_of(rule_runner, "prod-debug", app="d")
+
+
+ROLE = "arn:aws:iam::{account}:role/deployer"
+
+
+def test_a_consumer_plan_says_where_each_input_comes_from_and_its_producer_goes_first(
+    rule_runner,
+) -> None:
+    reports = plan(rule_runner, "reports", "share", account="222222222222")
+    producer = "apps/share:orders@account=222222222222"
+    assert reports.inputs == (
+        Input("Limit", ssm_parameter="/shop/{env}/limit"),
+        Input(
+            "TableArn",
+            producer=StackPlace(producer, "producer-prod", "222222222222", "eu-west-1", ROLE),
+            output="TableArn",
+        ),
+    )
+    assert reports.depends_on == (producer,)
+
+
+def test_a_producer_plan_names_the_consumers_of_each_copy_and_the_outputs_they_take(
+    rule_runner,
+) -> None:
+    def consumer(name: str, account: str | None = None, stack: str = "") -> StackPlace:
+        if account is None:
+            return StackPlace(f"apps/share:{name}", stack, assume_role=DEFAULT_ROLE)
+        return StackPlace(
+            f"apps/share:{name}@account={account}",
+            "consumer-prod",
+            account,
+            "eu-west-1",
+            DEFAULT_ROLE,
+        )
+
+    first = plan(rule_runner, "orders", "share", account="111111111111")
+    assert first.consumers == (
+        Consumer(consumer("audit", stack="audit"), ("TableName",)),
+        Consumer(consumer("nooutput", stack="n"), ("Gone",)),  # as its BUILD file says
+        Consumer(consumer("reports", "111111111111"), ("TableArn",)),
+        Consumer(consumer("undeclared", stack="u"), ("TableArn",)),
+        Consumer(consumer("unset", stack="un"), ("TableArn",)),
+    )
+    second = plan(rule_runner, "orders", "share", account="222222222222")
+    assert second.consumers == (Consumer(consumer("reports", "222222222222"), ("TableArn",)),)
+
+
+DEFAULT_ROLE = "arn:aws:iam::{account}:role/jiti-deploy"
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (
+            "nooutput",
+            "apps/share:nooutput: field `inputs`: TableArn: apps/share:orders@account=111111111111 "
+            "has no output Gone (the template of apps/share:producer declares: TableArn, TableName)",
+        ),
+        (
+            "undeclared",
+            "apps/share:undeclared: field `inputs`: Extra not declared by the template (it "
+            "declares: Limit, TableArn); declare each in infra.py with `app.input(name)`",
+        ),
+        (
+            "unset",
+            "apps/share:unset: field `parameters`: Limit required by the template (no default) "
+            "but not set",
+        ),
+    ],
+)
+def test_input_mistakes_are_caught_when_the_plan_is_made(rule_runner, name, expected) -> None:
+    with engine_error(JitiError, contains=expected):
+        setup_of(rule_runner, name, app="share")

@@ -21,9 +21,10 @@ Place = tuple
 
 @dataclass(frozen=True)
 class DeployedStackNames:
-    """Every deployment's stack, by where it goes."""
+    """Every deployment's stack, by where it goes, and by deployment."""
 
     owners: FrozenDict[Place, tuple[Address, ...]]
+    names: FrozenDict[Address, str]
 
 
 @rule(desc="Collect the stacks of CloudFormation deployments", level=LogLevel.DEBUG)

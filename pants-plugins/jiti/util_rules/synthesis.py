@@ -87,6 +87,7 @@ class SynthesizedStack:
     assets: tuple[Asset, ...]
     parameters: FrozenDict[str, Any]  # the template's Parameters section
     retained: tuple[str, ...] = ()  # resources that outlive the stack (retained_resources)
+    outputs: tuple[str, ...] = ()  # the names in the template's Outputs section
 
     @property
     def template_path(self) -> str:
@@ -280,6 +281,7 @@ async def synthesize_stack(request: SynthesizeStackRequest) -> SynthesizedStack:
         assets.assets,
         FrozenDict.deep_freeze(manifest.parameters),
         tuple(retained_resources(json.loads(template))),
+        tuple(sorted(json.loads(template).get("Outputs", {}))),
     )
 
 

@@ -1,0 +1,178 @@
+"""Apps that share, end to end against the local AWS: reports takes the orders table's ARN and
+name from orders' stack outputs (each production copy from the orders copy in its own account
+and region), is deployed after orders, redeploys exactly when a value it takes changes, and
+keeps orders from dropping an output it takes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+CHANGED = ("--changed-since=HEAD~1", "--changed-dependents=transitive")
+COPIES = [
+    (account, region)
+    for account in ("111111111111", "222222222222")
+    for region in ("eu-west-1", "us-east-1")
+]
+
+
+def prod(app: str, account: str, region: str) -> str:
+    return f"apps/{app}:prod@account={account},region={region}"
+
+
+ORDERS = ["apps/orders:deploy", *(prod("orders", a, r) for a, r in COPIES)]
+REPORTS = ["apps/reports:deploy", *(prod("reports", a, r) for a, r in COPIES)]
+
+
+def results(repo) -> dict[str, str]:
+    rows = json.loads((repo.root / "dist/jiti-deploy-report.json").read_text())["deployments"]
+    return {row["deployment"]: row["result"] for row in rows}
+
+
+def cfn(repo, account: str | None = None, region: str = "us-east-1"):
+    """CloudFormation in `account` (assumed into, as jiti does), or in the local default one."""
+    if account is None:
+        return repo.aws("cloudformation", region=region)
+    creds = repo.aws("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/jiti-deploy", RoleSessionName="jiti-test"
+    )["Credentials"]
+    return repo.aws("cloudformation", region=region, **creds)
+
+
+def stack(repo, name: str, account: str | None = None, region: str = "us-east-1") -> dict:
+    return cfn(repo, account, region).describe_stacks(StackName=name)["Stacks"][0]
+
+
+def outputs(description: dict) -> dict:
+    return {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
+
+
+def parameters(description: dict) -> dict:
+    return {p["ParameterKey"]: p["ParameterValue"] for p in description["Parameters"]}
+
+
+def tags(description: dict) -> dict:
+    return {t["Key"]: t["Value"] for t in description["Tags"]}
+
+
+def taken(repo, account: str | None = None, region: str = "us-east-1") -> dict:
+    """The orders outputs reports takes, and the values its stack was given, in one place."""
+    env = "prod" if account else "dev"
+    orders = outputs(stack(repo, f"orders-{env}", account, region))
+    reports = parameters(stack(repo, f"reports-{env}", account, region))
+    return {name: (orders[name], reports[name]) for name in ("OrdersTableArn", "OrdersTableName")}
+
+
+@pytest.fixture(scope="module")
+def repo(make_repo):
+    return make_repo()
+
+
+def test_a_dry_run_before_orders_is_deployed_shows_the_values_as_pending(repo):
+    result = repo.pants("--jiti-dry-run", "deploy-stacks", "apps/reports:deploy")
+    for name in ("OrdersTableArn", "OrdersTableName"):
+        assert (
+            f"input {name} = (pending: apps/orders:deploy is not deployed yet "
+            "(stack orders-dev in us-east-1))" in result.stdout
+        )
+    assert "+ Add     Report " in result.stdout
+    assert results(repo) == {"apps/reports:deploy": "dry run"}
+    names = {s["StackName"] for s in cfn(repo).describe_stacks()["Stacks"]}
+    assert not {"orders-dev", "reports-dev"} & names
+
+
+def test_each_reports_copy_depends_on_the_orders_copy_in_its_account_and_region(repo):
+    addresses = ["apps/reports:deploy", *(prod("reports", a, r) for a, r in COPIES)]
+    peeked = json.loads(repo.pants("peek", *addresses).stdout)
+    depends = {t["address"]: set(t["dependencies"]) for t in peeked}
+    assert "apps/orders:deploy" in depends["apps/reports:deploy"]
+    for account, region in COPIES:
+        on_orders = {d for d in depends[prod("reports", account, region)] if "orders" in d}
+        assert on_orders == {prod("orders", account, region)}
+
+
+def test_deploying_everything_deploys_orders_first_and_hands_its_outputs_to_reports(repo):
+    result = repo.pants("deploy-stacks", "apps::")
+    assert set(results(repo).values()) == {"deployed"}
+    log = result.stdout
+    assert log.index("orders-dev: deployed version") < log.index("reports-dev: none ->")
+    for name, (given, value) in taken(repo).items():
+        assert given == value, name
+        assert f"input {name} = {value}  <- apps/orders:deploy.{name}" in log
+    for account, region in COPIES:
+        values = taken(repo, account, region)
+        assert values["OrdersTableArn"][1] == (
+            f"arn:aws:dynamodb:{region}:{account}:table/orders-prod-OrdersTable"
+        )
+        assert all(given == value for given, value in values.values())
+
+
+def test_an_orders_change_that_changes_a_value_redeploys_reports_with_it(repo):
+    before = tags(stack(repo, "reports-dev"))
+    repo.edit(
+        "apps/orders/infra.py",
+        'store = table(app, "OrdersTable", partition_key="id")',
+        'store = table(app, "OrdersTable", partition_key="id")\n'
+        '    store.TableName = app.physical_name("OrderBook")',
+    )
+    repo.commit("orders: the table is the order book")
+    out = repo.pants(*CHANGED, "deploy-stacks").stdout
+    assert results(repo) == {address: "deployed" for address in ORDERS + REPORTS}
+    version = before["jiti:version"][:12]  # the template is the same: only values changed
+    assert f"reports-dev: version {version} is live, with other settings or input values" in out
+    assert (
+        "input OrdersTableName = orders-dev-OrderBook  <- apps/orders:deploy.OrdersTableName" in out
+    )
+    values = taken(repo)
+    assert values["OrdersTableName"] == ("orders-dev-OrderBook", "orders-dev-OrderBook")
+    assert values["OrdersTableArn"][1].endswith(":table/orders-dev-OrderBook")
+    assert tags(stack(repo, "reports-dev"))["jiti:config"] != before["jiti:config"]
+    account, region = COPIES[-1]
+    assert taken(repo, account, region)["OrdersTableName"][1] == "orders-prod-OrderBook"
+
+
+def test_an_orders_change_that_keeps_its_outputs_leaves_reports_up_to_date(repo):
+    events = len(cfn(repo).describe_stack_events(StackName="reports-dev")["StackEvents"])
+    repo.edit("apps/orders/worker.py", '"status": "stored"', '"status": "kept"')
+    repo.commit("orders: rename the stored status")
+    repo.pants(*CHANGED, "deploy-stacks")
+    assert results(repo) == {
+        **{address: "deployed" for address in ORDERS},
+        **{address: "up to date" for address in REPORTS},  # selected, as orders' dependents
+    }
+    assert len(cfn(repo).describe_stack_events(StackName="reports-dev")["StackEvents"]) == events
+
+
+def test_dropping_an_output_reports_takes_is_refused_before_anything_is_written(repo):
+    version = tags(stack(repo, "orders-dev"))["jiti:version"]
+    repo.edit(
+        "apps/orders/infra.py",
+        "    return app.template",
+        '    del app.template.outputs["OrdersTableArn"]\n    return app.template',
+    )
+    repo.commit("orders: no table ARN output")
+
+    alone = repo.pants("deploy-stacks", "apps/orders:deploy", check=False)
+    assert alone.returncode != 0
+    assert (
+        "apps/orders:deploy: the new template of orders-dev has no output OrdersTableArn, "
+        "which live deployments take as inputs:" in alone.stdout
+    )
+    assert "apps/reports:deploy (stack reports-dev in us-east-1) takes OrdersTableArn" in (
+        alone.stdout
+    )
+    assert results(repo) == {"apps/orders:deploy": "failed"}
+    assert tags(stack(repo, "orders-dev"))["jiti:version"] == version
+
+    # With its dependents selected too, the plan of reports refuses it before any deploy starts.
+    together = repo.pants(*CHANGED, "deploy-stacks", check=False)
+    assert together.returncode != 0
+    assert re.search(
+        r"apps/reports:\S+: field `inputs`: OrdersTableArn: apps/orders:\S+ has no output "
+        r"OrdersTableArn \(the template of apps/orders:stack declares: ApiUrl, ",
+        together.stderr,
+    ), together.stderr
+    assert "Traceback" not in together.stdout + together.stderr
+    assert tags(stack(repo, "orders-dev"))["jiti:version"] == version
