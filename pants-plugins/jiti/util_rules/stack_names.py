@@ -21,10 +21,9 @@ Place = tuple
 
 @dataclass(frozen=True)
 class DeployedStackNames:
-    """Every deployment's stack, by where it goes, and by deployment."""
+    """Every deployment's stack, by where it goes."""
 
     owners: FrozenDict[Place, tuple[Address, ...]]
-    names: FrozenDict[Address, str]
 
 
 @rule(desc="Collect the stacks of CloudFormation deployments", level=LogLevel.DEBUG)
