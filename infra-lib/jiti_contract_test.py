@@ -9,9 +9,9 @@ import pytest
 from jiti_contract import (
     TAG_VALUE_LIMIT,
     Asset,
-    Inventory,
     Consumer,
     Input,
+    Inventory,
     Manifest,
     PlaceholderError,
     Plan,

@@ -24,7 +24,6 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (
     DependenciesRequest,
     FieldSet,
-    Target,
     Targets,
     WrappedTarget,
     WrappedTargetRequest,
@@ -43,8 +42,8 @@ from jiti.target_types import (
     DeploymentDependenciesField,
     DeploymentDisableRollbackField,
     DeploymentEnvironmentField,
-    DeploymentNotificationArnsField,
     DeploymentInputsField,
+    DeploymentNotificationArnsField,
     DeploymentParametersField,
     DeploymentRegionField,
     DeploymentRoleArnField,
@@ -267,7 +266,9 @@ async def _stack_policy(field: DeploymentStackPolicyField) -> dict | None:
     return policy
 
 
-async def _inputs(field_set: DeploymentFieldSet, places: Mapping[Address, StackPlace]) -> tuple[Input, ...]:
+async def _inputs(
+    field_set: DeploymentFieldSet, places: Mapping[Address, StackPlace]
+) -> tuple[Input, ...]:
     """The `inputs` field as the deploy reads it: each producer's place, each output checked
     to be declared by the producer's template (whether it is live is the deploy's to see)."""
     references = field_set.inputs.references()
@@ -298,9 +299,7 @@ async def _inputs(field_set: DeploymentFieldSet, places: Mapping[Address, StackP
                 f"{reference.output} (the template of {template.address} declares: "
                 f"{', '.join(template.outputs) or 'none'})"
             )
-        by_parameter[name] = Input(
-            name, producer=places[producer.address], output=reference.output
-        )
+        by_parameter[name] = Input(name, producer=places[producer.address], output=reference.output)
     for name, reference in references:
         if isinstance(reference, SsmReference):
             by_parameter[name] = Input(name, ssm_parameter=reference.name)
