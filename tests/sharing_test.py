@@ -109,6 +109,13 @@ def test_deploying_everything_deploys_orders_first_and_hands_its_outputs_to_repo
         assert all(given == value for given, value in values.values())
 
 
+# Renaming the table replaces it, which orders' default stack policy refuses: the change that
+# renames it also allows it, as a user who has moved the data would.
+ALLOW_REPLACING = {
+    "Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]
+}
+
+
 def test_an_orders_change_that_changes_a_value_redeploys_reports_with_it(repo):
     before = tags(stack(repo, "reports-dev"))
     repo.edit(
@@ -116,6 +123,11 @@ def test_an_orders_change_that_changes_a_value_redeploys_reports_with_it(repo):
         'store = table(app, "OrdersTable", partition_key="id")',
         'store = table(app, "OrdersTable", partition_key="id")\n'
         '    store.TableName = app.physical_name("OrderBook")',
+    )
+    repo.edit(
+        "apps/orders/BUILD",
+        '    stack=":stack",\n    environment=',
+        f'    stack=":stack",\n    stack_policy={ALLOW_REPLACING!r},\n    environment=',
     )
     repo.commit("orders: the table is the order book")
     out = repo.pants(*CHANGED, "deploy-stacks").stdout
