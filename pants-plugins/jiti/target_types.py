@@ -320,15 +320,25 @@ class DeploymentStackSetRegionsField(StringSequenceField):
     )
 
 
-class _PercentageField(IntField):
+class _BoundedIntField(IntField):
+    """An int from 0 to `highest`; `unit` ends the error message."""
+
+    highest: int
+    unit: str
+
     @classmethod
     def compute_value(cls, raw_value: Optional[int], address: Address) -> int:
         value = super().compute_value(raw_value, address)
-        if not 0 <= value <= 100:
+        if not 0 <= value <= cls.highest:
             raise InvalidFieldException(
-                f"The `{cls.alias}` field of {address} is {value}: a percentage from 0 to 100."
+                f"The `{cls.alias}` field of {address} is {value}: {cls.unit}."
             )
         return value
+
+
+class _PercentageField(_BoundedIntField):
+    highest = 100
+    unit = "a percentage from 0 to 100"
 
 
 class DeploymentStackSetMaxConcurrentField(_PercentageField):
@@ -588,7 +598,7 @@ class DeploymentRollbackAlarmsField(StringSequenceField):
         return value
 
 
-class DeploymentRollbackMonitoringField(IntField):
+class DeploymentRollbackMonitoringField(_BoundedIntField):
     alias = "rollback_monitoring_minutes"
     default = 0
     help = help_text(
@@ -597,15 +607,8 @@ class DeploymentRollbackMonitoringField(IntField):
         are updated, in minutes (0 to 180). Part of `jiti:config`.
         """
     )
-
-    @classmethod
-    def compute_value(cls, raw_value: Optional[int], address: Address) -> int:
-        value = super().compute_value(raw_value, address)
-        if not 0 <= value <= 180:
-            raise InvalidFieldException(
-                f"The `{cls.alias}` field of {address} is {value}: from 0 to 180 minutes."
-            )
-        return value
+    highest = 180
+    unit = "from 0 to 180 minutes"
 
 
 class DeploymentNotificationArnsField(StringSequenceField):

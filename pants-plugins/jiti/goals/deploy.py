@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from pants.core.goals.deploy import DeployFieldSet, DeployProcess
 from pants.core.goals.run import RunFieldSet, RunInSandboxBehavior, RunRequest
-from pants.engine.process import InteractiveProcess
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.unions import UnionRule
 
@@ -36,12 +35,9 @@ async def deploy_process(
         Get(DeploymentSetup, DeploymentSetupRequest(field_set)), Get(DeployEnvironment)
     )
     invocation = await Get(DeployInvocation, DeployInvocationRequest((setup,)))
-    process = InteractiveProcess(
-        invocation.argv, env=invocation.env, input_digest=invocation.digest
-    )
     return DeployProcess(
         name=f"{setup.stack_name} ({field_set.address})",
-        process=process,
+        process=invocation.interactive_process(),
         description="(dry run)" if jiti.dry_run else None,
     )
 

@@ -100,10 +100,8 @@ async def deploy_stacks(
         DeployInvocation,
         DeployInvocationRequest(tuple(setups), extra=("--report", report, "--plan-markdown", plan)),
     )
-    result = await Effect(
-        InteractiveProcessResult,
-        InteractiveProcess(invocation.argv, env=invocation.env, input_digest=invocation.digest),
-    )
+    process = invocation.interactive_process()
+    result = await Effect(InteractiveProcessResult, InteractiveProcess, process)
     return DeployStacks(exit_code=result.exit_code)
 
 

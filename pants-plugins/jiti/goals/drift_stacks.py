@@ -13,7 +13,7 @@ from pants.core.util_rules.distdir import DistDir
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
-from pants.engine.rules import Effect, Get, MultiGet, collect_rules, goal_rule
+from pants.engine.rules import Effect, Get, collect_rules, goal_rule
 from pants.engine.target import (
     NoApplicableTargetsBehavior,
     TargetRootsToFieldSets,
@@ -23,12 +23,8 @@ from pants.option.option_types import StrOption
 from pants.util.strutil import help_text
 
 from jiti.goals.deploy import CloudFormationDeployFieldSet
-from jiti.util_rules.deploy_runtime import (
-    DeployEnvironment,
-    DeployInvocation,
-    DeployInvocationRequest,
-)
-from jiti.util_rules.inventory import AllStackPlaces, InventoryFile, InventoryRequest
+from jiti.util_rules.deploy_runtime import DeployInvocation, InventoryInvocationRequest
+from jiti.util_rules.inventory import AllStackPlaces
 
 
 class DriftStacksSubsystem(GoalSubsystem):
@@ -75,22 +71,15 @@ async def drift_stacks(
         console.print_stdout("nothing to check: no cloudformation_deployment is selected")
         return DriftStacks(exit_code=0)
     all_places = await Get(AllStackPlaces)
-    _, inventory = await MultiGet(  # where deploys go is decided (and checked) first
-        Get(DeployEnvironment), Get(InventoryFile, InventoryRequest(all_places.of(addresses)))
-    )
     report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
     invocation = await Get(
         DeployInvocation,
-        DeployInvocationRequest(
-            (),
-            extra=("--mode", "drift", "--inventory", inventory.path, "--report", report),
-            inputs=(inventory.digest,),
+        InventoryInvocationRequest(
+            all_places.of(addresses), ("--mode", "drift", "--report", report)
         ),
     )
-    result = await Effect(
-        InteractiveProcessResult,
-        InteractiveProcess(invocation.argv, env=invocation.env, input_digest=invocation.digest),
-    )
+    process = invocation.interactive_process()
+    result = await Effect(InteractiveProcessResult, InteractiveProcess, process)
     return DriftStacks(exit_code=result.exit_code)
 
 

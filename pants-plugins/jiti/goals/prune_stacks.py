@@ -15,17 +15,13 @@ from pants.core.util_rules.distdir import DistDir
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
-from pants.engine.rules import Effect, Get, MultiGet, collect_rules, goal_rule
+from pants.engine.rules import Effect, Get, collect_rules, goal_rule
 from pants.option.option_types import StrOption
 from pants.util.strutil import help_text
 
 from jiti.subsystem import JitiSubsystem
-from jiti.util_rules.deploy_runtime import (
-    DeployEnvironment,
-    DeployInvocation,
-    DeployInvocationRequest,
-)
-from jiti.util_rules.inventory import AllStackPlaces, InventoryFile, InventoryRequest
+from jiti.util_rules.deploy_runtime import DeployInvocation, InventoryInvocationRequest
+from jiti.util_rules.inventory import AllStackPlaces
 
 
 class PruneStacksSubsystem(GoalSubsystem):
@@ -68,24 +64,16 @@ async def prune_stacks(
             "prune-stacks: the repository has no cloudformation_deployment, so no account and "
             "region to look in"
         )
-    _, inventory = await MultiGet(  # where deploys go is decided (and checked) first
-        Get(DeployEnvironment),
-        Get(InventoryFile, InventoryRequest(tuple(place for _, place in all_places.places))),
-    )
     report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
-    extra = ["--mode", "prune", "--inventory", inventory.path, "--report", report]
+    extra = ["--mode", "prune", "--report", report]
     if jiti.prune_confirm:
         extra.append("--confirm")
     if jiti.prune_assets:
         extra += ["--prune-assets", "--assets-grace-days", str(jiti.prune_assets_grace_days)]
-    invocation = await Get(
-        DeployInvocation,
-        DeployInvocationRequest((), extra=tuple(extra), inputs=(inventory.digest,)),
-    )
-    result = await Effect(
-        InteractiveProcessResult,
-        InteractiveProcess(invocation.argv, env=invocation.env, input_digest=invocation.digest),
-    )
+    places = tuple(place for _, place in all_places.places)
+    invocation = await Get(DeployInvocation, InventoryInvocationRequest(places, tuple(extra)))
+    process = invocation.interactive_process()
+    result = await Effect(InteractiveProcessResult, InteractiveProcess, process)
     return PruneStacks(exit_code=result.exit_code)
 
 

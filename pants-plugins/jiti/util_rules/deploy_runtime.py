@@ -28,6 +28,7 @@ from pants.base.build_root import BuildRoot
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest, MergeDigests
+from pants.engine.process import InteractiveProcess
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
@@ -36,7 +37,13 @@ from jiti.dependency_inference import DEPLOY_ENTRY_POINT, DEPLOY_MODULE
 from jiti.errors import JitiError
 from jiti.subsystem import DEPLOY_ENV_VARS, DeployTarget, JitiSubsystem
 from jiti.util_rules.deployment import DeploymentSetup
-from jiti_contract import ASSETS_BUCKET_PLACEHOLDERS, PlaceholderError, check_placeholders
+from jiti.util_rules.inventory import InventoryFile, InventoryRequest
+from jiti_contract import (
+    ASSETS_BUCKET_PLACEHOLDERS,
+    PlaceholderError,
+    StackPlace,
+    check_placeholders,
+)
 
 
 @dataclass(frozen=True)
@@ -161,10 +168,6 @@ async def build_deploy_runtime(python_setup: PythonSetup) -> DeployRuntime:
     return DeployRuntime(pex.digest, request.output_filename, python.path)
 
 
-def rules():
-    return collect_rules()
-
-
 @dataclass(frozen=True)
 class DeployInvocationRequest:
     """Run the deploy runtime on these deployments (`root` prefixes paths inside the digest:
@@ -184,6 +187,10 @@ class DeployInvocation:
     digest: Digest
     argv: tuple[str, ...]
     env: FrozenDict[str, str]
+
+    def interactive_process(self) -> InteractiveProcess:
+        """The run as the goals start it: in the foreground, its output the user's."""
+        return InteractiveProcess(self.argv, env=self.env, input_digest=self.digest)
 
 
 @rule(desc="Set up jiti's deploy runtime", level=LogLevel.DEBUG)
@@ -207,3 +214,29 @@ async def deploy_invocation(
         extra=request.extra,
     )
     return DeployInvocation(digest, argv, FrozenDict(runtime.env(environment)))
+
+
+@dataclass(frozen=True)
+class InventoryInvocationRequest:
+    """Run the deploy runtime in a mode that reads no plans, only where stacks live (`extra`
+    gives the mode and its options): `prune-stacks` and `drift-stacks`."""
+
+    places: tuple[StackPlace, ...]
+    extra: tuple[str, ...]
+
+
+@rule(desc="Set up jiti's deploy runtime on an inventory of stacks", level=LogLevel.DEBUG)
+async def inventory_invocation(request: InventoryInvocationRequest) -> DeployInvocation:
+    _, inventory = await MultiGet(  # where deploys go is decided (and checked) first
+        Get(DeployEnvironment), Get(InventoryFile, InventoryRequest(request.places))
+    )
+    return await Get(
+        DeployInvocation,
+        DeployInvocationRequest(
+            (), extra=("--inventory", inventory.path, *request.extra), inputs=(inventory.digest,)
+        ),
+    )
+
+
+def rules():
+    return collect_rules()
