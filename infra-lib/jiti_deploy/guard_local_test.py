@@ -151,10 +151,10 @@ def test_the_report_and_the_plan_hold_every_change_set_property_by_property(
 ):
     """A dry run of many deployments: each row of the report has its change set's changes;
     the Markdown plan shows them, replacements first, and the gate's refusal."""
-    runner.deploy(destination, make("planned", template("planned-a")), log=quiet)
+    runner.deploy(destination, make("guard-planned", template("guard-planned-a")), log=quiet)
     deployments = [
-        make("planned", template("planned-b", visibility=45)),
-        make("fresh", template("fresh-t")),
+        make("guard-planned", template("guard-planned-b", visibility=45)),
+        make("guard-fresh", template("guard-fresh-t")),
     ]
     outcomes = batch.run(
         _destinations(destination),
@@ -165,7 +165,7 @@ def test_the_report_and_the_plan_hold_every_change_set_property_by_property(
         fail_on_replace=STATEFUL_TYPES,
     )
     by_stack = {o.stack: o for o in outcomes}
-    planned, fresh = by_stack["planned-dev"], by_stack["fresh-dev"]
+    planned, fresh = by_stack["guard-planned-dev"], by_stack["guard-fresh-dev"]
     assert planned.result is Result.BLOCKED and fresh.result is Result.DRY_RUN
     table_change = next(c for c in planned.changes if c["logical_id"] == "Table")
     assert table_change["replacement"] == "True"
@@ -176,8 +176,8 @@ def test_the_report_and_the_plan_hold_every_change_set_property_by_property(
             "requires_recreation": "Always",
             "change_source": "DirectModification",
             "evaluation": "Static",
-            "before": "planned-a",
-            "after": "planned-b",
+            "before": "guard-planned-a",
+            "after": "guard-planned-b",
         }
     ]
     assert {(c["action"], c["logical_id"]) for c in fresh.changes} == {
@@ -186,11 +186,11 @@ def test_the_report_and_the_plan_hold_every_change_set_property_by_property(
     }
     markdown = plan_markdown.render(outcomes, dry_run=True)
     assert markdown.startswith("## jiti plan (dry run)\n")
-    assert "| `apps/planned:deploy` | planned-dev |" in markdown
+    assert "| `apps/guard-planned:deploy` | guard-planned-dev |" in markdown
     assert "**blocked: would replace or delete data**" in markdown
     assert (
         "| Modify | Table | AWS::DynamoDB::Table | **True** | "
-        "TableName: `planned-a` → `planned-b` (replaces) |"
+        "TableName: `guard-planned-a` → `guard-planned-b` (replaces) |"
     ) in markdown
     assert "2 to add" in markdown
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
@@ -220,17 +222,6 @@ def _preview_locally(
     return preview
 
 
-def _dry_run_here(
-    cfn, deployment: Deployment, current, log, why: str, change_sets, fail_on_replace
-) -> Result:
-    """A dry run previewed locally is planned and gated like one CloudFormation answered."""
-    preview = _preview_locally(cfn, deployment, current, log, why)
-    if change_sets is not None:
-        change_sets.append(preview)
-    _check_the_gate(cfn, deployment, preview, fail_on_replace)
-    return Result.DRY_RUN
-
-
 def _update_without_change_set(
     cfn, deployment: Deployment, template_arg: dict, parameters: dict, log
 ) -> live.LiveStack:
@@ -351,6 +342,111 @@ def _when_live(
     return Result.DEPLOYED
 
 
+@dataclass(frozen=True)
+class _Run:
+    """How one deployment runs (the options of `deploy`), and its phases."""
+
+    destination: Destination
+    dry_run: bool
+    force: bool
+    fail_on_replace: tuple[str, ...]  # the resource types the replace gate guards
+    change_sets: list | None  # each change set made, for the report and the plan
+    log: Callable[[str], None]
+
+    @property
+    def cfn(self):
+        return self.destination.client("cloudformation")
+
+    def read_live(self, deployment: Deployment, current, stacks) -> tuple[Deployment, Any]:
+        """The live stack, settled and owned by this deployment; the values of the inputs."""
+        if current is NOT_LOOKED_UP:
+            current = live.describe(self.cfn, deployment.stack_name)
+        current = _settled(self.cfn, deployment, current, _poll_s(self.destination), self.log)
+        if current:
+            plan = deployment.plan
+            live.check_owner(current, deployment.address, plan.app, plan.environment)
+        deployment = inputs.resolve(deployment, self.destination, stacks, dry_run=self.dry_run)
+        return deployment.salted(current.tags if current else {}), current
+
+    def is_live(self, deployment: Deployment, current) -> bool:
+        return bool(
+            current
+            and not self.force
+            and not deployment.pending
+            and current.is_current(deployment.version, deployment.config_hash())
+        )
+
+    def announce(self, deployment: Deployment, current, stacks) -> None:
+        """Refuse what must not be changed, then say what changes, and with which inputs."""
+        name, short = deployment.stack_name, deployment.version[:12]
+        if current:
+            live.check_deployable(current)
+            if not self.force:
+                live.check_not_newer(current, deployment.source, name)
+        live_version = current.tags.get(VERSION_TAG) if current else None
+        how = f"{' (dry run)' if self.dry_run else ''}{' (forced)' if self.force else ''}"
+        if live_version == deployment.version and not self.force:
+            self.log(f"{name}: version {short} is live, with other settings or input values{how}")
+        else:
+            self.log(f"{name}: {(live_version or 'none')[:12]} -> {short}{how}")
+        inputs.show(deployment, self.log)
+        if stacks is not None:
+            inputs.check_consumers(deployment, stacks)
+
+    def preview_here(self, deployment: Deployment, current, why: str) -> Result:
+        """A dry run previewed locally is planned and gated like one CloudFormation answered."""
+        preview = _preview_locally(self.cfn, deployment, current, self.log, why)
+        self._planned(deployment, preview)
+        return Result.DRY_RUN
+
+    def _planned(self, deployment: Deployment, change_set: changes.ChangeSet) -> None:
+        if self.change_sets is not None:
+            self.change_sets.append(change_set)
+        _check_the_gate(self.cfn, deployment, change_set, self.fail_on_replace)
+
+    def change(self, deployment: Deployment, current) -> Result:
+        """Stage assets and template, make the change set (gated), then execute and follow it."""
+        name, cfn = deployment.stack_name, self.cfn
+        bucket = AssetsBucket(self.destination)
+        parameters = settings.parameters(deployment, bucket.name, self.destination)  # no write yet
+        template_arg = _stage(bucket, deployment, dry_run=self.dry_run, log=self.log)
+        if template_arg is None:
+            return self.preview_here(
+                deployment,
+                current,
+                f"the template is over {TEMPLATE_BODY_LIMIT:,} bytes and not in the assets "
+                "bucket yet (a dry run uploads nothing)",
+            )
+        change_set = changes.create(
+            cfn,
+            stack_name=name,
+            kind="UPDATE" if current else "CREATE",
+            template=template_arg,
+            parameters=parameters,
+            tags=settings.tags(deployment),
+            capabilities=deployment.plan.capabilities,
+            role_arn=deployment.plan.role_arn,
+            options=settings.change_set_options(deployment, self.destination),
+        )
+        creating = change_set.kind == "CREATE"
+        self.log(f"{name}: change set ({'new stack' if creating else 'update'})")
+        changes.show(change_set, log=self.log)
+        self._planned(deployment, change_set)
+        if self.dry_run:
+            changes.discard(cfn, change_set, name)
+            self.log(f"{name}: dry run, nothing changed")
+            return Result.DRY_RUN
+        _recheck_before_execute(self.destination, deployment, change_set, self.force, self.log)
+        if not creating:
+            _apply_stack_policy(cfn, deployment, created=False)
+        if change_set.id:  # executable, even with no resource changes (e.g. new outputs)
+            after = _execute_and_follow(self.destination, deployment, change_set, self.log)
+        else:
+            after = _update_without_change_set(cfn, deployment, template_arg, parameters, self.log)
+        _finish(self.destination, deployment, after, self.log, created=creating)
+        return Result.DEPLOYED
+
+
 def deploy(
     destination: Destination,
     deployment: Deployment,
@@ -376,82 +472,18 @@ def deploy(
         return stack_sets.deploy(destination, deployment, dry_run=dry_run, force=force, log=log)
     if stacks is None and (deployment.plan.inputs or deployment.plan.consumers):
         raise ValueError(f"{deployment.address}: its inputs and consumers are read with `stacks`")
-    cfn = destination.client("cloudformation")
-    name, short = deployment.stack_name, deployment.version[:12]
-    if current is NOT_LOOKED_UP:
-        current = live.describe(cfn, name)
-    current = _settled(cfn, deployment, current, _poll_s(destination), log)
-    if current:
-        live.check_owner(
-            current, deployment.address, deployment.plan.app, deployment.plan.environment
-        )
-    deployment = inputs.resolve(deployment, destination, stacks, dry_run=dry_run)
-    deployment = deployment.salted(current.tags if current else {})
-    if (
-        current
-        and not force
-        and not deployment.pending
-        and current.is_current(deployment.version, deployment.config_hash())
-    ):
+    run = _Run(destination, dry_run, force, fail_on_replace, change_sets, log)
+    deployment, current = run.read_live(deployment, current, stacks)
+    if run.is_live(deployment, current):
         return _when_live(destination, deployment, current, dry_run=dry_run, log=log)
-    if current:
-        live.check_deployable(current)
-        if not force:
-            live.check_not_newer(current, deployment.source, name)
-    old = (current.tags.get(VERSION_TAG) or "none")[:12] if current else "none"
-    how = f"{' (dry run)' if dry_run else ''}{' (forced)' if force else ''}"
-    if current and current.tags.get(VERSION_TAG) == deployment.version and not force:
-        log(f"{name}: version {short} is live, with other settings or input values{how}")
-    else:
-        log(f"{name}: {old} -> {short}{how}")
-    inputs.show(deployment, log)
-    if stacks is not None:
-        inputs.check_consumers(deployment, stacks)
+    run.announce(deployment, current, stacks)
     if deployment.pending:
         why = "inputs are pending, so CloudFormation cannot make a change set"
-        return _dry_run_here(cfn, deployment, current, log, why, change_sets, fail_on_replace)
-
+        return run.preview_here(deployment, current, why)
     if current and current.status in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"):
-        if not _recreate_after_failed_create(cfn, deployment, current, dry_run=dry_run, log=log):
+        if not _recreate_after_failed_create(
+            run.cfn, deployment, current, dry_run=dry_run, log=log
+        ):
             return Result.DRY_RUN
         current = None
-
-    bucket = AssetsBucket(destination)
-    parameters = settings.parameters(deployment, bucket.name, destination)  # before any write
-    template_arg = _stage(bucket, deployment, dry_run=dry_run, log=log)
-    if template_arg is None:
-        why = (
-            f"the template is over {TEMPLATE_BODY_LIMIT:,} bytes and not in the assets bucket "
-            "yet (a dry run uploads nothing)"
-        )
-        return _dry_run_here(cfn, deployment, current, log, why, change_sets, fail_on_replace)
-    change_set = changes.create(
-        cfn,
-        stack_name=name,
-        kind="UPDATE" if current else "CREATE",
-        template=template_arg,
-        parameters=parameters,
-        tags=settings.tags(deployment),
-        capabilities=deployment.plan.capabilities,
-        role_arn=deployment.plan.role_arn,
-        options=settings.change_set_options(deployment, destination),
-    )
-    if change_sets is not None:
-        change_sets.append(change_set)
-    log(f"{name}: change set ({'new stack' if change_set.kind == 'CREATE' else 'update'})")
-    changes.show(change_set, log=log)
-    _check_the_gate(cfn, deployment, change_set, fail_on_replace)
-    if dry_run:
-        changes.discard(cfn, change_set, name)
-        log(f"{name}: dry run, nothing changed")
-        return Result.DRY_RUN
-    _recheck_before_execute(destination, deployment, change_set, force, log)
-    creating = change_set.kind == "CREATE"
-    if not creating:
-        _apply_stack_policy(cfn, deployment, created=False)
-    if change_set.id:  # executable, even with no resource changes (e.g. new outputs)
-        after = _execute_and_follow(destination, deployment, change_set, log)
-    else:
-        after = _update_without_change_set(cfn, deployment, template_arg, parameters, log)
-    _finish(destination, deployment, after, log, created=creating)
-    return Result.DEPLOYED
+    return run.change(deployment, current)
