@@ -11,21 +11,18 @@ blobs in `<state dir>/cache-server/`.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import glob
 import hashlib
-import json
 import os
 import shutil
-import signal
 import socket
 import string
 import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+import jiti_daemon
 
 DEFAULT_PORT = 50051
 STATE_FILE = "cache-server.json"
@@ -103,10 +100,10 @@ def ensure_installed(log=print) -> Path:
 
 
 def _read(state_dir: Path) -> CacheServer | None:
+    data = jiti_daemon.read_state(state_dir / STATE_FILE)
     try:
-        data = json.loads((state_dir / STATE_FILE).read_text())
-        return CacheServer(address=data["address"], pid=int(data["pid"]))
-    except (OSError, ValueError, KeyError):
+        return CacheServer(address=data["address"], pid=int(data["pid"])) if data else None
+    except (ValueError, KeyError):
         return None
 
 
@@ -117,24 +114,11 @@ def _accepts(port: int) -> bool:
 
 
 def _is_server(pid: int) -> bool:
-    try:
-        return b"bgd" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return sys.platform != "linux"  # no /proc to check: trust the answering port
+    return jiti_daemon.runs(pid, b"bgd")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
 def _locked(state_dir: Path):
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with open(state_dir / "cache-server.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+    return jiti_daemon.locked(state_dir, "cache-server")
 
 
 def running(state_dir: Path) -> CacheServer | None:
@@ -150,7 +134,7 @@ def ensure_running(state_dir: Path, port: int = DEFAULT_PORT, log=print) -> Cach
         if state:
             return state
         bgd = ensure_installed(log)
-        port = port or _free_port()
+        port = port or jiti_daemon.free_port()
         if _accepts(port):
             raise CacheServerError(
                 f"port {port} is taken by another program; start the cache server with --port"
@@ -163,26 +147,16 @@ def ensure_running(state_dir: Path, port: int = DEFAULT_PORT, log=print) -> Cach
                 address=f"127.0.0.1:{port}", storage=str((home / "cas").resolve())
             )
         )
-        log_file = state_dir / "cache-server.log"
-        with open(log_file, "ab") as out:
-            process = subprocess.Popen(
-                [str(bgd), "server", "start", str(config)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # outlives this run, and the shell's Ctrl-C
-            )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _accepts(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                with contextlib.suppress(ProcessLookupError):
-                    process.terminate()
-                raise CacheServerError(f"the cache server did not start; see {log_file}")
-            time.sleep(0.2)
-        state = CacheServer(address=f"grpc://127.0.0.1:{port}", pid=process.pid)
-        (state_dir / STATE_FILE).write_text(
-            json.dumps({"address": state.address, "pid": state.pid}) + "\n"
+        pid = jiti_daemon.start(
+            [str(bgd), "server", "start", str(config)],
+            state_dir / "cache-server.log",
+            lambda: _accepts(port),
+            timeout_s=START_TIMEOUT_S,
+            what="the cache server",
+            error_type=CacheServerError,
         )
+        state = CacheServer(address=f"grpc://127.0.0.1:{port}", pid=pid)
+        jiti_daemon.write_state(state_dir / STATE_FILE, {"address": state.address, "pid": pid})
         return state
 
 
@@ -194,8 +168,4 @@ def stop(state_dir: Path) -> bool:
         # A stale file (e.g. after a reboot) may name someone else's process: only stop ours.
         if not state or not _is_server(state.pid):
             return False
-        try:
-            os.kill(state.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return False
-        return True
+        return jiti_daemon.stop(state.pid)

@@ -7,18 +7,13 @@ root), so users and their tools can reach it too:
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+import jiti_daemon
 
 STATE_FILE = "local-aws.json"
 START_TIMEOUT_S = 30
@@ -37,10 +32,10 @@ class LocalAws:
 
 
 def _read(state_dir: Path) -> LocalAws | None:
+    data = jiti_daemon.read_state(state_dir / STATE_FILE)
     try:
-        data = json.loads((state_dir / STATE_FILE).read_text())
-        return LocalAws(endpoint=data["endpoint"], pid=int(data["pid"]))
-    except (OSError, ValueError, KeyError):
+        return LocalAws(endpoint=data["endpoint"], pid=int(data["pid"])) if data else None
+    except (ValueError, KeyError):
         return None
 
 
@@ -55,18 +50,8 @@ def _responds(endpoint: str) -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
 def _locked(state_dir: Path):
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with open(state_dir / "local-aws.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+    return jiti_daemon.locked(state_dir, "local-aws")
 
 
 def running(state_dir: Path) -> LocalAws | None:
@@ -80,42 +65,27 @@ def ensure_running(state_dir: Path, log=print) -> LocalAws:
         state = running(state_dir)
         if state:
             return state
-        port = _free_port()
+        port = jiti_daemon.free_port()
         endpoint = f"http://127.0.0.1:{port}"
         log(
             f"starting the local AWS (moto) at {endpoint}; stop it with: ./pants run infra-lib/jiti_deploy/local_aws:ctl -- stop"
         )
-        with open(state_dir / "local-aws.log", "ab") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "jiti_deploy.local_aws.server", str(port)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # outlives this run, and the shell's Ctrl-C
-                env={
-                    **os.environ,
-                    "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
-                },
-            )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _responds(endpoint):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise LocalAwsError(
-                    f"the local AWS did not start; see {state_dir / 'local-aws.log'}"
-                )
-            time.sleep(0.1)
-        state = LocalAws(endpoint=endpoint, pid=process.pid)
-        (state_dir / STATE_FILE).write_text(
-            json.dumps({"endpoint": endpoint, "pid": process.pid}) + "\n"
+        pid = jiti_daemon.start(
+            [sys.executable, "-m", "jiti_deploy.local_aws.server", str(port)],
+            state_dir / "local-aws.log",
+            lambda: _responds(endpoint),
+            timeout_s=START_TIMEOUT_S,
+            what="the local AWS",
+            error_type=LocalAwsError,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
         )
+        state = LocalAws(endpoint=endpoint, pid=pid)
+        jiti_daemon.write_state(state_dir / STATE_FILE, {"endpoint": endpoint, "pid": pid})
         return state
 
 
 def _is_server(pid: int) -> bool:
-    try:
-        return b"jiti_deploy.local_aws.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return sys.platform != "linux"  # no /proc to check: trust the answering endpoint
+    return jiti_daemon.runs(pid, b"jiti_deploy.local_aws.server")
 
 
 def stop(state_dir: Path) -> bool:
@@ -126,8 +96,4 @@ def stop(state_dir: Path) -> bool:
         # A stale file (e.g. after a reboot) may name someone else's process: only stop ours.
         if not state or not _responds(state.endpoint) or not _is_server(state.pid):
             return False
-        try:
-            os.kill(state.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return False
-        return True
+        return jiti_daemon.stop(state.pid)
