@@ -13,10 +13,7 @@ from jiti_deploy.__main__ import main
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.local_aws import LocalAws
 from jiti_deploy.report import Result
-
-
-def quiet(_: str) -> None:
-    pass
+from jiti_deploy.testutil import quiet
 
 
 @pytest.fixture

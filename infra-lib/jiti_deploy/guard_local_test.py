@@ -12,12 +12,9 @@ from jiti_contract import STATEFUL_TYPES, default_stack_policy
 from jiti_deploy import batch, plan_markdown, runner
 from jiti_deploy.errors import DeployError
 from jiti_deploy.report import Result
+from jiti_deploy.testutil import quiet, table
 
 POLICY = default_stack_policy(("Table",))
-
-
-def quiet(_: str) -> None:
-    pass
 
 
 def template(table_name: str, visibility: int = 30, *, with_table: bool = True) -> dict:
@@ -25,17 +22,7 @@ def template(table_name: str, visibility: int = 30, *, with_table: bool = True) 
         "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": visibility}}
     }
     if with_table:
-        resources["Table"] = {
-            "Type": "AWS::DynamoDB::Table",
-            "DeletionPolicy": "RetainExceptOnCreate",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "TableName": table_name,
-                "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-            },
-        }
+        resources["Table"] = table(table_name, "RetainExceptOnCreate", UpdateReplacePolicy="Retain")
     return {"Resources": resources}
 
 

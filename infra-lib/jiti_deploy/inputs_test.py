@@ -16,6 +16,7 @@ from jiti_deploy.destinations import Destinations
 from jiti_deploy.errors import DeployError
 from jiti_deploy.live import LiveStacks
 from jiti_deploy.report import Result
+from jiti_deploy.testutil import quiet
 
 REGION = "us-east-1"
 QUEUE = {"Q": {"Type": "AWS::SQS::Queue"}}
@@ -30,10 +31,6 @@ CONSUMER = {
     "Resources": QUEUE,
     "Outputs": {"Seen": {"Value": {"Ref": "Colour"}}},
 }
-
-
-def quiet(_: str) -> None:
-    pass
 
 
 @pytest.fixture

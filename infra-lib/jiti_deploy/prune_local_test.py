@@ -16,13 +16,10 @@ from jiti_deploy.__main__ import main
 from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.local_aws import CREDENTIALS, LocalAws
 from jiti_deploy.report import Result
+from jiti_deploy.testutil import quiet, table
 
 REPOSITORY = "prune-test"
 QUEUE = {"Queue": {"Type": "AWS::SQS::Queue"}}
-
-
-def quiet(_: str) -> None:
-    pass
 
 
 @pytest.fixture
@@ -33,19 +30,6 @@ def destinations(endpoint, tmp_path, monkeypatch) -> Destinations:
         lambda state_dir, log=print: LocalAws(endpoint=endpoint, pid=0),
     )
     return Destinations("local", tmp_path / "state", log=quiet)
-
-
-def retained_table(name: str) -> dict:
-    return {
-        "Type": "AWS::DynamoDB::Table",
-        "DeletionPolicy": "RetainExceptOnCreate",
-        "Properties": {
-            "TableName": name,
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-        },
-    }
 
 
 def names(destination: Destination) -> set[str]:
@@ -67,7 +51,7 @@ def repository(destination, make):
         runner.deploy(destination, d, log=quiet)
 
     deploy("p-kept")
-    deploy("p-gone", {**QUEUE, "Table": retained_table("p-gone-orders")})
+    deploy("p-gone", {**QUEUE, "Table": table("p-gone-orders", "RetainExceptOnCreate")})
     deploy("p-base")
     deploy("p-user", depends_on=("apps/p-base:deploy",))
     deploy("p-shared")

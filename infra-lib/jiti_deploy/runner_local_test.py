@@ -20,6 +20,7 @@ from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.errors import DeployError
 from jiti_deploy.local_aws import CREDENTIALS, LocalAws
 from jiti_deploy.report import Result
+from jiti_deploy.testutil import quiet
 
 REGION = "us-east-1"
 QUEUE = {"Q": {"Type": "AWS::SQS::Queue"}}
@@ -31,10 +32,6 @@ def live(destination: Destination, stack: str) -> dict:
 
 def bucket_names(destination: Destination) -> set[str]:
     return {b["Name"] for b in destination.client("s3").list_buckets()["Buckets"]}
-
-
-def quiet(_: str) -> None:
-    pass
 
 
 def test_a_change_to_outputs_only_reaches_the_live_template(destination, make):

@@ -18,25 +18,9 @@ from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.errors import DeployError
 from jiti_deploy.report import Result
 from jiti_deploy.source import Source
+from jiti_deploy.testutil import quiet, table
 
 QUEUE = {"Q": {"Type": "AWS::SQS::Queue"}}
-
-
-def quiet(_: str) -> None:
-    pass
-
-
-def table(name: str, policy: str) -> dict:
-    return {
-        "Type": "AWS::DynamoDB::Table",
-        "DeletionPolicy": policy,
-        "Properties": {
-            "TableName": name,
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-        },
-    }
 
 
 BROKEN_FN = {

@@ -17,6 +17,7 @@ import pytest
 from botocore.config import Config
 
 from jiti_deploy import local_aws
+from jiti_deploy.testutil import table
 
 REGION = "us-east-1"
 MOTO_ACCOUNT = "123456789012"  # the account moto serves for any credentials
@@ -218,19 +219,6 @@ def test_termination_protection_is_set_and_stops_deletion(cfn):
     )
     cfn.delete_stack(StackName="fidelity-protected")
     assert "fidelity-protected" not in {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
-
-
-def table(name: str, policy: str) -> dict:
-    return {
-        "Type": "AWS::DynamoDB::Table",
-        "DeletionPolicy": policy,
-        "Properties": {
-            "TableName": name,
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-        },
-    }
 
 
 def failing_after(resource: dict) -> dict:
