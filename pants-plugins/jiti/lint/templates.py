@@ -8,12 +8,18 @@ reported as a lint finding, so the other stacks are still checked.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Mapping
 
+from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexProcess
+from pants.core.goals.lint import LintResult
+from pants.core.util_rules.config_files import ConfigFiles, ConfigFilesRequest
 from pants.engine.addresses import Address
 from pants.engine.fs import Digest, DigestSubset, MergeDigests, PathGlobs
+from pants.engine.process import FallibleProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
+from pants.util.strutil import pluralize
 
 from jiti.errors import JitiError
 from jiti.util_rules.synthesis import SynthesizedStack, SynthesizeStackRequest
@@ -73,6 +79,49 @@ async def stack_templates(request: StackTemplatesRequest) -> StackTemplates:
         ),
         errors=tuple(t.error for t in templates if t.error),
     )
+
+
+async def lint_templates(
+    addresses: tuple[Address, ...],
+    *,
+    tool_name: str,
+    tool: PexRequest,
+    config: ConfigFilesRequest,
+    argv: Callable[[tuple[str, ...]], tuple[str, ...]],
+    env: Mapping[str, str],
+    render: Callable[[bytes, Mapping[str, Address]], str | None],
+) -> LintResult:
+    """Run a linter once on the templates of these stacks: `argv(paths)` its arguments, `env`
+    more environment (`HOME` is the sandbox, so only the sandbox's configuration counts), and
+    `render(stdout, owners)` its JSON output as lines led by each stack's address (None: not
+    JSON, shown as it is). A stack that cannot be synthesized is a finding of its own."""
+    stacks, pex, config_files = await MultiGet(
+        Get(StackTemplates, StackTemplatesRequest(addresses)),
+        Get(VenvPex, PexRequest, tool),
+        Get(ConfigFiles, ConfigFilesRequest, config),
+    )
+    errors = "".join(f"{error}\n" for error in stacks.errors)
+    if not stacks.paths:
+        return LintResult(1 if errors else 0, errors, "", tool_name)
+
+    input_digest = await Get(Digest, MergeDigests([stacks.digest, config_files.snapshot.digest]))
+    result = await Get(
+        FallibleProcessResult,
+        VenvPexProcess(
+            pex,
+            argv=argv(stacks.paths),
+            input_digest=input_digest,
+            extra_env={**env, "HOME": "{chroot}"},
+            description=(
+                f"Run {tool_name} on {pluralize(len(stacks.paths), 'CloudFormation template')}"
+            ),
+            level=LogLevel.DEBUG,
+        ),
+    )
+    rendered = render(result.stdout, stacks.owners)
+    stdout = errors + (result.stdout.decode(errors="replace") if rendered is None else rendered)
+    exit_code = result.exit_code or (1 if errors else 0)
+    return LintResult(exit_code, stdout, result.stderr.decode(errors="replace"), tool_name)
 
 
 def rules():

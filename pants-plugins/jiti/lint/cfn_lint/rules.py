@@ -8,24 +8,20 @@ address and the logical id the finding is about.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any, Mapping
 
 from pants.backend.python.util_rules import pex
-from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexProcess
 from pants.core.goals.lint import LintResult, LintTargetsRequest
-from pants.core.util_rules.config_files import ConfigFiles, ConfigFilesRequest
 from pants.core.util_rules.partitions import PartitionerType
 from pants.engine.addresses import Address
-from pants.engine.fs import Digest, MergeDigests
-from pants.engine.process import FallibleProcessResult
-from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.rules import collect_rules, rule
 from pants.util.logging import LogLevel
-from pants.util.strutil import pluralize
 
 from jiti.lint import templates
 from jiti.lint.cfn_lint import subsystem
 from jiti.lint.cfn_lint.subsystem import CfnLint, CfnLintFieldSet
-from jiti.lint.templates import StackTemplates, StackTemplatesRequest
+from jiti.lint.templates import lint_templates
 
 
 class CfnLintRequest(LintTargetsRequest):
@@ -74,36 +70,15 @@ def cfn_lint_argv(cfn_lint: CfnLint, paths: tuple[str, ...]) -> tuple[str, ...]:
 async def run_cfn_lint(
     request: CfnLintRequest.Batch[CfnLintFieldSet, Any], cfn_lint: CfnLint
 ) -> LintResult:
-    stacks, tool, config_files = await MultiGet(
-        Get(StackTemplates, StackTemplatesRequest(tuple(fs.address for fs in request.elements))),
-        Get(
-            VenvPex,
-            PexRequest,
-            cfn_lint.to_pex_request(interpreter_constraints=cfn_lint.interpreter_constraints),
-        ),
-        Get(ConfigFiles, ConfigFilesRequest, cfn_lint.config_request),
+    return await lint_templates(
+        tuple(fs.address for fs in request.elements),
+        tool_name=request.tool_name,
+        tool=cfn_lint.to_pex_request(interpreter_constraints=cfn_lint.interpreter_constraints),
+        config=cfn_lint.config_request,
+        argv=partial(cfn_lint_argv, cfn_lint),
+        env={},  # cfn-lint also reads ~/.cfnlintrc: lint_templates sets HOME
+        render=render_findings,
     )
-    errors = "".join(f"{error}\n" for error in stacks.errors)
-    if not stacks.paths:
-        return LintResult(1 if errors else 0, errors, "", request.tool_name)
-
-    input_digest = await Get(Digest, MergeDigests([stacks.digest, config_files.snapshot.digest]))
-    result = await Get(
-        FallibleProcessResult,
-        VenvPexProcess(
-            tool,
-            argv=cfn_lint_argv(cfn_lint, stacks.paths),
-            input_digest=input_digest,
-            # cfn-lint also reads ~/.cfnlintrc: only the sandbox's configuration counts.
-            extra_env={"HOME": "{chroot}"},
-            description=f"Run cfn-lint on {pluralize(len(stacks.paths), 'CloudFormation template')}",
-            level=LogLevel.DEBUG,
-        ),
-    )
-    findings = render_findings(result.stdout, stacks.owners)
-    stdout = errors + (result.stdout.decode(errors="replace") if findings is None else findings)
-    exit_code = result.exit_code or (1 if errors else 0)
-    return LintResult(exit_code, stdout, result.stderr.decode(errors="replace"), request.tool_name)
 
 
 def rules():

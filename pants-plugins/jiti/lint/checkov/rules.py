@@ -9,24 +9,21 @@ suppressions stay visible).
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any, Mapping
 
 from pants.backend.python.util_rules import pex
-from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexProcess
 from pants.core.goals.lint import LintResult, LintTargetsRequest
-from pants.core.util_rules.config_files import ConfigFiles, ConfigFilesRequest
 from pants.core.util_rules.partitions import PartitionerType
 from pants.engine.addresses import Address
-from pants.engine.fs import Digest, MergeDigests
-from pants.engine.process import FallibleProcessResult
-from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.rules import collect_rules, rule
 from pants.util.logging import LogLevel
 from pants.util.strutil import pluralize
 
 from jiti.lint import templates
 from jiti.lint.checkov import subsystem
 from jiti.lint.checkov.subsystem import Checkov, CheckovFieldSet
-from jiti.lint.templates import StackTemplates, StackTemplatesRequest
+from jiti.lint.templates import lint_templates
 
 # checkov is run offline: no download of platform policies or guidelines, no version check.
 OFFLINE_ENV = {"BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE"}
@@ -97,36 +94,15 @@ def checkov_argv(checkov: Checkov, paths: tuple[str, ...]) -> tuple[str, ...]:
 async def run_checkov(
     request: CheckovRequest.Batch[CheckovFieldSet, Any], checkov: Checkov
 ) -> LintResult:
-    stacks, tool, config_files = await MultiGet(
-        Get(StackTemplates, StackTemplatesRequest(tuple(fs.address for fs in request.elements))),
-        Get(
-            VenvPex,
-            PexRequest,
-            checkov.to_pex_request(interpreter_constraints=checkov.interpreter_constraints),
-        ),
-        Get(ConfigFiles, ConfigFilesRequest, checkov.config_request),
+    return await lint_templates(
+        tuple(fs.address for fs in request.elements),
+        tool_name=request.tool_name,
+        tool=checkov.to_pex_request(interpreter_constraints=checkov.interpreter_constraints),
+        config=checkov.config_request,
+        argv=partial(checkov_argv, checkov),
+        env=OFFLINE_ENV,  # checkov also reads ~/.checkov.yaml: lint_templates sets HOME
+        render=render_report,
     )
-    errors = "".join(f"{error}\n" for error in stacks.errors)
-    if not stacks.paths:
-        return LintResult(1 if errors else 0, errors, "", request.tool_name)
-
-    input_digest = await Get(Digest, MergeDigests([stacks.digest, config_files.snapshot.digest]))
-    result = await Get(
-        FallibleProcessResult,
-        VenvPexProcess(
-            tool,
-            argv=checkov_argv(checkov, stacks.paths),
-            input_digest=input_digest,
-            # checkov also reads ~/.checkov.yaml: only the sandbox's configuration counts.
-            extra_env={**OFFLINE_ENV, "HOME": "{chroot}"},
-            description=f"Run checkov on {pluralize(len(stacks.paths), 'CloudFormation template')}",
-            level=LogLevel.DEBUG,
-        ),
-    )
-    report = render_report(result.stdout, stacks.owners)
-    stdout = errors + (result.stdout.decode(errors="replace") if report is None else report)
-    exit_code = result.exit_code or (1 if errors else 0)
-    return LintResult(exit_code, stdout, result.stderr.decode(errors="replace"), request.tool_name)
 
 
 def rules():
