@@ -1,5 +1,6 @@
 """End-to-end fixtures: a temporary copy of this repository, driven with real `./pants` runs,
-deploying to its own local AWS (a moto server the deploy starts inside the copy)."""
+deploying to its own local AWS (a moto server the deploy starts inside the copy), or to a real
+sandbox account with `JITI_E2E_TARGET=aws` (see `e2e_target.py`)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,22 @@ import signal
 import subprocess
 from pathlib import Path
 
-import boto3
 import pytest
+
+from tests.e2e_target import Run, target
 
 
 class Repo:
     """A git repository copied from the build root, with helpers to run Pants in it."""
 
-    def __init__(self, root: Path, store_dir: Path):
+    def __init__(self, root: Path, store_dir: Path, run: Run):
         self.root = root
         self.store_dir = store_dir
+        self.run = run
+
+    def stack(self, app: str) -> str:
+        """The stack name of an app's `deploy` deployment (`<app>-dev` on the local AWS)."""
+        return self.run.stack(app)
 
     def pants(
         self, *args: str, check: bool = True, env: dict | None = None
@@ -47,7 +54,7 @@ class Repo:
             for k, v in os.environ.items()
             if not k.startswith(("AWS_", "PANTS_CONFIG_FILES", "PANTS_JITI_")) and k != "CI"
         }
-        return {**hermetic, "NO_COLOR": "1", **(extra or {})}
+        return {**hermetic, "NO_COLOR": "1", **self.run.pants_env(), **(extra or {})}
 
     def local_aws_endpoint(self) -> str:
         return json.loads((self.root / ".jiti/local-aws.json").read_text())["endpoint"]
@@ -75,18 +82,17 @@ class Repo:
         return json.loads((self.root / f"dist/apps.{app}/stack.manifest.json").read_text())
 
     def aws(self, service: str, region: str = "us-east-1", **credentials: str):
-        """A client for this repo's local AWS; pass assumed-role credentials to act in another account."""
-        return boto3.client(
-            service,
-            endpoint_url=self.local_aws_endpoint(),
-            region_name=region,
-            aws_access_key_id=credentials.get("AccessKeyId", "jiti-local"),
-            aws_secret_access_key=credentials.get("SecretAccessKey", "jiti-local"),
-            aws_session_token=credentials.get("SessionToken"),
-        )
+        """A client where this repo deploys; on the local AWS, pass assumed-role credentials to
+        act in another account."""
+        endpoint = None if self.run.sandbox else self.local_aws_endpoint()
+        return self.run.client(service, region, endpoint, credentials)
 
     def stop(self) -> None:
-        """Stop what the runs left behind: pantsd and the local AWS."""
+        """Stop what the runs left behind: pantsd and the local AWS, or in a sandbox account
+        everything the run created."""
+        problems = self.run.clean_up()
+        if problems:
+            print(f"clean-up of {self.run.environment} left:", *problems, sep="\n  ")
         subprocess.run(["pkill", "-f", f"pantsd \\[{self.root}\\]"], capture_output=True)
         state = self.root / ".jiti/local-aws.json"
         if state.exists():
@@ -96,8 +102,9 @@ class Repo:
                 pass
 
 
-def copy_build_root(dest: Path) -> None:
-    """The build root's tracked and new files (its working tree, not just HEAD), as a fresh repo."""
+def copy_build_root(dest: Path, run: Run) -> None:
+    """The build root's tracked and new files (its working tree, not just HEAD), as a fresh repo
+    of this run."""
     source = Path(os.environ["JITI_BUILDROOT"])
     files = (
         subprocess.run(
@@ -113,6 +120,7 @@ def copy_build_root(dest: Path) -> None:
         if (source / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / name, dest / name)
+    run.prepare(dest)
     for args in (
         ["init", "-q", "-b", "main"],
         ["add", "-A"],
@@ -140,11 +148,30 @@ def make_repo(tmp_path_factory):
         base = tmp_path_factory.getbasetemp()
         root = base / name
         root.mkdir()
-        copy_build_root(root)
-        repo = Repo(root, base / store)
+        run = Run.new()
+        copy_build_root(root, run)
+        repo = Repo(root, base / store, run)
         repos.append(repo)
         return repo
 
     yield make
     for repo in repos:
         repo.stop()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "local_only(why): needs what only the local AWS gives (injected faults, any account "
+        "through STS, its own state); skipped against a sandbox account",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if target() == "local":
+        return
+    for item in items:
+        marker = item.get_closest_marker("local_only")
+        if marker:
+            why = marker.args[0] if marker.args else "needs the local AWS"
+            item.add_marker(pytest.mark.skip(reason=f"local AWS only: {why}"))
