@@ -16,6 +16,7 @@ from jiti_contract import TEMPLATE_BODY_LIMIT, VERSION_TAG
 from jiti_deploy import (
     changes,
     events,
+    in_review,
     inputs,
     interrupt,
     live,
@@ -155,7 +156,9 @@ def _recreate_after_failed_create(
             f"{name} changed while this deploy ran (it is now {again.status if again else 'gone'}): "
             "deploy again"
         )
+    again = in_review.with_owner(cfn, again)
     live.check_owner(again, deployment.address, deployment.plan.app, deployment.plan.environment)
+    in_review.check_abandoned(cfn, again)
     kept = _retained(cfn.describe_stack_events(StackName=again.stack_id)["StackEvents"])
     if kept:
         raise DeployError(
@@ -362,6 +365,7 @@ class _Run:
         if current is NOT_LOOKED_UP:
             current = live.describe(self.cfn, deployment.stack_name)
         current = _settled(self.cfn, deployment, current, _poll_s(self.destination), self.log)
+        current = in_review.with_owner(self.cfn, current)
         if current:
             plan = deployment.plan
             live.check_owner(current, deployment.address, plan.app, plan.environment)
