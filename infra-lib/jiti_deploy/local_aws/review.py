@@ -1,7 +1,7 @@
 """Change sets and the stacks they belong to, as CloudFormation keeps them (fix 16 of `fidelity`).
 
 - A stack made by a CREATE change set (`REVIEW_IN_PROGRESS`) has no tags until the change set
-  is executed; moto copies the change set's tags onto it at once.
+  is executed (then it has them, even if the create fails); moto copies them onto it at once.
 - `ListChangeSets` lists the named stack's change sets only; moto lists every stack's.
 - Executing a change set deletes the stack's other change sets; moto keeps them.
 - A change set made before another operation updated its stack is `OBSOLETE`; executing a
@@ -63,6 +63,9 @@ def _execute_available_only(original):
         change_set = _find(self, change_set_name)
         if change_set.execution_status != "AVAILABLE":
             raise InvalidChangeSetStatus(change_set)
+        stack = self.stacks[change_set.stack_id]
+        if stack.status == "REVIEW_IN_PROGRESS" and change_set.tags is not None:
+            stack.tags = change_set.tags  # from the start: a failed create keeps them too
         original(self, change_set.change_set_id, stack_name)
         for key, other in list(self.change_sets.items()):
             if other is not change_set and other.stack_id == change_set.stack_id:

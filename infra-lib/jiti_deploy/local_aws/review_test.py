@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 from jiti_deploy import local_aws
-from jiti_deploy.local_aws.fidelity_test import NO_RETRIES, QUEUE, REGION, unpatched
+from jiti_deploy.local_aws.fidelity_test import BROKEN_FN, NO_RETRIES, QUEUE, REGION, unpatched
 
 TAGS = [{"Key": "jiti:deployment", "Value": "apps/review:deploy"}]
 TWO_QUEUES = {"Resources": {**QUEUE, "Q2": {"Type": "AWS::SQS::Queue"}}}
@@ -63,6 +63,10 @@ def test_a_stack_in_review_has_no_tags_and_lists_only_its_own_change_sets(cfn):
     assert listed(cfn, stack["StackId"]) == [("a1", "AVAILABLE")]
     cfn.execute_change_set(ChangeSetName=first)
     assert cfn.describe_stacks(StackName="review-a")["Stacks"][0]["Tags"] == TAGS
+    broken = change_set(cfn, "review-c", "c1", "CREATE", {"Resources": BROKEN_FN})
+    cfn.execute_change_set(ChangeSetName=broken)
+    failed = cfn.describe_stacks(StackName="review-c")["Stacks"][0]
+    assert (failed["StackStatus"], failed["Tags"]) == ("ROLLBACK_COMPLETE", TAGS)
 
 
 def test_executing_a_change_set_deletes_the_others_and_an_update_makes_them_obsolete(cfn):
