@@ -20,6 +20,7 @@ from jiti_deploy import (
     inputs,
     interrupt,
     live,
+    retained,
     settings,
     site_content,
     stack_sets,
@@ -75,9 +76,8 @@ def _failure_message(deployment: Deployment, status: str, seen_events: list[dict
             "  The stack was rolled back, but kept these resources (DeletionPolicy Retain):"
         )
         lines += [f"    {k}" for k in kept]
-        lines.append(
-            "  A new create would collide with them: import them into the stack, or delete them, then deploy again."
-        )
+        lines.append("  A new create would collide with them.")
+        lines += retained.way_out(deployment, seen_events)
     elif status == "ROLLBACK_COMPLETE":
         lines.append(
             "  The stack was rolled back and holds nothing; fix the cause and deploy again (jiti deletes and recreates it)."
@@ -159,15 +159,13 @@ def _recreate_after_failed_create(
     again = in_review.with_owner(cfn, again)
     live.check_owner(again, deployment.address, deployment.plan.app, deployment.plan.environment)
     in_review.check_abandoned(cfn, again)
-    kept = _retained(cfn.describe_stack_events(StackName=again.stack_id)["StackEvents"])
+    history = cfn.describe_stack_events(StackName=again.stack_id)["StackEvents"]
+    kept = _retained(history)
     if kept:
         raise DeployError(
             f"{name} is {again.status} from an earlier failed create, which kept resources "
             "(DeletionPolicy Retain) that a new create would collide with:\n"
-            + "\n".join(f"  {k}" for k in kept)
-            + "\n  Import them into the stack (`aws cloudformation create-change-set "
-            "--change-set-type IMPORT ...`) or delete them; then run `aws cloudformation "
-            f"delete-stack --stack-name {name}` and deploy again."
+            + "\n".join([*(f"  {k}" for k in kept), *retained.way_out(deployment, history)])
         )
     log(f"{name} is {again.status} from an earlier failed create: deleting it to create it again")
     cfn.delete_stack(StackName=again.stack_id)
