@@ -200,3 +200,32 @@ def test_a_stack_left_in_review_by_a_killed_job_is_recovered_by_the_next_run(
     monkeypatch.setattr(in_review, "FRESH_S", 0)  # the killed job's change set is old now
     assert runner.deploy(destination, deployment, log=quiet) is Result.DEPLOYED
     assert live(destination, "review-dev")["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_a_stack_updated_after_the_change_set_was_made_gets_a_fresh_one(destination, make):
+    """Another deploy updates the stack while this one shows its change set: on CloudFormation
+    (and the local AWS, fix 16) that change set is OBSOLETE and cannot be executed. The stack
+    is read again and a fresh change set made from what is live now."""
+    runner.deploy(destination, make("moving", {"Resources": QUEUE}), log=quiet)
+    cfn = destination.client("cloudformation")
+    other = {"Resources": {**QUEUE, "Other": {"Type": "AWS::SQS::Queue"}}}
+
+    def another_deploy_meanwhile(line: str) -> None:
+        logged.append(line)
+        if line == "moving-dev: change set (update)" and logged.count(line) == 1:
+            cfn.update_stack(StackName="moving-dev", TemplateBody=json.dumps(other))
+
+    logged: list[str] = []
+    mine = {"Resources": {**QUEUE, "Mine": {"Type": "AWS::SQS::Queue"}}}
+    assert runner.deploy(destination, make("moving", mine), log=another_deploy_meanwhile) is (
+        Result.DEPLOYED
+    )
+    assert (
+        "moving-dev changed after its change set was made: its change set is out of date; "
+        "reading the stack again"
+    ) in logged
+    template = cfn.get_template(StackName="moving-dev")["TemplateBody"]
+    assert sorted(json.loads(json.dumps(template))["Resources"]) == ["Mine", "Q"]
+    assert [
+        s["ExecutionStatus"] for s in cfn.list_change_sets(StackName="moving-dev")["Summaries"]
+    ] == ["EXECUTE_COMPLETE"]
