@@ -74,10 +74,10 @@ def _age_s(summary: dict, now: datetime) -> float:
 
 def in_use(summaries: list[dict], now: datetime | None = None) -> list[str]:
     """The change sets another job may still execute: being made, ready or executing, and
-    younger than FRESH_S; as `name (made N minutes ago)`."""
+    younger than FRESH_S; as `name (made N min ago)`."""
     now = now or datetime.now(timezone.utc)
     return [
-        f"{s.get('ChangeSetName', '?')} (made {int(_age_s(s, now) // 60)} minutes ago)"
+        f"{s.get('ChangeSetName', '?')} (made {int(_age_s(s, now) // 60)} min ago)"
         for s in summaries
         if s.get("Status") in ("CREATE_PENDING", "CREATE_IN_PROGRESS", "CREATE_COMPLETE")
         and s.get("ExecutionStatus") in ("UNAVAILABLE", "AVAILABLE", "EXECUTE_IN_PROGRESS")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
@@ -833,3 +833,71 @@ def test_a_change_set_made_before_another_deploy_started_is_not_executed(aws, de
         f"{STACK} is UPDATE_IN_PROGRESS: another deploy is running; waiting up to 15 minutes"
         in logged
     )
+
+
+# --- a stack left in REVIEW_IN_PROGRESS -------------------------------------------------------
+
+
+def stub_in_review(aws, deployment: Deployment, change_set: dict) -> None:
+    """A stack made by a CREATE change set never executed: REVIEW_IN_PROGRESS and no tags
+    (localstack's `api/test_changesets.snapshot.json` `test_name_conflicts`, `new_stack_desc`),
+    its one change set listed, and described with the tags it was made with."""
+    review = described_stack("REVIEW_IN_PROGRESS", tags={}, reason="User Initiated")
+    aws.cfn.add_response("describe_stacks", {"Stacks": [review]}, {"StackName": STACK})
+    stub_its_change_sets(aws, deployment, change_set)
+
+
+def stub_its_change_sets(aws, deployment: Deployment, change_set: dict) -> None:
+    summary = {"StackId": STACK_ID, "StackName": STACK, "ChangeSetId": CHANGE_SET_ID, **change_set}
+    aws.cfn.add_response("list_change_sets", {"Summaries": [summary]}, {"StackName": STACK_ID})
+    owned = {"jiti:deployment": deployment.address, "jiti:app": "demo", "jiti:env": "dev"}
+    described = {**summary, "Tags": [{"Key": k, "Value": v} for k, v in owned.items()]}
+    aws.cfn.add_response("describe_change_set", described, {"ChangeSetName": CHANGE_SET_ID})
+
+
+def test_a_stack_left_by_a_failed_create_change_set_is_known_by_its_change_set(aws, deployment):
+    """A CREATE change set CloudFormation failed (here a template error) leaves its stack in
+    REVIEW_IN_PROGRESS, with no tags. Its owner is read from the change set's tags, and a
+    FAILED change set can never run, so the stack is recreated at once (a dry run says so)."""
+    failed = {
+        "ChangeSetName": "jiti-1714557600000",
+        "ExecutionStatus": "UNAVAILABLE",
+        "Status": "FAILED",
+        "StatusReason": "Template format error: Unresolved resource dependencies [Nope]",
+        "CreationTime": datetime.now(timezone.utc),
+    }
+    stub_in_review(aws, deployment, failed)
+    logged = []
+    assert runner.deploy(aws.target, deployment, dry_run=True, log=logged.append) is (
+        Result.DRY_RUN
+    )
+    assert logged[-1] == (
+        f"{STACK} is REVIEW_IN_PROGRESS from an earlier failed create; a deploy would delete and "
+        "recreate it"
+    )
+    aws.assert_all_answered()
+
+
+def test_a_stack_whose_create_change_set_another_job_may_execute_is_not_deleted(aws, deployment):
+    """The change set of a stack in review was made a minute ago and is AVAILABLE: the job that
+    made it may be about to execute it (ChangeSetSummary in the CloudFormation API reference:
+    Status, ExecutionStatus, CreationTime). Nothing is deleted; the run says why and when the
+    change set counts as abandoned."""
+    young = {
+        "ChangeSetName": "jiti-1714557600000",
+        "ExecutionStatus": "AVAILABLE",
+        "Status": "CREATE_COMPLETE",
+        "CreationTime": datetime.now(timezone.utc) - timedelta(minutes=1),
+    }
+    stub_in_review(aws, deployment, young)
+    stub_in_review(aws, deployment, young)  # read again before deleting
+    aws.cfn.add_response(
+        "list_change_sets",
+        {"Summaries": [{"StackId": STACK_ID, "ChangeSetId": CHANGE_SET_ID, **young}]},
+        {"StackName": STACK_ID},
+    )
+    with pytest.raises(DeployError, match="another deploy may be about to create it") as refused:
+        runner.deploy(aws.target, deployment, log=lambda _: None)
+    assert "jiti-1714557600000 (made 1 min ago)" in str(refused.value)
+    assert "cloudformation.DeleteStack" not in aws.calls
+    aws.assert_all_answered()
