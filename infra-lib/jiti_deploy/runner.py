@@ -270,7 +270,9 @@ def _recheck_before_execute(
     destination: Destination, deployment: Deployment, change_set: changes.ChangeSet, force, log
 ) -> None:
     """What was read at the start may be stale by now: another deploy may have started, or
-    deployed a newer commit, in the meantime. Read the stack once more, right before executing."""
+    deployed a newer commit, in the meantime. Read the stack once more, right before executing;
+    if an operation runs on it now, the change set is out of date once it ends: dropped (_Moved).
+    """
     cfn, name = destination.client("cloudformation"), deployment.stack_name
     try:
         interrupt.check(f"{name}: interrupted before executing; nothing changed")
