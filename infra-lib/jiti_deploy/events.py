@@ -29,12 +29,27 @@ def line(event: dict) -> str:
     return f"  {event['ResourceStatus']:<28} {event['LogicalResourceId']:<32} {event['ResourceType']}{reason}"
 
 
+def _ended(event: dict, stack_id: str) -> bool:
+    """The stack's own event saying that an operation on it ended."""
+    status = event["ResourceStatus"]
+    return (
+        event["ResourceType"] == "AWS::CloudFormation::Stack"
+        and event.get("PhysicalResourceId") == stack_id
+        and status.endswith(TERMINAL_SUFFIXES)
+        and not status.endswith("_IN_PROGRESS")
+    )
+
+
 def follow(
     cfn, stack_id: str, seen: set[str], *, poll_s: float, log=print
 ) -> tuple[dict, list[dict]]:
-    """Print events until the stack reaches a terminal state; returns the stack as last
-    described (its status and outputs, so no further read is needed) and the events seen."""
+    """Print events until a new event of the stack says the operation ended, and the stack
+    shows that status; returns the stack as last described (its status and outputs, so no
+    further read is needed) and the events seen. The first DescribeStacks after an operation
+    starts may still show the previous operation's end, and an operation may last longer
+    than any waiter: only the stack's own new event says it is over."""
     events: list[dict] = []
+    ended = None
     while True:
         stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
         status = stack["StackStatus"]
@@ -42,7 +57,9 @@ def follow(
             seen.add(event["EventId"])
             events.append(event)
             log(line(event))
-        if status.endswith(TERMINAL_SUFFIXES) and not status.endswith("_IN_PROGRESS"):
+            if _ended(event, stack_id):
+                ended = event["ResourceStatus"]
+        if ended is not None and status == ended:
             return stack, events
         if interrupt.sleep(poll_s):
             raise interrupt.Interrupted(

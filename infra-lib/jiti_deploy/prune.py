@@ -7,7 +7,8 @@ paginated DescribeStacks per account and region the repository's deployments rea
 `--confirm` the stacks are only listed, with the reason. With it they are deleted by stack id,
 dependents first (the `jiti:depends-on` tags their deployments recorded), a stack with
 termination protection is refused, and resources a deletion leaves behind (DeletionPolicy
-Retain) are reported. StackSets are found the same way, and deleted with their instances (whose
+Retain) are reported. A stack left in REVIEW_IN_PROGRESS (a CREATE change set never executed)
+has no tags on CloudFormation: it is known by its change sets' tags (`in_review`). StackSets are found the same way, and deleted with their instances (whose
 stacks, named `StackSet-...`, are never deleted one by one). With `--prune-assets`, assets-bucket objects that no live stack or
 StackSet references any more, and older than a grace period, are deleted as well
 (`assets.unused`).
@@ -29,7 +30,7 @@ from jiti_contract import (
     Inventory,
     depends_on_from_tags,
 )
-from jiti_deploy import interrupt, live, stack_sets, unused_assets
+from jiti_deploy import in_review, interrupt, live, stack_sets, unused_assets
 from jiti_deploy.batch import PrefixedLog
 from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.errors import DeployError
@@ -94,6 +95,7 @@ def find(
                 continue  # a StackSet's instance, or still deployed
             candidates.append(Candidate(stack, destination, stack.tags.get(DEPLOYMENT_TAG, "?")))
     _order(candidates)
+    _refuse_in_review(candidates)
     _refuse(candidates)
     log(
         f"{_count(len(candidates), 'stack')} of repository {inventory.repository!r} "
@@ -113,12 +115,29 @@ def _unreadable(account, region, error: str) -> Outcome:
 
 
 def _all_stacks(cfn) -> list[live.LiveStack]:
+    """Every live stack; one left in review carries its change sets' ownership tags."""
     return [
-        live.LiveStack.from_description(s)
+        in_review.with_owner(cfn, live.LiveStack.from_description(s))
         for page in cfn.get_paginator("describe_stacks").paginate()
         for s in page["Stacks"]
         if s["StackStatus"] != "DELETE_COMPLETE"
     ]
+
+
+def _refuse_in_review(candidates: list[Candidate]) -> None:
+    """A stack in review whose change set another job may still execute is not deleted."""
+    for c in candidates:
+        if c.stack.status != in_review.REVIEW:
+            continue
+        cfn = c.destination.client("cloudformation")
+        busy = in_review.in_use(in_review.change_sets(cfn, c.stack))
+        if busy:
+            c.result = Result.REFUSED
+            c.reason = (
+                f"it is {c.stack.status} and another deploy may be about to create it (change "
+                f"set {', '.join(busy)}): run prune-stacks again once it has run, or after "
+                f"{in_review.FRESH_S // 60} minutes"
+            )
 
 
 def _order(candidates: list[Candidate]) -> None:
@@ -206,10 +225,11 @@ def delete(c: Candidate, log) -> None:
     stack, settled and unprotected."""
     cfn, name = c.destination.client("cloudformation"), c.stack.name
     interrupt.check(f"{name}: interrupted before it was deleted; nothing changed")
-    again = live.describe(cfn, c.stack.stack_id)
+    again = in_review.with_owner(cfn, live.describe(cfn, c.stack.stack_id))
     if again is None or again.status == "DELETE_COMPLETE":
         c.result, c.reason = Result.DELETED, "already gone"
         return
+    in_review.check_abandoned(cfn, again)
     if (
         again.tags.get(REPOSITORY_TAG) != c.stack.tags.get(REPOSITORY_TAG)
         or again.termination_protection

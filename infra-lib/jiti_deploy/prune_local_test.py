@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from jiti_contract import Inventory, StackPlace, StackSetSettings, to_json
-from jiti_deploy import output, prune, runner
+from jiti_deploy import in_review, output, prune, runner
 from jiti_deploy.__main__ import main
 from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.local_aws import CREDENTIALS, LocalAws
@@ -257,3 +257,44 @@ def test_a_stack_set_no_longer_deployed_is_deleted_with_its_instances(
     with pytest.raises(cfn.exceptions.StackSetNotFoundException):
         cfn.describe_stack_set(StackSetName="p-fleet-dev")
     assert run(confirm=False) == []
+
+
+def test_a_stack_left_in_review_by_a_killed_job_is_pruned_once_abandoned(
+    destination, destinations, make, monkeypatch
+):
+    """A deploy stopped right after making its CREATE change set leaves a stack in
+    REVIEW_IN_PROGRESS without tags (as on CloudFormation): prune knows it from its change
+    set's tags, refuses it while another job may still execute that change set, and deletes it
+    once the change set is abandoned."""
+
+    class Stopped(BaseException):
+        pass
+
+    def killed(line: str) -> None:
+        if ": change set (new stack)" in line:
+            raise Stopped(line)
+
+    gone = make("p-review", {"Resources": QUEUE}, repository="prune-review")
+    with pytest.raises(Stopped):
+        runner.deploy(destination, gone, log=killed)
+    inventory = Inventory("prune-review", (StackPlace("apps/p-kept:deploy", "p-kept-dev"),))
+
+    def prune_now(confirm: bool) -> dict:
+        outcomes: list = []
+        prune.run(
+            destinations,
+            inventory,
+            confirm=confirm,
+            max_parallel=1,
+            assets_grace_days=None,
+            outcomes=outcomes,
+            assets=[],
+            log=quiet,
+        )
+        return {o.stack: (o.result, o.deployment) for o in outcomes}
+
+    assert prune_now(confirm=True) == {"p-review-dev": (Result.REFUSED, "apps/p-review:deploy")}
+    assert "p-review-dev" in names(destination)
+    monkeypatch.setattr(in_review, "FRESH_S", 0)  # the stopped job's change set is old now
+    assert prune_now(confirm=True) == {"p-review-dev": (Result.DELETED, "apps/p-review:deploy")}
+    assert "p-review-dev" not in names(destination)

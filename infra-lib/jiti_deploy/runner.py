@@ -16,9 +16,11 @@ from jiti_contract import TEMPLATE_BODY_LIMIT, VERSION_TAG
 from jiti_deploy import (
     changes,
     events,
+    in_review,
     inputs,
     interrupt,
     live,
+    retained,
     settings,
     site_content,
     stack_sets,
@@ -29,7 +31,6 @@ from jiti_deploy.destinations import Destination
 from jiti_deploy.errors import DeployError
 from jiti_deploy.report import Result
 
-WAIT = {"Delay": 1, "MaxAttempts": 900}
 # The policy of a stack whose deployment sets none: every update allowed (a stack policy can be
 # replaced, never removed).
 ALLOW_ALL = {
@@ -37,6 +38,10 @@ ALLOW_ALL = {
 }
 NOT_LOOKED_UP = live.NOT_LOOKED_UP
 BUSY_WAIT_S = 900  # how long to wait for another deploy of the same stack to end
+MOVES = 3  # how often a deploy starts again when the stack moved under its change set
+# ExecuteChangeSet's answer for a change set the stack outgrew: OBSOLETE, or deleted when
+# another change set of the stack was executed.
+STALE_CHANGE_SET = ("InvalidChangeSetStatus", "ChangeSetNotFound")
 
 
 def _poll_s(destination: Destination) -> float:
@@ -74,9 +79,8 @@ def _failure_message(deployment: Deployment, status: str, seen_events: list[dict
             "  The stack was rolled back, but kept these resources (DeletionPolicy Retain):"
         )
         lines += [f"    {k}" for k in kept]
-        lines.append(
-            "  A new create would collide with them: import them into the stack, or delete them, then deploy again."
-        )
+        lines.append("  A new create would collide with them.")
+        lines += retained.way_out(deployment, seen_events)
     elif status == "ROLLBACK_COMPLETE":
         lines.append(
             "  The stack was rolled back and holds nothing; fix the cause and deploy again (jiti deletes and recreates it)."
@@ -138,7 +142,7 @@ def _apply_stack_policy(cfn, deployment: Deployment, *, created: bool) -> None:
 
 
 def _recreate_after_failed_create(
-    cfn, deployment: Deployment, current: live.LiveStack, *, dry_run: bool, log
+    cfn, deployment: Deployment, current: live.LiveStack, *, dry_run: bool, log, poll_s=3.0
 ) -> bool:
     """A stack left by a failed create can only be deleted; returns False for a dry run,
     which stops here. The stack is read again first, and deleted by its id, only if it is
@@ -155,20 +159,26 @@ def _recreate_after_failed_create(
             f"{name} changed while this deploy ran (it is now {again.status if again else 'gone'}): "
             "deploy again"
         )
+    again = in_review.with_owner(cfn, again)
     live.check_owner(again, deployment.address, deployment.plan.app, deployment.plan.environment)
-    kept = _retained(cfn.describe_stack_events(StackName=again.stack_id)["StackEvents"])
+    in_review.check_abandoned(cfn, again)
+    history = cfn.describe_stack_events(StackName=again.stack_id)["StackEvents"]
+    kept = _retained(history)
     if kept:
         raise DeployError(
             f"{name} is {again.status} from an earlier failed create, which kept resources "
             "(DeletionPolicy Retain) that a new create would collide with:\n"
-            + "\n".join(f"  {k}" for k in kept)
-            + "\n  Import them into the stack (`aws cloudformation create-change-set "
-            "--change-set-type IMPORT ...`) or delete them; then run `aws cloudformation "
-            f"delete-stack --stack-name {name}` and deploy again."
+            + "\n".join([*(f"  {k}" for k in kept), *retained.way_out(deployment, history)])
         )
     log(f"{name} is {again.status} from an earlier failed create: deleting it to create it again")
+    seen = events.existing_event_ids(cfn, again.stack_id)
     cfn.delete_stack(StackName=again.stack_id)
-    cfn.get_waiter("stack_delete_complete").wait(StackName=again.stack_id, WaiterConfig=WAIT)
+    gone, _ = events.follow(cfn, again.stack_id, seen, poll_s=poll_s, log=log)
+    if gone["StackStatus"] != "DELETE_COMPLETE":
+        raise DeployError(
+            f"{name} could not be deleted (it is {gone['StackStatus']}): see its events, delete "
+            f"it (`aws cloudformation delete-stack --stack-name {name}`), then deploy again"
+        )
     return True
 
 
@@ -223,7 +233,7 @@ def _preview_locally(
 
 
 def _update_without_change_set(
-    cfn, deployment: Deployment, template_arg: dict, parameters: dict, log
+    cfn, deployment: Deployment, template_arg: dict, parameters: dict, log, *, stack_id, poll_s
 ) -> live.LiveStack:
     """No resource changes: apply the new template, parameters and tags all the same (outputs,
     metadata, conditions and descriptions change nothing CloudFormation counts as a resource
@@ -241,33 +251,39 @@ def _update_without_change_set(
     }
     if deployment.plan.role_arn:
         kwargs["RoleARN"] = deployment.plan.role_arn
+    seen = events.existing_event_ids(cfn, stack_id)
     try:
         cfn.update_stack(**kwargs)
-        cfn.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=WAIT)
     except ClientError as e:
         # The stack already is exactly this (e.g. it rolled back to this very version).
         if not any(m in e.response["Error"].get("Message", "") for m in changes.NO_CHANGES):
             raise
         log(f"{name}: already at version {deployment.version[:12]}")
-    return live.describe(cfn, name)
+        return live.describe(cfn, name)
+    stack, seen_events = events.follow(cfn, stack_id, seen, poll_s=poll_s, log=log)
+    if stack["StackStatus"] != "UPDATE_COMPLETE":
+        raise DeployError(_failure_message(deployment, stack["StackStatus"], seen_events))
+    return live.LiveStack.from_description(stack)
 
 
 def _recheck_before_execute(
     destination: Destination, deployment: Deployment, change_set: changes.ChangeSet, force, log
 ) -> None:
     """What was read at the start may be stale by now: another deploy may have started, or
-    deployed a newer commit, in the meantime. Read the stack once more, right before executing."""
-    cfn = destination.client("cloudformation")
+    deployed a newer commit, in the meantime. Read the stack once more, right before executing;
+    if an operation runs on it now, the change set is out of date once it ends: dropped (_Moved).
+    """
+    cfn, name = destination.client("cloudformation"), deployment.stack_name
     try:
-        interrupt.check(f"{deployment.stack_name}: interrupted before executing; nothing changed")
-        now = _settled(
-            cfn, deployment, live.describe(cfn, deployment.stack_name), _poll_s(destination), log
-        )
-        if now and not force:
-            live.check_not_newer(now, deployment.source, deployment.stack_name)
+        interrupt.check(f"{name}: interrupted before executing; nothing changed")
+        now = live.describe(cfn, name)
+        if now and not now.busy and not force:
+            live.check_not_newer(now, deployment.source, name)
     except DeployError:
-        changes.discard(cfn, change_set, deployment.stack_name)
+        changes.discard(cfn, change_set, name)
         raise
+    if now and now.busy:  # the operation running now makes the change set obsolete
+        raise _stale(cfn, change_set, f"{name} is {now.status}: another deploy started")
 
 
 def _execute_and_follow(
@@ -277,13 +293,38 @@ def _execute_and_follow(
     cfn = destination.client("cloudformation")
     seen = events.existing_event_ids(cfn, change_set.stack_id)
     extra = {"DisableRollback": True} if deployment.plan.disable_rollback else {}
-    cfn.execute_change_set(ChangeSetName=change_set.id, **extra)
+    try:
+        cfn.execute_change_set(ChangeSetName=change_set.id, **extra)
+    except ClientError as e:
+        if e.response["Error"].get("Code") not in STALE_CHANGE_SET:
+            raise
+        raise _stale(
+            cfn, change_set, f"{deployment.stack_name} changed after its change set was made"
+        ) from None
     stack, seen_events = events.follow(
         cfn, change_set.stack_id, seen, poll_s=_poll_s(destination), log=log
     )
     if stack["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
         raise DeployError(_failure_message(deployment, stack["StackStatus"], seen_events))
     return live.LiveStack.from_description(stack)
+
+
+class _Moved(Exception):
+    """The stack changed after the change set was made, which can no longer be executed."""
+
+    def __init__(self, why: str, change_set: changes.ChangeSet):
+        super().__init__(why)
+        self.change_set = change_set
+
+
+def _stale(cfn, change_set: changes.ChangeSet, why: str) -> _Moved:
+    """Delete a change set the stack outgrew (never its stack: another deploy's now)."""
+    try:
+        cfn.delete_change_set(ChangeSetName=change_set.id)
+    except ClientError as e:
+        if e.response["Error"].get("Code") != "ChangeSetNotFound":
+            raise
+    return _Moved(why, change_set)
 
 
 def _unfinished(destination: Destination, deployment: Deployment, stack: live.LiveStack) -> list:
@@ -362,6 +403,7 @@ class _Run:
         if current is NOT_LOOKED_UP:
             current = live.describe(self.cfn, deployment.stack_name)
         current = _settled(self.cfn, deployment, current, _poll_s(self.destination), self.log)
+        current = in_review.with_owner(self.cfn, current)
         if current:
             plan = deployment.plan
             live.check_owner(current, deployment.address, plan.app, plan.environment)
@@ -442,7 +484,15 @@ class _Run:
         if change_set.id:  # executable, even with no resource changes (e.g. new outputs)
             after = _execute_and_follow(self.destination, deployment, change_set, self.log)
         else:
-            after = _update_without_change_set(cfn, deployment, template_arg, parameters, self.log)
+            after = _update_without_change_set(
+                cfn,
+                deployment,
+                template_arg,
+                parameters,
+                self.log,
+                stack_id=current.stack_id if current else change_set.stack_id,
+                poll_s=_poll_s(self.destination),
+            )
         _finish(self.destination, deployment, after, self.log, created=creating)
         return Result.DEPLOYED
 
@@ -473,16 +523,33 @@ def deploy(
     if stacks is None and (deployment.plan.inputs or deployment.plan.consumers):
         raise ValueError(f"{deployment.address}: its inputs and consumers are read with `stacks`")
     run = _Run(destination, dry_run, force, fail_on_replace, change_sets, log)
+    for _ in range(MOVES):
+        try:
+            return _attempt(run, deployment, current, stacks)
+        except _Moved as moved:
+            log(f"{moved}: its change set is out of date; reading the stack again")
+            if change_sets is not None and moved.change_set in change_sets:
+                change_sets.remove(moved.change_set)
+            current = NOT_LOOKED_UP
+    raise DeployError(
+        f"{deployment.stack_name} changed under this deploy {MOVES} times: deploy again once "
+        "the other deploys of it are done"
+    )
+
+
+def _attempt(run: _Run, deployment: Deployment, current, stacks) -> Result:
+    """Read the stack, decide, change it; raises _Moved when the stack changed meanwhile."""
     deployment, current = run.read_live(deployment, current, stacks)
     if run.is_live(deployment, current):
-        return _when_live(destination, deployment, current, dry_run=dry_run, log=log)
+        return _when_live(run.destination, deployment, current, dry_run=run.dry_run, log=run.log)
     run.announce(deployment, current, stacks)
     if deployment.pending:
         why = "inputs are pending, so CloudFormation cannot make a change set"
         return run.preview_here(deployment, current, why)
     if current and current.status in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"):
+        poll_s = _poll_s(run.destination)
         if not _recreate_after_failed_create(
-            run.cfn, deployment, current, dry_run=dry_run, log=log
+            run.cfn, deployment, current, dry_run=run.dry_run, log=run.log, poll_s=poll_s
         ):
             return Result.DRY_RUN
         current = None

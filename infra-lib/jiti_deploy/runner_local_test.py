@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from jiti_contract import StackSetSettings
-from jiti_deploy import assets, runner, site_content
+from jiti_deploy import assets, in_review, runner, site_content
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.errors import DeployError
@@ -169,3 +169,63 @@ def test_a_role_that_reaches_another_account_is_refused(endpoint, tmp_path, monk
         destinations.get("111111111111", REGION, wrong_role)
     right = destinations.get("111111111111", REGION, "arn:aws:iam::111111111111:role/jiti-deploy")
     assert right.account == "111111111111"
+
+
+class Killed(BaseException):
+    """The job was stopped (a CI runner lost) right after making its change set."""
+
+
+def killed_after_the_change_set(line: str) -> None:
+    if ": change set (new stack)" in line:
+        raise Killed(line)
+
+
+def test_a_stack_left_in_review_by_a_killed_job_is_recovered_by_the_next_run(
+    destination, make, monkeypatch
+):
+    """A job stopped between making a CREATE change set and executing or discarding it leaves
+    a stack in REVIEW_IN_PROGRESS, with no tags on CloudFormation (fix 16 of the local AWS).
+    Its owner is known from the change set's tags: while the change set is young another job
+    may still execute it, and nothing is deleted; once it is old, the next run recreates it."""
+    deployment = make("review", {"Resources": QUEUE}, repository="runner-test")
+    with pytest.raises(Killed):
+        runner.deploy(destination, deployment, log=killed_after_the_change_set)
+    left = live(destination, "review-dev")
+    assert (left["StackStatus"], left.get("Tags", [])) == ("REVIEW_IN_PROGRESS", [])
+
+    with pytest.raises(DeployError, match="another deploy may be about to create it"):
+        runner.deploy(destination, deployment, log=quiet)
+    assert live(destination, "review-dev")["StackId"] == left["StackId"]
+
+    monkeypatch.setattr(in_review, "FRESH_S", 0)  # the killed job's change set is old now
+    assert runner.deploy(destination, deployment, log=quiet) is Result.DEPLOYED
+    assert live(destination, "review-dev")["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_a_stack_updated_after_the_change_set_was_made_gets_a_fresh_one(destination, make):
+    """Another deploy updates the stack while this one shows its change set: on CloudFormation
+    (and the local AWS, fix 16) that change set is OBSOLETE and cannot be executed. The stack
+    is read again and a fresh change set made from what is live now."""
+    runner.deploy(destination, make("moving", {"Resources": QUEUE}), log=quiet)
+    cfn = destination.client("cloudformation")
+    other = {"Resources": {**QUEUE, "Other": {"Type": "AWS::SQS::Queue"}}}
+
+    def another_deploy_meanwhile(line: str) -> None:
+        logged.append(line)
+        if line == "moving-dev: change set (update)" and logged.count(line) == 1:
+            cfn.update_stack(StackName="moving-dev", TemplateBody=json.dumps(other))
+
+    logged: list[str] = []
+    mine = {"Resources": {**QUEUE, "Mine": {"Type": "AWS::SQS::Queue"}}}
+    assert runner.deploy(destination, make("moving", mine), log=another_deploy_meanwhile) is (
+        Result.DEPLOYED
+    )
+    assert (
+        "moving-dev changed after its change set was made: its change set is out of date; "
+        "reading the stack again"
+    ) in logged
+    template = cfn.get_template(StackName="moving-dev")["TemplateBody"]
+    assert sorted(json.loads(json.dumps(template))["Resources"]) == ["Mine", "Q"]
+    assert [
+        s["ExecutionStatus"] for s in cfn.list_change_sets(StackName="moving-dev")["Summaries"]
+    ] == ["EXECUTE_COMPLETE"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
@@ -514,8 +514,72 @@ def test_a_change_set_without_changes_applies_the_new_template_and_values(aws, d
             deployment.manifest, parameters={"Retention": {"Type": "Number"}}
         ),
     )
-    cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
+    old_tags = live_tags(deployment, OLD_VERSION)
     stub_older_version_live(aws, old_tags)
+    stub_change_set_without_changes(aws, old_tags)
+    update = {
+        "StackName": STACK,
+        "TemplateBody": deployment.template_path.read_text(),
+        "Parameters": [{"ParameterKey": "Retention", "ParameterValue": "30"}],
+        "Tags": ANY,
+        "Capabilities": [],
+    }
+    stub_update_followed(aws, deployment, busy_reads=0, update=update)
+
+    assert runner.deploy(aws.target, deployment, log=lambda _: None) is Result.DEPLOYED
+    aws.assert_all_answered()
+    assert "cloudformation.ExecuteChangeSet" not in aws.calls
+
+
+UPDATED_EVENTS = [stack_event(11, "UPDATE_COMPLETE"), stack_event(10, "UPDATE_IN_PROGRESS")]
+
+
+def stub_update_followed(aws, deployment: Deployment, busy_reads: int, update=None) -> None:
+    """UpdateStack (called with `update`, when given), then the stack followed by its id: `busy_reads` reads in
+    UPDATE_IN_PROGRESS, then UPDATE_COMPLETE with its own new event."""
+    cfn = aws.cfn
+    new_tags = live_tags(deployment, NEW_VERSION)
+    cfn.add_response("describe_stack_events", {"StackEvents": OLD_EVENTS}, {"StackName": STACK_ID})
+    cfn.add_response("update_stack", {"StackId": STACK_ID}, update)
+    for _ in range(busy_reads):
+        busy = described_stack("UPDATE_IN_PROGRESS", tags=new_tags)
+        cfn.add_response("describe_stacks", {"Stacks": [busy]}, {"StackName": STACK_ID})
+        cfn.add_response(
+            "describe_stack_events",
+            {"StackEvents": UPDATED_EVENTS[1:] + OLD_EVENTS},
+            {"StackName": STACK_ID},
+        )
+    settled = {"Stacks": [described_stack("UPDATE_COMPLETE", tags=new_tags)]}
+    cfn.add_response("describe_stacks", settled, {"StackName": STACK_ID})
+    cfn.add_response(
+        "describe_stack_events",
+        {"StackEvents": UPDATED_EVENTS + OLD_EVENTS},
+        {"StackName": STACK_ID},
+    )
+
+
+def test_an_update_longer_than_a_waiter_is_followed_to_its_end(aws, deployment, monkeypatch):
+    """A botocore waiter gives up after a fixed number of reads (`WAIT`: 15 minutes; here 2)
+    and raises a raw WaiterError, while a CloudFormation update may last much longer (it ends
+    when every resource is done, or times out as the template says). The stack is followed
+    until its own new event says the update ended. Source: the CloudFormation API reference,
+    UpdateStack ("Use the DescribeStacks action to view the status of the update") and
+    DescribeStackEvents (stack-level events have the stack's id as PhysicalResourceId)."""
+    monkeypatch.setattr(runner, "WAIT", {"Delay": 0, "MaxAttempts": 2}, raising=False)
+    old_tags = live_tags(deployment, OLD_VERSION)
+    stub_older_version_live(aws, old_tags)
+    stub_change_set_without_changes(aws, old_tags)
+    stub_update_followed(aws, deployment, busy_reads=3)
+    logged = []
+    assert runner.deploy(aws.target, deployment, log=logged.append) is Result.DEPLOYED
+    aws.assert_all_answered()
+    assert f"{STACK}: deployed version {NEW_VERSION[:12]}" in logged
+
+
+def stub_change_set_without_changes(aws, old_tags: dict) -> None:
+    """A change set CloudFormation fails for having no changes, then the read and the stack
+    policy before the update."""
+    cfn = aws.cfn
     cfn.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
     failed = {
         "ChangeSetId": CHANGE_SET_ID,
@@ -526,31 +590,12 @@ def test_a_change_set_without_changes_applies_the_new_template_and_values(aws, d
     cfn.add_response("describe_change_set", failed, {"ChangeSetName": CHANGE_SET_ID})  # waiter
     cfn.add_response("describe_change_set", failed, {"ChangeSetName": CHANGE_SET_ID})  # reason
     cfn.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
-    cfn.add_response(  # read again right before the update
+    cfn.add_response(
         "describe_stacks",
         {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
         {"StackName": STACK},
     )
     cfn.add_response("set_stack_policy", {}, {"StackName": STACK, "StackPolicyBody": ANY})
-    cfn.add_response(
-        "update_stack",
-        {"StackId": STACK_ID},
-        {
-            "StackName": STACK,
-            "TemplateBody": deployment.template_path.read_text(),
-            "Parameters": [{"ParameterKey": "Retention", "ParameterValue": "30"}],
-            "Tags": ANY,
-            "Capabilities": [],
-        },
-    )
-    new_tags = live_tags(deployment, NEW_VERSION)
-    settled = {"Stacks": [described_stack("UPDATE_COMPLETE", tags=new_tags)]}
-    cfn.add_response("describe_stacks", settled, {"StackName": STACK})  # waiter
-    cfn.add_response("describe_stacks", settled, {"StackName": STACK})  # outputs
-
-    assert runner.deploy(aws.target, deployment, log=lambda _: None) is Result.DEPLOYED
-    aws.assert_all_answered()
-    assert "cloudformation.ExecuteChangeSet" not in aws.calls
 
 
 # --- rollback triggers, notifications, disable_rollback (what the local AWS ignores) -------
@@ -651,4 +696,208 @@ def test_rollback_triggers_notifications_and_disable_rollback_reach_cloudformati
     lines = str(failure.value).splitlines()
     assert lines[0] == f"{STACK}: deployment failed, stack is UPDATE_FAILED"
     assert "Rollback is disabled for this deployment" in lines[-1]
+    aws.assert_all_answered()
+
+
+# --- the stack moves while a deploy runs ----------------------------------------------------
+
+
+def stub_change_set_made(aws, deployment: Deployment) -> None:
+    """An UPDATE change set that modifies Fn, made and described."""
+    cfn = aws.cfn
+    cfn.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
+    change_set = {
+        "ChangeSetName": "jiti-1714557600000",
+        "ChangeSetId": CHANGE_SET_ID,
+        "StackId": STACK_ID,
+        "StackName": STACK,
+        "CreationTime": T0,
+        "ExecutionStatus": "AVAILABLE",
+        "Status": "CREATE_COMPLETE",
+        "Changes": [
+            {
+                "Type": "Resource",
+                "ResourceChange": {
+                    "Action": "Modify",
+                    "LogicalResourceId": "Fn",
+                    "ResourceType": "AWS::Lambda::Function",
+                    "Replacement": "False",
+                },
+            }
+        ],
+    }
+    cfn.add_response("describe_change_set", change_set, {"ChangeSetName": CHANGE_SET_ID})
+    cfn.add_response(
+        "describe_change_set",
+        change_set,
+        {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True},
+    )
+
+
+def stub_read(aws, status: str, tags: dict, stack_name: str = STACK) -> None:
+    stack = {"Stacks": [described_stack(status, tags=tags)]}
+    aws.cfn.add_response("describe_stacks", stack, {"StackName": stack_name})
+
+
+def stub_events(aws, new: list) -> None:
+    """DescribeStackEvents: `new` events over the earlier deployment's, newest first."""
+    aws.cfn.add_response(
+        "describe_stack_events", {"StackEvents": new + OLD_EVENTS}, {"StackName": STACK_ID}
+    )
+
+
+def test_the_first_read_after_execute_may_still_show_the_previous_update(aws, deployment):
+    """ExecuteChangeSet only starts the update ("After the call successfully completes,
+    CloudFormation starts updating the stack. Use the DescribeStacks action to view the status
+    of the update": the CloudFormation API reference, ExecuteChangeSet), so the first
+    DescribeStacks after it can still show the previous update's UPDATE_COMPLETE. The stack is
+    followed until its own new event says the update ended: here it rolled back, and the deploy
+    fails instead of reporting `deployed` with the old outputs."""
+    old_tags = live_tags(deployment, OLD_VERSION)
+    stub_older_version_live(aws, old_tags)
+    stub_change_set_made(aws, deployment)
+    stub_read(aws, "UPDATE_COMPLETE", old_tags)  # right before executing
+    aws.cfn.add_response("set_stack_policy", {}, {"StackName": STACK, "StackPolicyBody": ANY})
+    stub_events(aws, [])  # the newest event before executing
+    aws.cfn.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    stub_read(aws, "UPDATE_COMPLETE", old_tags, STACK_ID)  # the previous update's end
+    stub_events(aws, [])
+    stub_read(aws, "UPDATE_ROLLBACK_IN_PROGRESS", old_tags, STACK_ID)
+    stub_events(aws, ROLLED_BACK_EVENTS[4:])
+    stub_read(aws, "UPDATE_ROLLBACK_COMPLETE", old_tags, STACK_ID)
+    stub_events(aws, ROLLED_BACK_EVENTS)
+    with pytest.raises(DeployError, match="stack is UPDATE_ROLLBACK_COMPLETE"):
+        runner.deploy(aws.target, deployment, log=lambda _: None)
+    aws.assert_all_answered()
+    assert not deployment.outputs_file.exists()
+
+
+def test_a_change_set_the_stack_outgrew_is_replaced_by_a_fresh_read(aws, deployment):
+    """Another deploy updated the stack between this one's change set and its execution: the
+    change set is OBSOLETE ("OBSOLETE state because the stack was already updated": the
+    CloudFormation API reference, ChangeSetSummary; recorded in localstack's
+    `api/test_changesets.snapshot.json` `test_create_while_in_review`) and ExecuteChangeSet
+    refuses it (`InvalidChangeSetStatus ... cannot be executed in its current status of [...]`,
+    recorded in `test_empty_changeset`). The change set is deleted and the stack read again:
+    the other deploy made it this version, so it is up to date."""
+    old_tags, new_tags = live_tags(deployment, OLD_VERSION), live_tags(deployment, NEW_VERSION)
+    stub_older_version_live(aws, old_tags)
+    stub_change_set_made(aws, deployment)
+    stub_read(aws, "UPDATE_COMPLETE", old_tags)  # right before executing
+    aws.cfn.add_response("set_stack_policy", {}, {"StackName": STACK, "StackPolicyBody": ANY})
+    stub_events(aws, [])
+    aws.cfn.add_client_error(
+        "execute_change_set",
+        service_error_code="InvalidChangeSetStatus",
+        service_message=f"ChangeSet [{CHANGE_SET_ID}] cannot be executed in its current status "
+        "of [OBSOLETE]",
+        http_status_code=400,
+        expected_params={"ChangeSetName": CHANGE_SET_ID},
+    )
+    aws.cfn.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    stub_read(aws, "UPDATE_COMPLETE", new_tags)
+    logged = []
+    assert runner.deploy(aws.target, deployment, log=logged.append) is Result.UP_TO_DATE
+    aws.assert_all_answered()
+    assert (
+        f"{STACK} changed after its change set was made: its change set is out of date; "
+        "reading the stack again"
+    ) in logged
+
+
+def test_a_change_set_made_before_another_deploy_started_is_not_executed(aws, deployment):
+    """Right before executing, another deploy is running on the stack: once it ends, this
+    change set is OBSOLETE (ChangeSetSummary in the CloudFormation API reference), or gone if
+    the other deploy executed a change set ("When you execute a change set, CloudFormation
+    deletes all other change sets associated with the stack": ExecuteChangeSet; a deleted one is
+    `ChangeSetNotFound`, localstack's `test_deleted_changeset`). It is not executed: it is
+    dropped, the other deploy waited for, and the stack read again (here: this version)."""
+    old_tags, new_tags = live_tags(deployment, OLD_VERSION), live_tags(deployment, NEW_VERSION)
+    stub_older_version_live(aws, old_tags)
+    stub_change_set_made(aws, deployment)
+    stub_read(aws, "UPDATE_IN_PROGRESS", old_tags)  # right before executing
+    aws.cfn.add_client_error(
+        "delete_change_set",
+        service_error_code="ChangeSetNotFound",
+        service_message=f"ChangeSet [{CHANGE_SET_ID}] does not exist",
+        http_status_code=404,
+        expected_params={"ChangeSetName": CHANGE_SET_ID},
+    )
+    stub_read(aws, "UPDATE_IN_PROGRESS", old_tags)
+    stub_read(aws, "UPDATE_COMPLETE", new_tags)
+    logged = []
+    assert runner.deploy(aws.target, deployment, log=logged.append) is Result.UP_TO_DATE
+    aws.assert_all_answered()
+    assert "cloudformation.ExecuteChangeSet" not in aws.calls
+    assert (
+        f"{STACK} is UPDATE_IN_PROGRESS: another deploy is running; waiting up to 15 minutes"
+        in logged
+    )
+
+
+# --- a stack left in REVIEW_IN_PROGRESS -------------------------------------------------------
+
+
+def stub_in_review(aws, deployment: Deployment, change_set: dict) -> None:
+    """A stack made by a CREATE change set never executed: REVIEW_IN_PROGRESS and no tags
+    (localstack's `api/test_changesets.snapshot.json` `test_name_conflicts`, `new_stack_desc`),
+    its one change set listed, and described with the tags it was made with."""
+    review = described_stack("REVIEW_IN_PROGRESS", tags={}, reason="User Initiated")
+    aws.cfn.add_response("describe_stacks", {"Stacks": [review]}, {"StackName": STACK})
+    stub_its_change_sets(aws, deployment, change_set)
+
+
+def stub_its_change_sets(aws, deployment: Deployment, change_set: dict) -> None:
+    summary = {"StackId": STACK_ID, "StackName": STACK, "ChangeSetId": CHANGE_SET_ID, **change_set}
+    aws.cfn.add_response("list_change_sets", {"Summaries": [summary]}, {"StackName": STACK_ID})
+    owned = {"jiti:deployment": deployment.address, "jiti:app": "demo", "jiti:env": "dev"}
+    described = {**summary, "Tags": [{"Key": k, "Value": v} for k, v in owned.items()]}
+    aws.cfn.add_response("describe_change_set", described, {"ChangeSetName": CHANGE_SET_ID})
+
+
+def test_a_stack_left_by_a_failed_create_change_set_is_known_by_its_change_set(aws, deployment):
+    """A CREATE change set CloudFormation failed (here a template error) leaves its stack in
+    REVIEW_IN_PROGRESS, with no tags. Its owner is read from the change set's tags, and a
+    FAILED change set can never run, so the stack is recreated at once (a dry run says so)."""
+    failed = {
+        "ChangeSetName": "jiti-1714557600000",
+        "ExecutionStatus": "UNAVAILABLE",
+        "Status": "FAILED",
+        "StatusReason": "Template format error: Unresolved resource dependencies [Nope]",
+        "CreationTime": datetime.now(timezone.utc),
+    }
+    stub_in_review(aws, deployment, failed)
+    logged = []
+    assert runner.deploy(aws.target, deployment, dry_run=True, log=logged.append) is (
+        Result.DRY_RUN
+    )
+    assert logged[-1] == (
+        f"{STACK} is REVIEW_IN_PROGRESS from an earlier failed create; a deploy would delete and "
+        "recreate it"
+    )
+    aws.assert_all_answered()
+
+
+def test_a_stack_whose_create_change_set_another_job_may_execute_is_not_deleted(aws, deployment):
+    """The change set of a stack in review was made a minute ago and is AVAILABLE: the job that
+    made it may be about to execute it (ChangeSetSummary in the CloudFormation API reference:
+    Status, ExecutionStatus, CreationTime). Nothing is deleted; the run says why and when the
+    change set counts as abandoned."""
+    young = {
+        "ChangeSetName": "jiti-1714557600000",
+        "ExecutionStatus": "AVAILABLE",
+        "Status": "CREATE_COMPLETE",
+        "CreationTime": datetime.now(timezone.utc) - timedelta(minutes=1),
+    }
+    stub_in_review(aws, deployment, young)
+    stub_in_review(aws, deployment, young)  # read again before deleting
+    aws.cfn.add_response(
+        "list_change_sets",
+        {"Summaries": [{"StackId": STACK_ID, "ChangeSetId": CHANGE_SET_ID, **young}]},
+        {"StackName": STACK_ID},
+    )
+    with pytest.raises(DeployError, match="another deploy may be about to create it") as refused:
+        runner.deploy(aws.target, deployment, log=lambda _: None)
+    assert "jiti-1714557600000 (made 1 min ago)" in str(refused.value)
+    assert "cloudformation.DeleteStack" not in aws.calls
     aws.assert_all_answered()

@@ -55,9 +55,40 @@ def test_retained_resources_of_a_failed_create_are_named_and_never_collided_with
     assert "which kept resources (DeletionPolicy Retain) that a new create would collide" in str(
         refused.value
     )
-    assert "Import them into the stack" in str(refused.value)
+    assert "nothing can be imported into it" in str(refused.value)
+    assert (
+        "aws cloudformation create-change-set --stack-name kept-dev --change-set-name jiti-import "
+        "--change-set-type IMPORT --template-body file://import.json --tags "
+        "Key=jiti:deployment,Value=apps/kept:deploy --resources-to-import "
+        """'[{"ResourceType":"AWS::DynamoDB::Table","LogicalResourceId":"Table","""
+        """"ResourceIdentifier":{"TableName":"survival-kept"}}]'"""
+    ) in str(refused.value).splitlines()[-4].strip()
     stack = destination.client("cloudformation").describe_stacks(StackName="kept-dev")["Stacks"][0]
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"  # kept, with the record of what it kept
+
+
+def test_the_way_out_of_a_failed_create_that_kept_resources_works(destination, make):
+    """The advice for a ROLLBACK_COMPLETE stack that kept a table is doable as written: delete
+    the table, then the stack (the command given), and the next deploy creates the stack. (A
+    ROLLBACK_COMPLETE stack can only be deleted: "When in this state, only a delete operation
+    can be performed", CloudFormation User Guide, stack status codes; so nothing can be
+    imported into it.)"""
+    broken = {"Resources": {"Table": table("survival-out", "Retain"), "Fn": BROKEN_FN}}
+    with pytest.raises(DeployError) as failed:
+        runner.deploy(destination, make("out", broken), log=quiet)
+    lines = [line.strip() for line in str(failed.value).splitlines()]
+    assert (
+        "A ROLLBACK_COMPLETE stack can only be deleted: nothing can be imported into it. Either"
+        in lines
+    )
+    destination.client("dynamodb").delete_table(TableName="survival-out")
+    command = lines[
+        lines.index("- drop what it kept: delete the resources above yourself, then") + 1
+    ]
+    assert command == "aws cloudformation delete-stack --stack-name out-dev"
+    destination.client("cloudformation").delete_stack(StackName="out-dev")
+    fixed = {"Resources": {"Table": table("survival-out", "Retain")}}
+    assert runner.deploy(destination, make("out", fixed), log=quiet) is Result.DEPLOYED
 
 
 def test_a_failed_create_with_retain_except_on_create_is_recreated(destination, make):

@@ -1,0 +1,133 @@
+"""Fix 16 (`review.py`): change sets and their stacks as CloudFormation keeps them, and that
+plain moto still lacks it. Sources: the CloudFormation API reference (ExecuteChangeSet: "When
+you execute a change set, CloudFormation deletes all other change sets associated with the
+stack"; ListChangeSets: "Returns the ID and status of each active change set for a stack";
+ChangeSetSummary.ExecutionStatus: "OBSOLETE state because the stack was already updated"), and
+localstack's recordings against AWS, `tests/aws/services/cloudformation/api/
+test_changesets.snapshot.json`: `test_name_conflicts` (`new_stack_desc`: a stack made by a
+CREATE change set is `REVIEW_IN_PROGRESS` with `"Tags": []`), `test_create_while_in_review`
+(the change set made before the stack moved is `OBSOLETE`), `test_empty_changeset`
+(`InvalidChangeSetStatus ... cannot be executed in its current status of [FAILED]`),
+`test_deleted_changeset` (`ChangeSetNotFound`)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from jiti_deploy import local_aws
+from jiti_deploy.local_aws.fidelity_test import BROKEN_FN, NO_RETRIES, QUEUE, REGION, unpatched
+
+TAGS = [{"Key": "jiti:deployment", "Value": "apps/review:deploy"}]
+TWO_QUEUES = {"Resources": {**QUEUE, "Q2": {"Type": "AWS::SQS::Queue"}}}
+
+
+@pytest.fixture
+def cfn(endpoint):
+    return boto3.client(
+        "cloudformation",
+        region_name=REGION,
+        endpoint_url=endpoint,
+        config=NO_RETRIES,
+        **local_aws.CREDENTIALS,
+    )
+
+
+def change_set(cfn, stack: str, name: str, kind: str, template: dict) -> str:
+    created = cfn.create_change_set(
+        StackName=stack,
+        ChangeSetName=name,
+        ChangeSetType=kind,
+        TemplateBody=json.dumps(template),
+        Tags=TAGS,
+    )
+    return created["Id"]
+
+
+def listed(cfn, stack: str) -> list[tuple[str, str]]:
+    return [
+        (s["ChangeSetName"], s["ExecutionStatus"])
+        for s in cfn.list_change_sets(StackName=stack)["Summaries"]
+    ]
+
+
+def test_a_stack_in_review_has_no_tags_and_lists_only_its_own_change_sets(cfn):
+    first = change_set(cfn, "review-a", "a1", "CREATE", {"Resources": QUEUE})
+    change_set(cfn, "review-b", "b1", "CREATE", {"Resources": QUEUE})
+    stack = cfn.describe_stacks(StackName="review-a")["Stacks"][0]
+    assert (stack["StackStatus"], stack.get("Tags", [])) == ("REVIEW_IN_PROGRESS", [])
+    assert cfn.describe_change_set(ChangeSetName=first)["Tags"] == TAGS
+    assert listed(cfn, "review-a") == [("a1", "AVAILABLE")]
+    assert listed(cfn, stack["StackId"]) == [("a1", "AVAILABLE")]
+    cfn.execute_change_set(ChangeSetName=first)
+    assert cfn.describe_stacks(StackName="review-a")["Stacks"][0]["Tags"] == TAGS
+    broken = change_set(cfn, "review-c", "c1", "CREATE", {"Resources": BROKEN_FN})
+    cfn.execute_change_set(ChangeSetName=broken)
+    failed = cfn.describe_stacks(StackName="review-c")["Stacks"][0]
+    assert (failed["StackStatus"], failed["Tags"]) == ("ROLLBACK_COMPLETE", TAGS)
+
+
+def test_executing_a_change_set_deletes_the_others_and_an_update_makes_them_obsolete(cfn):
+    cfn.execute_change_set(ChangeSetName=change_set(cfn, "moving", "c0", "CREATE", TWO_QUEUES))
+    one = {"Resources": QUEUE}
+    first = change_set(cfn, "moving", "c1", "UPDATE", one)
+    change_set(cfn, "moving", "c2", "UPDATE", {"Resources": {"Q3": {"Type": "AWS::SQS::Queue"}}})
+    cfn.execute_change_set(ChangeSetName="c2", StackName="moving")
+    assert listed(cfn, "moving") == [("c2", "EXECUTE_COMPLETE")]
+    with pytest.raises(cfn.exceptions.ChangeSetNotFoundException):
+        cfn.execute_change_set(ChangeSetName=first)
+    with pytest.raises(cfn.exceptions.ChangeSetNotFoundException):
+        cfn.delete_change_set(ChangeSetName=first)
+
+    stale = change_set(cfn, "moving", "c3", "UPDATE", one)
+    cfn.update_stack(StackName="moving", TemplateBody=json.dumps(TWO_QUEUES))
+    assert cfn.describe_change_set(ChangeSetName=stale)["ExecutionStatus"] == "OBSOLETE"
+    with pytest.raises(
+        cfn.exceptions.InvalidChangeSetStatusException, match=r"current status of \[OBSOLETE\]"
+    ):
+        cfn.execute_change_set(ChangeSetName=stale)
+    assert cfn.describe_stacks(StackName="moving")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def test_moto_still_tags_a_stack_in_review_and_keeps_every_change_set():
+    """Gap 16: the stack in review carries the change set's tags (and the change set shows
+    none), ListChangeSets lists another
+    stack's change sets, executing one keeps the others, and a change set made before an
+    update is executed all the same."""
+    result = unpatched(
+        """
+        def make(stack, name, kind, template):
+            return cfn.create_change_set(StackName=stack, ChangeSetName=name, ChangeSetType=kind,
+                TemplateBody=json.dumps(template),
+                Tags=[{"Key": "jiti:deployment", "Value": "x"}])["Id"]
+        make("a", "a1", "CREATE", templates["one"])
+        make("b", "b1", "CREATE", templates["one"])
+        result["tags"] = stack("a")["Tags"]
+        result["change_set_tags"] = cfn.describe_change_set(ChangeSetName="a1")["Tags"]
+        result["listed"] = [s["ChangeSetName"] for s in
+                            cfn.list_change_sets(StackName="a")["Summaries"]]
+        cfn.execute_change_set(ChangeSetName="b1")
+        first = make("b", "b2", "UPDATE", templates["two"])
+        make("b", "b3", "UPDATE", templates["three"])
+        cfn.execute_change_set(ChangeSetName="b3")
+        result["kept"] = cfn.describe_change_set(ChangeSetName=first)["ExecutionStatus"]
+        cfn.update_stack(StackName="b", TemplateBody=json.dumps(templates["one"]))
+        result["error"] = None
+        try:
+            cfn.execute_change_set(ChangeSetName=first)
+        except Exception as e:
+            result["error"] = str(e)
+        """,
+        one={"Resources": QUEUE},
+        two=TWO_QUEUES,
+        three={"Resources": {"Q3": {"Type": "AWS::SQS::Queue"}}},
+    )
+    assert result == {
+        "tags": [{"Key": "jiti:deployment", "Value": "x"}],
+        "change_set_tags": [],
+        "listed": ["a1", "b1"],
+        "kept": "AVAILABLE",
+        "error": None,
+    }
