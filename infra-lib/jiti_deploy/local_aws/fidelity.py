@@ -35,7 +35,11 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
 15. a DynamoDB table that a stack update changes drops out of the stack (moto cannot update
     one), so every output and reference to it fails from then on; CloudFormation updates it,
     and replaces it when its name changes (keeping the old table under
-    `UpdateReplacePolicy: Retain`).
+    `UpdateReplacePolicy: Retain`);
+16. UpdateStackSet leaves the instances' stacks alone, UpdateStackInstances too, and
+    CreateStackInstances with overrides gives a stack only the overridden values; CloudFormation
+    updates each instance to the StackSet's template and values, keeping its overrides
+    (`stack_sets.py`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -56,7 +60,7 @@ from moto.s3 import responses as s3_responses
 from moto.s3.exceptions import BucketAccessDeniedError
 
 from jiti_contract import RETAINING_POLICIES, TEMPLATE_BODY_LIMIT
-from jiti_deploy.local_aws import change_sets, drift
+from jiti_deploy.local_aws import change_sets, drift, stack_sets
 
 
 class ResourceFailed(Exception):
@@ -390,5 +394,6 @@ def apply() -> None:
     models.Stack.delete = _report_deleted_resources(models.Stack.delete)
     change_sets.apply()
     drift.apply()
+    stack_sets.apply()
     dynamodb_table.Table.update_from_cloudformation_json = classmethod(_update_table)
     _applied = True
