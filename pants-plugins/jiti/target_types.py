@@ -345,7 +345,12 @@ class DeploymentStackSetMaxConcurrentField(_PercentageField):
     alias = "stack_set_max_concurrent_percentage"
     default = 25
     help = help_text(
-        "StackSets mode: the percentage of accounts deployed to at once, per region (1 to 100)."
+        """
+        StackSets mode: the percentage of accounts deployed to at once, per region (1 to 100;
+        at least one account). It holds whatever `stack_set_failure_tolerance_percentage` is
+        (CloudFormation's `SOFT_FAILURE_TOLERANCE` concurrency mode; its default mode would
+        deploy to at most failure tolerance + 1 accounts at once).
+        """
     )
 
     @classmethod
@@ -362,7 +367,11 @@ class DeploymentStackSetFailureToleranceField(_PercentageField):
     alias = "stack_set_failure_tolerance_percentage"
     default = 0
     help = help_text(
-        "StackSets mode: the percentage of accounts that may fail, per region, before the rollout stops (0 to 100)."
+        """
+        StackSets mode: the percentage of accounts that may fail, per region, before the
+        rollout stops there (0 to 100). It does not lower the concurrency: the accounts already
+        being deployed to when the rollout stops finish, so more may fail than this allows.
+        """
     )
 
 
