@@ -388,6 +388,7 @@ class Consumer:
 
     place: StackPlace
     outputs: Tuple[str, ...]
+    no_echo_outputs: Tuple[str, ...] = ()  # those it takes as NoEcho: secrets, never shown
 
 
 @dataclass(frozen=True)
