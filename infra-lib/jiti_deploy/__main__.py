@@ -56,9 +56,11 @@ def error(message: str, code: int = 1) -> int:
 
 def keep_only(names: list[str]) -> None:
     """Drop every environment variable not in `names`: `pants run` passes the caller's whole
-    environment, the other goals only these, and all of them must deploy the same way."""
+    environment, the other goals only these, and all of them must deploy the same way. An
+    entry `NAME=value` keeps NAME (its value comes in the environment, never in `names`)."""
+    kept = {entry.split("=", 1)[0] for entry in names}
     for name in list(os.environ):
-        if name not in names:
+        if name not in kept:
             del os.environ[name]
 
 
