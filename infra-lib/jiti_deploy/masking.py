@@ -19,12 +19,13 @@ from typing import Any, Iterable, Mapping
 MASK = "****"
 
 _known: set[str] = set()
-_pattern: list[str] = []  # the forms to replace, longest first
+_forms: tuple[str, ...] = ()  # what to replace, longest first (replaced whole, never changed)
 _lock = threading.Lock()
 
 
 def add(values: Iterable[str]) -> None:
     """Register secret values: each is masked from now on, as it is and as JSON writes it."""
+    global _forms
     forms = set()
     for value in values:
         if isinstance(value, str) and value and value != MASK:
@@ -32,7 +33,7 @@ def add(values: Iterable[str]) -> None:
     with _lock:
         if forms - _known:
             _known.update(forms)
-            _pattern[:] = sorted(_known, key=len, reverse=True)
+            _forms = tuple(sorted(_known, key=len, reverse=True))
 
 
 def mask(obj: Any) -> Any:
@@ -41,7 +42,7 @@ def mask(obj: Any) -> Any:
     if isinstance(obj, Enum):
         return obj
     if isinstance(obj, str):
-        for secret in _pattern:
+        for secret in _forms:
             if secret in obj:
                 obj = obj.replace(secret, MASK)
         return obj
