@@ -224,11 +224,13 @@ def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
                 return f"does not match the AllowedPattern {pattern}"
         except re.error:
             pass  # a Java-only pattern: CloudFormation checks it
-    for key, ok in (
-        ("MinLength", lambda n: len(value) >= n),
-        ("MaxLength", lambda n: len(value) <= n),
+    for key, ok, than in (
+        ("MinLength", lambda n: len(value) >= n, "shorter"),
+        ("MaxLength", lambda n: len(value) <= n, "longer"),
     ):
         if key in spec and not ok(int(spec[key])):
+            if is_no_echo(spec):  # a secret's length is a secret too
+                return f"{than} than the {key} {spec[key]}"
             return f"{len(value)} characters, the {key} is {spec[key]}"
     return None
 
@@ -388,6 +390,7 @@ class Consumer:
 
     place: StackPlace
     outputs: Tuple[str, ...]
+    no_echo_outputs: Tuple[str, ...] = ()  # those it takes as NoEcho: secrets, never shown
 
 
 @dataclass(frozen=True)

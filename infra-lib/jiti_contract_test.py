@@ -167,6 +167,10 @@ def test_a_no_echo_value_is_never_shown_in_a_problem():
     problems = check_parameters(declared, {"Password": "hunter2", "Name": "short"}, set())
     assert problems == [
         "Name='short': 5 characters, the MinLength is 12",
-        "Password=(a NoEcho value): 7 characters, the MinLength is 12",
+        "Password=(a NoEcho value): shorter than the MinLength 12",
     ]
     assert "hunter2" not in " ".join(problems)
+    longer = {"Password": {"Type": "String", "NoEcho": "true", "MaxLength": 4}}
+    assert check_parameters(longer, {"Password": "hunter2"}, set()) == [
+        "Password=(a NoEcho value): longer than the MaxLength 4"
+    ]  # never its length

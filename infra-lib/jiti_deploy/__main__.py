@@ -34,6 +34,7 @@ from jiti_deploy import (
     drift,
     interrupt,
     live,
+    masking,
     output,
     plan_markdown,
     prune,
@@ -55,9 +56,11 @@ def error(message: str, code: int = 1) -> int:
 
 def keep_only(names: list[str]) -> None:
     """Drop every environment variable not in `names`: `pants run` passes the caller's whole
-    environment, the other goals only these, and all of them must deploy the same way."""
+    environment, the other goals only these, and all of them must deploy the same way. An
+    entry `NAME=value` keeps NAME (its value comes in the environment, never in `names`)."""
+    kept = {entry.split("=", 1)[0] for entry in names}
     for name in list(os.environ):
-        if name not in names:
+        if name not in kept:
             del os.environ[name]
 
 
@@ -154,6 +157,7 @@ def deploy(args: argparse.Namespace, destinations: Destinations, outcomes: list)
     """Deploy what the plans say."""
     source = source_of(args.build_root)
     deployments = [deployment.load(p, args.artifacts, args.outputs_dir, source) for p in args.plan]
+    masking.add(v for d in deployments for v in d.secret_values)
     problems = checks.problems(deployments)
     if problems:
         raise UserError("\n".join(problems))
@@ -235,7 +239,9 @@ def main(argv: list[str]) -> int:
     if args.plan_markdown:
         args.plan_markdown.parent.mkdir(parents=True, exist_ok=True)
         args.plan_markdown.write_text(
-            plan_markdown.render(outcomes, dry_run=args.dry_run, error=error_message)
+            plan_markdown.render(
+                masking.mask(outcomes), dry_run=args.dry_run, error=masking.mask(error_message)
+            )
         )
         log(f"plan: {args.plan_markdown}")
     if interrupt.requested():

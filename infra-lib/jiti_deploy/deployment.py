@@ -82,6 +82,12 @@ class Deployment:
         return frozenset(n for n, spec in self.manifest.parameters.items() if is_no_echo(spec))
 
     @property
+    def secret_values(self) -> set[str]:
+        """The NoEcho values it passes: parameters (as the plan writes them) and inputs."""
+        values = {**self.plan.parameters, **self.inputs}
+        return {str(v) for name, v in values.items() if name in self.no_echo}
+
+    @property
     def has_secret_values(self) -> bool:
         return bool(self.no_echo & (set(self.plan.parameters) | set(self.inputs)))
 

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jiti_contract import VERSION_TAG, StackPlace
-from jiti_deploy import interrupt, live
+from jiti_contract import VERSION_TAG, StackPlace, is_no_echo
+from jiti_deploy import interrupt, live, masking
 from jiti_deploy.batch import PrefixedLog
 from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.errors import DeployError
@@ -81,6 +81,28 @@ def detect(cfn, stack_name: str, *, poll_s: float) -> tuple[dict, list[dict]]:
     return status, _resource_drifts(cfn, stack_name)
 
 
+def _without_secrets(cfn, stack_name: str, drifts: list[dict]) -> list[dict]:
+    """The drifts with the values of each property the live template builds from a NoEcho
+    parameter hidden (drift knows no secret values to mask: it builds nothing)."""
+    body = cfn.get_template(StackName=stack_name)["TemplateBody"]
+    try:
+        template = body if isinstance(body, dict) else json.loads(body)
+    except ValueError:
+        template = None  # not JSON (not jiti's): hide every value
+    no_echo = frozenset(
+        name
+        for name, spec in ((template or {}).get("Parameters") or {}).items()
+        if is_no_echo(spec)
+    )
+    derived = masking.derived_properties(template or {}, no_echo)
+    for d in drifts:
+        for p in d["properties"]:
+            if template is None or (d["logical_id"], p["path"].split("/")[1]) in derived:
+                p["expected"] = p["expected"] and masking.MASK
+                p["actual"] = p["actual"] and masking.MASK
+    return drifts
+
+
 def check(destination: Destination, place: StackPlace, log) -> tuple[Result, str, list, str | None]:
     """One stack: (result, its live version, drifted resources, a note)."""
     if place.stack_set:
@@ -103,6 +125,7 @@ def check(destination: Destination, place: StackPlace, log) -> tuple[Result, str
         else None
     )
     if drifts:
+        drifts = _without_secrets(cfn, place.stack_name, drifts)
         log(f"{place.stack_name}: drifted ({len(drifts)} of its resources)")
         return Result.DRIFTED, version, drifts, note
     log(f"{place.stack_name}: in sync")

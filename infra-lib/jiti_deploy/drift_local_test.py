@@ -81,3 +81,47 @@ def test_a_queue_changed_out_of_band_is_reported_and_fails_the_run(
     assert rows["d-changed-dev"]["drift"][0]["properties"][0]["actual"] == "5"
     assert rows["d-same-dev"]["result"] == "in sync"
     assert "drifted: 1" in capsys.readouterr().out
+
+
+def test_a_property_built_from_a_no_echo_parameter_drifts_without_its_values(
+    destination, make, tmp_path, use_local_aws
+):
+    """The drift report knows no secret values (it builds nothing): a drifted property that
+    the template builds from a NoEcho parameter shows `****` expected and actual."""
+    template = {
+        "Parameters": {"DbPassword": {"Type": "String", "NoEcho": "true"}},
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"AssumeRolePolicyDocument": {"Statement": []}},
+            },
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": "d-secret-fn",
+                    "Runtime": "python3.11",
+                    "Handler": "index.handler",
+                    "MemorySize": 256,
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Code": {"ZipFile": "def handler(event, context): pass"},
+                    "Environment": {"Variables": {"DB_PASSWORD": {"Ref": "DbPassword"}}},
+                },
+            },
+        },
+    }
+    deployment = make("d-secret", template, parameters={"DbPassword": "drift-s3cret"})
+    runner.deploy(destination, deployment, log=quiet)
+    destination.client("lambda").update_function_configuration(
+        FunctionName="d-secret-fn",
+        MemorySize=512,
+        Environment={"Variables": {"DB_PASSWORD": "changed-out-of-band"}},
+    )
+
+    places = (StackPlace("apps/d-secret:deploy", "d-secret-dev"),)
+    (outcome,) = drift.run(Destinations("local", tmp_path), places, max_parallel=1, log=quiet)
+    shown = {p["path"]: (p["expected"], p["actual"]) for p in outcome.drift[0]["properties"]}
+    assert shown == {
+        "/MemorySize": ("256", "512"),
+        "/Environment/Variables/DB_PASSWORD": ("****", "****"),
+    }
+    assert "drift-s3cret" not in json.dumps(outcome.drift) + drift.summary([outcome], 1.0)

@@ -29,6 +29,16 @@ def test_only_the_listed_variables_reach_the_deploy(monkeypatch):
     assert "AWS_SHARED_CREDENTIALS_FILE" not in os.environ
 
 
+def test_a_listed_variable_written_with_its_value_is_kept(monkeypatch):
+    """`[jiti].extra_env_vars` may say `NAME=value`: the value comes in the environment, and
+    the variable is kept by its name."""
+    from jiti_deploy.__main__ import keep_only
+
+    monkeypatch.setenv("DEPLOY_TOKEN", "from-the-environment")
+    keep_only(["PATH", "DEPLOY_TOKEN=from-the-environment"])
+    assert os.environ.get("DEPLOY_TOKEN") == "from-the-environment"
+
+
 def test_a_region_that_does_not_exist_is_refused_before_any_call(tmp_path, capsys):
     """Checked against botocore's endpoint data, with the address and field, exit code 2."""
     from jiti_contract import Manifest, Plan, StackSetSettings, to_json

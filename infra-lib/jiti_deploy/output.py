@@ -8,6 +8,8 @@ import queue
 import sys
 import threading
 
+from jiti_deploy import masking
+
 _lines: queue.Queue = queue.Queue()
 _broken = threading.Event()
 
@@ -28,11 +30,11 @@ threading.Thread(target=_write_lines, name="jiti-output", daemon=True).start()
 
 
 def log(message: str) -> None:
-    _lines.put(("out", message))
+    _lines.put(("out", masking.mask(message)))
 
 
 def err(message: str) -> None:
-    _lines.put(("err", message))
+    _lines.put(("err", masking.mask(message)))
 
 
 def flushed(timeout_s: float) -> bool:

@@ -4,6 +4,7 @@ comment: one row per deployment, then each change set's resource changes, replac
 from __future__ import annotations
 
 import json
+import re
 
 from jiti_deploy.report import Outcome, Result
 
@@ -11,15 +12,44 @@ VALUE_LIMIT = 80  # characters of a property value shown in a cell
 ORDER = {"Remove": 0, "Modify": 1, "Add": 2}
 
 
+# Logical ids, resource types, stack and property names: shown as they are (nothing that
+# could become a link, a mention or markup).
+IDENTIFIER = re.compile(r"[A-Za-z0-9:-]*")
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """One line that stays in its table cell: each pipe escaped, as GitHub reads it (after an
+    odd number of backslashes)."""
+    text = re.sub(r"\s*\n\s*", " ", text)
+    return re.sub(r"(\\*)\|", lambda m: m.group(1) + "\\" * (len(m.group(1)) % 2 == 0) + "|", text)
+
+
+def _code(text: str) -> str:
+    """`text` as a code span, so that nothing in it renders: no link, image, mention or HTML
+    (its delimiters are longer than any run of backticks it holds)."""
+    text = _cell(text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}" if longest else f"{fence}{text}{fence}"
+
+
+def _fenced(text: str) -> list[str]:
+    """`text` as a code block whose fence no line of it can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]
+
+
+def _name(text: str) -> str:
+    """A name from a template or a BUILD file: as it is when it is one, else inert code."""
+    return text if IDENTIFIER.fullmatch(text) else _code(text)
 
 
 def _value(value: str | None) -> str:
     if value is None:
         return "-"
     short = value if len(value) <= VALUE_LIMIT else value[: VALUE_LIMIT - 1] + "…"
-    return f"`{_cell(short)}`"
+    return _code(short)
 
 
 def _counts(outcome: Outcome) -> str:
@@ -69,14 +99,14 @@ def _properties(change: dict) -> str:
             before, after = _narrowed(d["before"], d["after"])
             values = f": {_value(before)} → {_value(after)}"
         recreation = {"Always": " (replaces)", "Conditionally": " (may replace)"}
-        shown.append(f"{_cell(label)}{values}{recreation.get(d['requires_recreation'], '')}")
+        shown.append(f"{_name(label)}{values}{recreation.get(d['requires_recreation'], '')}")
     return "<br>".join(shown) or "-"
 
 
 def _section(o: Outcome) -> list[str]:
     lines = [
         "",
-        f"### {o.stack} (`{o.deployment}`)",
+        f"### {_name(o.stack)} ({_code(o.deployment)})",
         "",
         f"{o.target} {o.account}/{o.region}, version `{o.old_version}` → `{o.new_version}`: "
         f"{o.result.value}",
@@ -95,11 +125,11 @@ def _section(o: Outcome) -> list[str]:
             if _replaces(c):
                 replacement = f"**{replacement}**"
             lines.append(
-                f"| {c['action']} | {_cell(c['logical_id'])} | {c['resource_type']} | "
+                f"| {_name(c['action'])} | {_name(c['logical_id'])} | {_name(c['resource_type'])} | "
                 f"{replacement} | {_properties(c)} |"
             )
     if o.error:
-        lines += ["", "```", o.error.strip(), "```"]
+        lines += ["", *_fenced(o.error.strip())]
     return lines
 
 
@@ -121,13 +151,13 @@ def render(outcomes: list[Outcome], *, dry_run: bool, error: str | None = None) 
     for o in outcomes:
         result = o.result.value if o.result.ok else f"**{o.result.value}**"
         lines.append(
-            f"| `{o.deployment}` | {o.stack} | {o.target} {o.account}/{o.region} | {result} | "
+            f"| {_code(o.deployment)} | {_name(o.stack)} | {o.target} {o.account}/{o.region} | {result} | "
             f"{_counts(o)} |"
         )
     for o in changing:
         lines += _section(o)
     if error:
-        lines += ["", f"**error**: {_cell(error)}"]
+        lines += ["", f"**error**: {_code(error)}"]
     if any(o.result is Result.BLOCKED for o in outcomes):
         lines += [
             "",

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from jiti_deploy import masking
+
 
 class Result(str, Enum):
     """How one deployment ended (the value is what the table and the report show)."""
@@ -112,4 +114,4 @@ def write(
     report = {key: rows, "elapsed_s": elapsed_s, "interrupted": interrupted, **(extra or {})}
     if error:
         report["error"] = error
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    path.write_text(json.dumps(masking.mask(report), indent=2) + "\n")

@@ -20,6 +20,7 @@ from jiti_deploy import (
     inputs,
     interrupt,
     live,
+    masking,
     retained,
     settings,
     site_content,
@@ -50,11 +51,21 @@ def _poll_s(destination: Destination) -> float:
 
 
 def _write_outputs(deployment: Deployment, outputs: dict, log=print) -> None:
+    """The stack's outputs, shown and written, those its consumers take as secrets masked."""
+    masking.add_outputs(outputs, deployment.plan.consumers)
     for key, value in sorted(outputs.items()):
         log(f"  {key} = {value}")
     if deployment.outputs_file:
         deployment.outputs_file.parent.mkdir(parents=True, exist_ok=True)
-        deployment.outputs_file.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
+        shown = masking.mask(outputs)
+        deployment.outputs_file.write_text(json.dumps(shown, indent=2, sort_keys=True) + "\n")
+
+
+def _hide_secrets(deployment: Deployment, change_set: changes.ChangeSet) -> changes.ChangeSet:
+    """The change set with each value built from a NoEcho parameter hidden whole."""
+    template = json.loads(deployment.template_path.read_text())
+    derived = masking.derived_properties(template, deployment.no_echo)
+    return masking.hide_derived(change_set, derived) if derived else change_set
 
 
 def _retained(events_: list[dict]) -> list[str]:
@@ -408,6 +419,7 @@ class _Run:
             plan = deployment.plan
             live.check_owner(current, deployment.address, plan.app, plan.environment)
         deployment = inputs.resolve(deployment, self.destination, stacks, dry_run=self.dry_run)
+        masking.add(deployment.secret_values)
         return deployment.salted(current.tags if current else {}), current
 
     def is_live(self, deployment: Deployment, current) -> bool:
@@ -470,6 +482,7 @@ class _Run:
             role_arn=deployment.plan.role_arn,
             options=settings.change_set_options(deployment, self.destination),
         )
+        change_set = _hide_secrets(deployment, change_set)
         creating = change_set.kind == "CREATE"
         self.log(f"{name}: change set ({'new stack' if creating else 'update'})")
         changes.show(change_set, log=self.log)

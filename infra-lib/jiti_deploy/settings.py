@@ -19,6 +19,7 @@ from jiti_contract import (
     depends_on_tags,
     deployment_tag,
 )
+from jiti_deploy import masking
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination
 from jiti_deploy.errors import DeployError
@@ -33,6 +34,7 @@ def parameters(deployment: Deployment, bucket: str | None, destination: Destinat
         for k, v in deployment.plan.parameters.items()
     }
     values.update(deployment.inputs)
+    masking.add(v for name, v in values.items() if name in deployment.no_echo)
     problems = check_parameters(
         declared,
         values,

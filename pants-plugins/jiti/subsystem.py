@@ -136,7 +136,10 @@ class JitiSubsystem(Subsystem):
             f"""
             More environment variables for deployments to see, added to the ones every deploy
             sees: {', '.join(f'`{name}`' for name in DEPLOY_ENV_VARS)}. The same list applies
-            to `run`, `experimental-deploy` and `deploy-stacks`.
+            to `run`, `experimental-deploy` and `deploy-stacks`. As in Pants' own
+            `extra_env_vars`, `NAME` takes the variable from Pants' environment and
+            `NAME=value` sets it; either way it reaches the deploy in its environment, never on
+            its command line.
             """
         ),
         advanced=True,

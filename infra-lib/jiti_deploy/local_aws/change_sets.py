@@ -110,10 +110,12 @@ def _detail(attribute, name, recreation, source, before, after) -> dict:
 
 
 def property_changes(
-    resource_type: str, old: dict, new: dict, changed_parameters: set[str], resolve
+    resource_type: str, old: dict, new: dict, changed_parameters: set[str], resolve, resolve_old
 ) -> list[dict]:
     """The ResourceChangeDetails of one modified resource: each property (or attribute) that
-    differs, or that names a parameter whose value changes."""
+    differs, or that names a parameter whose value changes; `resolve_old` evaluates the
+    "before" with the live stack's parameter values, `resolve` the "after" with the change
+    set's."""
     details = []
     create_only = CREATE_ONLY.get(resource_type, ())
     old_props, new_props = old.get("Properties") or {}, new.get("Properties") or {}
@@ -128,7 +130,7 @@ def property_changes(
         recreation = "Always" if name in create_only else "Never"
         attribute, shown = ("Tags", None) if name == "Tags" else ("Properties", name)
         details.append(
-            _detail(attribute, shown, recreation, source, resolve(before), resolve(after))
+            _detail(attribute, shown, recreation, source, resolve_old(before), resolve(after))
         )
     for attribute in ATTRIBUTES:
         if old.get(attribute) != new.get(attribute):
@@ -166,6 +168,7 @@ def _describe_modifications(original):
                 new_resources.get(change.logical_resource_id, {}),
                 changed,
                 lambda v: _resolved(v, resource_map, parameters),
+                lambda v: _resolved(v, resource_map, {}),
             )
             recreations = {d["Target"]["RequiresRecreation"] for d in details}
             change.replacement = (

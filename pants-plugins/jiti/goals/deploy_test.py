@@ -123,6 +123,20 @@ def test_extra_env_vars_add_to_the_list(rule_runner):
     assert environment.env["VAULT_ADDR"] == "v"
 
 
+def test_extra_env_vars_with_a_value_pass_it_in_the_environment_not_the_command_line(
+    rule_runner,
+):
+    """As Pants' own `extra_env_vars`: `NAME=value` sets NAME to value for the deploy; a value
+    on the command line would be visible to every user of the machine (`ps`)."""
+    set_options(rule_runner, "--jiti-extra-env-vars=['VAULT_ADDR', 'DEPLOY_TOKEN=s3cr3t=x']")
+    environment = rule_runner.request(DeployEnvironment, [])
+    assert environment.names == (*DEPLOY_ENV_VARS, "VAULT_ADDR", "DEPLOY_TOKEN")
+    run = rule_runner.request(RunRequest, [CloudFormationRunFieldSet.create(target(rule_runner))])
+    assert run.extra_env["DEPLOY_TOKEN"] == "s3cr3t=x"
+    assert not [arg for arg in run.args if "s3cr3t" in arg]
+    assert run.args[run.args.index("--env-vars") + 1].endswith(",VAULT_ADDR,DEPLOY_TOKEN")
+
+
 def test_the_replace_gate_reaches_the_runtime_with_the_guarded_types(rule_runner):
     set_options(
         rule_runner,

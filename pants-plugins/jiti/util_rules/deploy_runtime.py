@@ -118,8 +118,10 @@ def _is_ci(env: Mapping[str, str]) -> bool:
 
 @rule(desc="Decide where deployments go", level=LogLevel.DEBUG)
 async def deploy_environment(jiti: JitiSubsystem) -> DeployEnvironment:
-    names = tuple(dict.fromkeys((*DEPLOY_ENV_VARS, *jiti.extra_env_vars)))
-    env = await Get(EnvironmentVars, EnvironmentVarsRequest(names))
+    entries = (*DEPLOY_ENV_VARS, *jiti.extra_env_vars)  # `NAME` or `NAME=value`
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest(entries))
+    # Names only: a value goes in the environment, never on the command line (`ps` shows it).
+    names = tuple(dict.fromkeys(entry.split("=", 1)[0] for entry in entries))
     if _is_ci(env) and jiti.target in (None, DeployTarget.auto):
         raise JitiError(
             f"[jiti].target is {jiti.target.value if jiti.target else 'not set'} and CI is set: a CI "

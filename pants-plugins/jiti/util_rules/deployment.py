@@ -76,6 +76,7 @@ from jiti_contract import (
     check_parameters,
     default_stack_policy,
     fill_placeholders,
+    is_no_echo,
     to_json,
 )
 
@@ -309,19 +310,39 @@ async def _inputs(
 async def _consumers(
     address: Address, places: Mapping[Address, StackPlace], consumers: DeploymentConsumers
 ) -> tuple[Consumer, ...]:
-    """The deployments whose inputs take this one's outputs, and which outputs."""
-    outputs: dict[Address, set[str]] = defaultdict(set)
-    for consumer, output in consumers.by_producer.get(address, ()):
+    """The deployments whose inputs take this one's outputs, which outputs, and which of them
+    they take as NoEcho parameters (secrets the producer's deploy must not show either)."""
+    taken: dict[Address, set[tuple[str, str]]] = defaultdict(set)
+    for consumer, parameter, output in consumers.by_producer.get(address, ()):
         if consumer in places:
-            outputs[consumer].add(output)
+            taken[consumer].add((parameter, output))
     targets = await MultiGet(
         Get(WrappedTarget, WrappedTargetRequest(a, description_of_origin="the jiti plugin"))
-        for a in sorted(outputs)
+        for a in sorted(taken)
     )
-    return tuple(
-        Consumer(places[t.target.address], tuple(sorted(outputs[t.target.address])))
-        for t in targets
-    )
+    declared = await _parameters_of([t.target[DeploymentStackField] for t in targets])
+    found = []
+    for t, parameters in zip(targets, declared):
+        pairs = taken[t.target.address]
+        secret = {o for p, o in pairs if parameters is None or is_no_echo(parameters.get(p, {}))}
+        outputs = tuple(sorted({o for _, o in pairs}))
+        found.append(Consumer(places[t.target.address], outputs, tuple(sorted(secret))))
+    return tuple(found)
+
+
+async def _parameters_of(stacks: list[DeploymentStackField]) -> list[Mapping[str, Any] | None]:
+    """The Parameters section of each deployment's template; None for all when one cannot be
+    built (its own deploy says why; meanwhile every output they take is treated as a secret)."""
+    try:
+        addresses = await MultiGet(
+            Get(Addresses, UnparsedAddressInputs, stack_address_input(s)) for s in stacks
+        )
+        built = await MultiGet(
+            Get(SynthesizedStack, SynthesizeStackRequest(a[0])) for a in addresses
+        )
+    except Exception:  # noqa: BLE001 - a broken consumer is its own deployment's error
+        return [None] * len(stacks)
+    return [stack.parameters for stack in built]
 
 
 @rule(desc="Prepare a CloudFormation deployment", level=LogLevel.DEBUG)

@@ -135,6 +135,10 @@ def rule_runner():
                             "Limit": "ssm:/x", "Extra": "ssm:/y"})
                 cloudformation_deployment(name="unset", stack=":consumer", stack_name="un",
                     inputs={"TableArn": ":orders@account=111111111111.TableArn"})
+                cloudformation_stack(name="vault", source="vault.json", app="vault")
+                cloudformation_deployment(name="keeper", stack=":vault", stack_name="keeper",
+                    inputs={"Token": ":orders@account=111111111111.TableName",
+                            "Arn": ":orders@account=111111111111.TableArn"})
                 """
             ),
             "apps/share/producer.json": json.dumps(
@@ -151,6 +155,15 @@ def rule_runner():
                     "Parameters": {
                         "TableArn": {"Type": "String"},
                         "Limit": {"Type": "Number"},
+                    },
+                    "Resources": {"Q": {"Type": "AWS::SQS::Queue"}},
+                }
+            ),
+            "apps/share/vault.json": json.dumps(
+                {
+                    "Parameters": {
+                        "Token": {"Type": "String", "NoEcho": "true"},
+                        "Arn": {"Type": "String"},
                     },
                     "Resources": {"Q": {"Type": "AWS::SQS::Queue"}},
                 }
@@ -345,6 +358,8 @@ def test_a_producer_plan_names_the_consumers_of_each_copy_and_the_outputs_they_t
     first = plan(rule_runner, "orders", "share", account="111111111111")
     assert first.consumers == (
         Consumer(consumer("audit", stack="audit"), ("TableName",)),
+        # takes TableName as a NoEcho parameter: the producer's deploy never shows it
+        Consumer(consumer("keeper", stack="keeper"), ("TableArn", "TableName"), ("TableName",)),
         Consumer(consumer("nooutput", stack="n"), ("Gone",)),  # as its BUILD file says
         Consumer(consumer("reports", "111111111111"), ("TableArn",)),
         Consumer(consumer("undeclared", stack="u"), ("TableArn",)),

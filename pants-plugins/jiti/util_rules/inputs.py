@@ -139,9 +139,10 @@ async def find_producer(request: ProducerRequest) -> Producer:
 
 @dataclass(frozen=True)
 class DeploymentConsumers:
-    """Every deployment that takes outputs of another, by producer: (consumer, output) pairs."""
+    """Every deployment that takes outputs of another, by producer: (consumer, parameter,
+    output), the parameter being the consumer's that takes the output."""
 
-    by_producer: FrozenDict[Address, tuple[tuple[Address, str], ...]]
+    by_producer: FrozenDict[Address, tuple[tuple[Address, str, str], ...]]
 
 
 @rule(desc="Collect the consumers of CloudFormation deployments' outputs", level=LogLevel.DEBUG)
@@ -157,10 +158,10 @@ async def collect_consumers(all_targets: AllTargets) -> DeploymentConsumers:
         Get(Producer, ProducerRequest(consumer, name, reference.address))
         for consumer, name, reference in wanted
     )
-    found: dict[Address, set[tuple[Address, str]]] = defaultdict(set)
-    for (consumer, _, reference), producer in zip(wanted, producers):
+    found: dict[Address, set[tuple[Address, str, str]]] = defaultdict(set)
+    for (consumer, name, reference), producer in zip(wanted, producers):
         if producer.target is not None:  # a broken reference is its own deployment's error
-            found[producer.target.address].add((consumer, reference.output))
+            found[producer.target.address].add((consumer, name, reference.output))
     return DeploymentConsumers(FrozenDict({p: tuple(sorted(c)) for p, c in found.items()}))
 
 
