@@ -10,11 +10,14 @@ the region's partition and S3 host (`aws_names`).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import threading
 import time
 from dataclasses import dataclass
 
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from jiti_contract import ASSETS_BUCKET_DEFAULT, TEMPLATE_BODY_LIMIT, fill_placeholders
@@ -30,6 +33,9 @@ STACK_SET_READS = "JitiStackSetAssets"  # the policy statement letting other acc
 POLICY_SETTLE_S = 2.0
 POLICY_ATTEMPTS = 5
 _POLICY_WRITES = threading.Lock()
+# Uploads in one part (up to S3's 5 GB), so that S3 keeps the SHA-256 of the whole object, not
+# a checksum of part checksums.
+ONE_PART = TransferConfig(multipart_threshold=5 * 1024**3)
 
 
 def bucket_name(account: str, region: str, pattern: str = ASSETS_BUCKET_DEFAULT) -> str:
@@ -171,39 +177,106 @@ class AssetsBucket:
                 raise self._refused(e) from None
             raise
 
-    def put(self, key: str, body: bytes) -> None:
-        self._s3.put_object(**self._owned(Key=key, Body=body))
+    def put(self, key: str, body: bytes) -> str | None:
+        """Put `body` at `key`, with its SHA-256 for S3 to check and keep; returns the version."""
+        checksum = _b64(hashlib.sha256(body).hexdigest())
+        response = self._s3.put_object(
+            **self._owned(Key=key, Body=body, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
+        )
+        return response.get("VersionId")
 
-    def upload(self, deployment: Deployment, log=print) -> int:
-        """Upload the deployment's assets the bucket lacks; returns how many were uploaded."""
-        uploaded = 0
+    def stored_version(self, key: str, sha256: str) -> tuple[bool, str | None]:
+        """Whether an object is at `key`, and its version if it holds the bytes whose SHA-256
+        is `sha256` (hex), as S3 computed it on upload; None if it holds other bytes, was put
+        without a checksum, or has no version of its own to pin."""
+        try:
+            head = self._s3.head_object(**self._owned(Key=key, ChecksumMode="ENABLED"))
+        except ClientError as e:
+            if e.response["Error"]["Code"] in NOT_FOUND:
+                return False, None
+            if e.response["Error"]["Code"] in DENIED:
+                raise self._refused(e) from None
+            raise
+        version = head.get("VersionId")
+        if head.get("ChecksumSHA256") != _b64(sha256) or version in (None, "null"):
+            return True, None
+        return True, version
+
+    def upload(self, deployment: Deployment, *, dry_run: bool = False, log=print) -> dict:
+        """Make sure each asset in the bucket is the version's bytes, uploading it if it is
+        missing or is not (reported: someone else may write to the bucket); returns each
+        asset's S3 version by key, to pin. A dry run uploads nothing: it returns the versions
+        that are right already."""
+        versions = {}
         for asset in deployment.manifest.assets:
-            if self.exists(asset.key):
-                continue
-            log(f"uploading {asset.address} -> s3://{self.name}/{asset.key} ({asset.size} bytes)")
-            self._s3.upload_file(  # the transfer manager: multipart and retries for big assets
-                str(deployment.asset_path(asset)),
-                self.name,
-                asset.key,
-                ExtraArgs={"ExpectedBucketOwner": self.destination.account},
-            )
-            uploaded += 1
-        return uploaded
+            present, version = self.stored_version(asset.key, asset.sha256)
+            if version is None and not dry_run:
+                self._upload(deployment, asset, present, log)
+                version = self._checked(asset.key, asset.sha256)
+            if version:
+                versions[asset.key] = version
+        return versions
 
-    def template_argument(self, deployment: Deployment, *, dry_run: bool) -> dict | None:
+    def _upload(self, deployment: Deployment, asset, present: bool, log) -> None:
+        where = f"s3://{self.name}/{asset.key}"
+        if present:
+            log(
+                f"{where} is not the bytes of {asset.address} (its SHA-256 checksum is missing "
+                "or differs): uploading it again"
+            )
+        else:
+            log(f"uploading {asset.address} -> {where} ({asset.size} bytes)")
+        self._s3.upload_file(  # the transfer manager: retries; one part, so S3 keeps the
+            str(deployment.asset_path(asset)),  # SHA-256 of the whole object
+            self.name,
+            asset.key,
+            ExtraArgs=self._owned_args(
+                ChecksumAlgorithm="SHA256", ChecksumSHA256=_b64(asset.sha256)
+            ),
+            Config=ONE_PART,
+        )
+
+    def _owned_args(self, **kwargs) -> dict:
+        return {"ExpectedBucketOwner": self.destination.account, **kwargs}
+
+    def _checked(self, key: str, sha256: str) -> str:
+        """The version just uploaded, read back: it must hold the bytes, or someone wrote to
+        the key right after."""
+        _, version = self.stored_version(key, sha256)
+        if version is None:
+            raise DeployError(
+                f"s3://{self.name}/{key} changed right after jiti uploaded it (its checksum is "
+                "not the asset's): someone else writes to the assets bucket"
+            )
+        return version
+
+    def template_argument(self, deployment: Deployment, *, dry_run: bool, log=print) -> dict | None:
         """How CloudFormation gets the template: inline up to TEMPLATE_BODY_LIMIT bytes, else
-        from this bucket (uploaded once, by content). None for a dry run that would have to
-        upload it first (a dry run writes nothing)."""
+        from this bucket (uploaded once, by content, and read at the version checked). None
+        for a dry run that would have to upload it first (a dry run writes nothing)."""
         text = deployment.template_path.read_text()
         if len(text.encode()) <= TEMPLATE_BODY_LIMIT:
             return {"TemplateBody": text}
         key = f"templates/{deployment.manifest.template_sha256}.json"
-        if not self.exists(key):
+        sha256 = hashlib.sha256(text.encode()).hexdigest()
+        present, version = self.stored_version(key, sha256)
+        if version is None:
             if dry_run:
                 return None
             self.ensure()
+            if present:
+                log(
+                    f"s3://{self.name}/{key} is not this template (its SHA-256 checksum is "
+                    "missing or differs): uploading it again"
+                )
             self.put(key, text.encode())
-        return {"TemplateURL": self.url(key)}
+            version = self._checked(key, sha256)
+        return {"TemplateURL": self.url(key, version)}
+
+
+def _b64(sha256_hex: str) -> str:
+    """A SHA-256 as S3 gives it (`ChecksumSHA256`: base64 of the digest)."""
+    return base64.b64encode(bytes.fromhex(sha256_hex)).decode()
 
 
 def read_grant(partition: str, bucket: str, principals) -> dict:

@@ -5,14 +5,16 @@ botocore Stubbers answering as S3 does (the source of each answer in the test's 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from jiti_contract import StackSetSettings
-from jiti_deploy import assets, bucket_settings, local_aws, runner
+from jiti_contract import StackSetSettings, asset_version_parameter
+from jiti_deploy import assets, bucket_settings, changes, local_aws, runner
 from jiti_deploy.destinations import CLIENT_CONFIG, Destination
 from jiti_deploy.report import Result
 from jiti_deploy.testutil import quiet, stub_a_hardened_bucket
@@ -256,3 +258,106 @@ def test_the_template_url_names_the_bucket_s_region(monkeypatch, region, host):
     assert bucket_settings.tls_only(s3.bucket.partition, "b")["Resource"][0].startswith(
         "arn:aws-us-gov:" if region.startswith("us-gov") else "arn:aws:"
     )
+
+
+# --- assets are the bytes of the version, and pinned (local AWS) ------------------------------
+
+RIGHT, PLANTED = b"the code this version was built from", b"code someone else put there"
+
+
+def function_stack(code_sha: str, *, function: str, padding: int = 0) -> dict:
+    """A function whose code is the asset with content `code_sha`, pinned to the version jiti
+    gives (as `jiti_infra.lambda_function` writes it); `padding` bytes of metadata make the
+    template large enough to go through S3."""
+    version = asset_version_parameter(code_sha)
+    return {
+        "Metadata": {"Padding": "x" * padding},
+        "Parameters": {
+            "AssetsBucket": {"Type": "String"},
+            version: {"Type": "String", "Default": ""},
+        },
+        "Conditions": {f"{version}Set": {"Fn::Not": [{"Fn::Equals": [{"Ref": version}, ""]}]}},
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17"}},
+            },
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": function,
+                    "Runtime": "python3.11",
+                    "Handler": "app.handler",
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Code": {
+                        "S3Bucket": {"Ref": "AssetsBucket"},
+                        "S3Key": f"assets/{code_sha}.zip",
+                        "S3ObjectVersion": {
+                            "Fn::If": [f"{version}Set", {"Ref": version}, {"Ref": "AWS::NoValue"}]
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
+def code_of(destination: Destination, function: str) -> str:
+    configuration = destination.client("lambda").get_function(FunctionName=function)
+    return configuration["Configuration"]["CodeSha256"]
+
+
+def b64sha(body: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def plant(destination: Destination, key: str, body: bytes) -> None:
+    """Someone who may write to the assets bucket puts `body` at `key`."""
+    name = assets.bucket_name(destination.account, destination.region)
+    destination.client("s3").put_object(Bucket=name, Key=key, Body=body)
+
+
+def test_an_asset_and_a_template_planted_before_the_deploy_are_never_deployed(endpoint, make):
+    """Bytes put at the predictable keys before the first deploy (the code, and a template over
+    51,200 bytes) are not taken for the version's: their checksum is not the asset's, so both
+    are uploaded again, and the stack runs the code and template the version was built from."""
+    destination = local(endpoint, "eu-west-3")
+    sha = hashlib.sha256(RIGHT).hexdigest()
+    template = function_stack(sha, function="planted-before", padding=60_000)
+    deployment = make("planted", template, files={"apps/planted:lambda": RIGHT})
+    assets.AssetsBucket(destination).ensure(log=quiet)
+    plant(destination, f"assets/{sha}.zip", PLANTED)
+    planted_template = {"Resources": {"Planted": {"Type": "AWS::SQS::Queue"}}}
+    key = f"templates/{deployment.manifest.template_sha256}.json"
+    plant(destination, key, json.dumps(planted_template).encode())
+    lines = []
+    assert runner.deploy(destination, deployment, log=lines.append) is Result.DEPLOYED
+    assert code_of(destination, "planted-before") == b64sha(RIGHT)
+    live = destination.client("cloudformation").get_template(StackName="planted-dev")
+    assert "Planted" not in json.dumps(live["TemplateBody"])
+    assert any("uploading it again" in line and sha in line for line in lines)
+
+
+def test_an_asset_overwritten_after_it_was_checked_changes_nothing_deployed(
+    endpoint, make, monkeypatch
+):
+    """Someone overwrites the code and the template right after jiti checked and uploaded
+    them, before CloudFormation reads them: CloudFormation reads the versions jiti pinned
+    (`Code.S3ObjectVersion`, `TemplateURL?versionId=`), not what is at the keys now."""
+    destination = local(endpoint, "eu-west-3")
+    sha = hashlib.sha256(RIGHT).hexdigest()
+    template = function_stack(sha, function="overwritten-after", padding=60_000)
+    deployment = make("overwritten", template, files={"apps/overwritten:lambda": RIGHT})
+    create = changes.create
+
+    def overwrite_then_create(cfn, **kwargs):
+        plant(destination, f"assets/{sha}.zip", PLANTED)
+        key = f"templates/{deployment.manifest.template_sha256}.json"
+        plant(destination, key, b'{"Resources": {"Planted": {"Type": "AWS::SQS::Queue"}}}')
+        return create(cfn, **kwargs)
+
+    monkeypatch.setattr(changes, "create", overwrite_then_create)
+    assert runner.deploy(destination, deployment, log=quiet) is Result.DEPLOYED
+    assert code_of(destination, "overwritten-after") == b64sha(RIGHT)
+    live = destination.client("cloudformation").get_template(StackName="overwritten-dev")
+    assert "Planted" not in json.dumps(live["TemplateBody"])
