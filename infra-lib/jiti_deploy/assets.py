@@ -87,8 +87,9 @@ class AssetsBucket:
         if not self._exists():
             self._create(log)
         repaired = bucket_settings.repair(self._s3, self._owned)
-        if self._tls_policy():
-            repaired.append("TLS-only policy")
+        with _POLICY_WRITES:
+            if self._tls_policy():
+                repaired.append("TLS-only policy")
         if repaired:
             log(f"assets bucket {self.name}: set {', '.join(repaired)}")
 
@@ -150,21 +151,27 @@ class AssetsBucket:
         deploy's write dropped these accounts."""
         wanted = {aws_names.account_root(self.partition, a) for a in accounts}
         for attempt in range(POLICY_ATTEMPTS + 1):
-            statements = self._policy_statements()
-            granted = _granted(statements)
-            if wanted <= granted:
-                return
-            if attempt == POLICY_ATTEMPTS:
-                break
-            others = [s for s in statements if s.get("Sid") != STACK_SET_READS]
-            with _POLICY_WRITES:  # the deploys of this run write one at a time
-                self._put_policy([*others, read_grant(self.partition, self.name, wanted | granted)])
-            time.sleep(0.1 if self.destination.local else POLICY_SETTLE_S)
+            with _POLICY_WRITES:  # the deploys of this run read and write one at a time
+                if self._grant(wanted):
+                    return
+            if attempt < POLICY_ATTEMPTS:
+                time.sleep(0.1 if self.destination.local else POLICY_SETTLE_S)
         raise DeployError(
             f"the assets bucket {self.name}: the read grant for AWS accounts "
             f"{', '.join(sorted(accounts))} was overwritten {POLICY_ATTEMPTS} times by concurrent "
             "deploys; run again"
         )
+
+    def _grant(self, wanted: set[str]) -> bool:
+        """Whether the read grant names every principal in `wanted`; if not, write it with
+        them added to those it names."""
+        statements = self._policy_statements()
+        granted = _granted(statements)
+        if wanted <= granted:
+            return True
+        others = [s for s in statements if s.get("Sid") != STACK_SET_READS]
+        self._put_policy([*others, read_grant(self.partition, self.name, wanted | granted)])
+        return False
 
     def exists(self, key: str) -> bool:
         try:

@@ -37,7 +37,9 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
     and replaces it when its name changes (keeping the old table under
     `UpdateReplacePolicy: Retain`).
 16. a `TemplateURL` with `?versionId=` and a Lambda function's `Code.S3ObjectVersion` read the
-    newest version of the key, not the one named (`s3_versions.py`).
+    newest version of the key, not the one named (`s3_versions.py`);
+17. a PutObject whose claimed checksum is not its bytes' is kept with that checksum; S3 refuses
+    it with `BadDigest` (`s3_checksums.py`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -58,7 +60,7 @@ from moto.s3 import responses as s3_responses
 from moto.s3.exceptions import BucketAccessDeniedError
 
 from jiti_contract import RETAINING_POLICIES, TEMPLATE_BODY_LIMIT
-from jiti_deploy.local_aws import change_sets, drift, s3_versions
+from jiti_deploy.local_aws import change_sets, drift, s3_checksums, s3_versions
 
 
 class ResourceFailed(Exception):
@@ -393,5 +395,6 @@ def apply() -> None:
     change_sets.apply()
     drift.apply()
     s3_versions.apply()
+    s3_checksums.apply()
     dynamodb_table.Table.update_from_cloudformation_json = classmethod(_update_table)
     _applied = True
