@@ -36,6 +36,16 @@ SALT_TAG = "jiti:salt"  # the stack's own salt for hashing NoEcho values into ji
 # Template parameters whose values jiti supplies at deploy time.
 ENVIRONMENT_PARAMETER = "Environment"
 ASSETS_BUCKET_PARAMETER = "AssetsBucket"
+# The S3 object version of an asset that CloudFormation reads (e.g. a Lambda function's
+# `Code.S3ObjectVersion`), so that bytes put at the asset's key later change nothing deployed.
+# Its default, "", leaves the version unpinned (StackSets, whose buckets differ per region).
+ASSET_VERSION_PARAMETER_PREFIX = "JitiAssetVersion"
+
+
+def asset_version_parameter(sha256: str) -> str:
+    """The parameter holding the S3 object version of the asset with content `sha256`."""
+    return f"{ASSET_VERSION_PARAMETER_PREFIX}{sha256[:16]}"
+
 
 # The assets bucket of each account and region (`[jiti].assets_bucket`).
 ASSETS_BUCKET_DEFAULT = "jiti-assets-{account}-{region}"

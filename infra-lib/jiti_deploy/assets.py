@@ -2,18 +2,26 @@
 
 The bucket's name is guessable (`jiti-assets-<account>-<region>` by default), so another
 account could create it first: every call to it says which account must own it
-(`ExpectedBucketOwner`), and a bucket owned by someone else is refused, never written to. A
-bucket jiti creates is private, encrypted, TLS-only, versioned, and drops old versions.
+(`ExpectedBucketOwner`), and a bucket owned by someone else is refused, never written to. The
+bucket is private, encrypted, TLS-only, versioned, and drops old versions: checked and repaired
+on every run that uses it (`bucket_settings`), whoever created it. ARNs and URLs are those of
+the region's partition and S3 host (`aws_names`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import threading
+import time
 from dataclasses import dataclass
 
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from jiti_contract import ASSETS_BUCKET_DEFAULT, TEMPLATE_BODY_LIMIT, fill_placeholders
+from jiti_deploy import aws_names, bucket_settings
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination
 from jiti_deploy.errors import DeployError
@@ -21,6 +29,13 @@ from jiti_deploy.errors import DeployError
 NOT_FOUND = ("404", "NoSuchBucket", "NotFound", "NoSuchKey")
 DENIED = ("403", "AccessDenied", "Forbidden")
 STACK_SET_READS = "JitiStackSetAssets"  # the policy statement letting other accounts read
+# A concurrent deploy's policy write shows after this long; and so many tries at most.
+POLICY_SETTLE_S = 2.0
+POLICY_ATTEMPTS = 5
+_POLICY_WRITES = threading.Lock()
+# Uploads in one part (up to S3's 5 GB), so that S3 keeps the SHA-256 of the whole object, not
+# a checksum of part checksums.
+ONE_PART = TransferConfig(multipart_threshold=5 * 1024**3)
 
 
 def bucket_name(account: str, region: str, pattern: str = ASSETS_BUCKET_DEFAULT) -> str:
@@ -54,19 +69,44 @@ class AssetsBucket:
             '"acme-jiti-{account}-{region}")'
         )
 
+    @property
+    def partition(self) -> str:
+        return aws_names.partition(self.destination.session, self.destination.region)
+
+    def url(self, key: str, version: str | None = None) -> str:
+        """The object's URL at the bucket's regional host, as CloudFormation takes it."""
+        d = self.destination
+        return aws_names.object_url(d.session, d.region, self.name, key, version)
+
     def ensure(self, log=print) -> None:
-        """The bucket exists and is this account's (checked once per run and destination)."""
+        """The bucket exists, is this account's, and has its protections (checked, and
+        repaired where they differ, once per run and destination)."""
         self.destination.once(f"bucket {self.name}", lambda: self._ensure(log))
 
     def _ensure(self, log) -> None:
+        if not self._exists():
+            self._create(log)
+        repaired = bucket_settings.repair(self._s3, self._owned)
+        with _POLICY_WRITES:
+            if self._tls_policy():
+                repaired.append("TLS-only policy")
+        if repaired:
+            log(f"assets bucket {self.name}: set {', '.join(repaired)}")
+
+    def _exists(self) -> bool:
         try:
             self._s3.head_bucket(**self._owned())
-            return
+            return True
         except ClientError as e:
             if e.response["Error"]["Code"] in DENIED:
                 raise self._refused(e) from None
             if e.response["Error"]["Code"] not in NOT_FOUND:
                 raise
+            return False
+
+    def _create(self, log) -> None:
+        """Create the bucket; another run of this account that created it first (two first
+        deploys racing) is success: S3 answers `BucketAlreadyOwnedByYou`."""
         log(f"creating the assets bucket {self.name}")
         region = self.destination.region
         location = {} if region == "us-east-1" else {"LocationConstraint": region}
@@ -76,76 +116,62 @@ class AssetsBucket:
                 **({"CreateBucketConfiguration": location} if location else {}),
             )
         except ClientError as e:
-            if e.response["Error"]["Code"] == "BucketAlreadyExists":  # someone else's name
+            code = e.response["Error"]["Code"]
+            if code == "BucketAlreadyExists":  # someone else's name
                 raise self._refused(e) from None
-            raise
+            if code != "BucketAlreadyOwnedByYou":
+                raise
         self._s3.get_waiter("bucket_exists").wait(**self._owned())
-        self._harden()
 
-    def _harden(self) -> None:
-        s3 = self._s3
-        s3.put_public_access_block(
-            **self._owned(
-                PublicAccessBlockConfiguration={
-                    "BlockPublicAcls": True,
-                    "IgnorePublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "RestrictPublicBuckets": True,
-                }
-            )
-        )
-        s3.put_bucket_encryption(
-            **self._owned(
-                ServerSideEncryptionConfiguration={
-                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-                }
-            )
-        )
-        s3.put_bucket_versioning(**self._owned(VersioningConfiguration={"Status": "Enabled"}))
-        s3.put_bucket_lifecycle_configuration(
-            **self._owned(
-                LifecycleConfiguration={
-                    "Rules": [
-                        {
-                            "ID": "jiti-old-versions",
-                            "Status": "Enabled",
-                            "Filter": {"Prefix": ""},
-                            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
-                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-                        }
-                    ]
-                }
-            )
-        )
-        self._put_policy([_tls_only(self.name)])
+    def _tls_policy(self) -> bool:
+        """Add the TLS-only statement if the policy lacks it (or it was changed); keeps the
+        rest. Returns whether it was written."""
+        statements = self._policy_statements()
+        if any(bucket_settings.is_tls_only(s, self.partition, self.name) for s in statements):
+            return False
+        others = [s for s in statements if s.get("Sid") != bucket_settings.TLS_ONLY_SID]
+        self._put_policy([bucket_settings.tls_only(self.partition, self.name), *others])
+        return True
 
     def _policy_statements(self) -> list[dict]:
-        try:
-            policy = self._s3.get_bucket_policy(**self._owned())["Policy"]
-        except ClientError as e:
-            if e.response["Error"]["Code"] == "NoSuchBucketPolicy":
-                return []
-            raise
-        return json.loads(policy).get("Statement", [])
+        policy = bucket_settings.read(
+            lambda: self._s3.get_bucket_policy(**self._owned())["Policy"], "NoSuchBucketPolicy"
+        )
+        return json.loads(policy).get("Statement", []) if policy else []
 
     def _put_policy(self, statements: list[dict]) -> None:
         policy = {"Version": "2012-10-17", "Statement": statements}
         self._s3.put_bucket_policy(**self._owned(Policy=json.dumps(policy)))
 
     def allow_reads(self, accounts) -> None:
-        """Let other accounts read the assets (StackSet instances live in other accounts),
-        keeping the rest of the bucket policy."""
-        statements = [s for s in self._policy_statements() if s.get("Sid") != STACK_SET_READS]
-        statements.append(
-            {
-                "Sid": STACK_SET_READS,
-                "Effect": "Allow",
-                "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in sorted(accounts)]},
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{self.name}/assets/*",
-            }
+        """Let `accounts` read the assets (StackSet instances live in other accounts), adding
+        them to the accounts the grant already names (other StackSets' instances read the same
+        bucket) and keeping the rest of the policy. The policy is one document with no
+        conditional write: after a pause it is read again, and written again if a concurrent
+        deploy's write dropped these accounts."""
+        wanted = {aws_names.account_root(self.partition, a) for a in accounts}
+        for attempt in range(POLICY_ATTEMPTS + 1):
+            with _POLICY_WRITES:  # the deploys of this run read and write one at a time
+                if self._grant(wanted):
+                    return
+            if attempt < POLICY_ATTEMPTS:
+                time.sleep(0.1 if self.destination.local else POLICY_SETTLE_S)
+        raise DeployError(
+            f"the assets bucket {self.name}: the read grant for AWS accounts "
+            f"{', '.join(sorted(accounts))} was overwritten {POLICY_ATTEMPTS} times by concurrent "
+            "deploys; run again"
         )
-        self._put_policy(statements)
+
+    def _grant(self, wanted: set[str]) -> bool:
+        """Whether the read grant names every principal in `wanted`; if not, write it with
+        them added to those it names."""
+        statements = self._policy_statements()
+        granted = _granted(statements)
+        if wanted <= granted:
+            return True
+        others = [s for s in statements if s.get("Sid") != STACK_SET_READS]
+        self._put_policy([*others, read_grant(self.partition, self.name, wanted | granted)])
+        return False
 
     def exists(self, key: str) -> bool:
         try:
@@ -158,47 +184,125 @@ class AssetsBucket:
                 raise self._refused(e) from None
             raise
 
-    def put(self, key: str, body: bytes) -> None:
-        self._s3.put_object(**self._owned(Key=key, Body=body))
+    def put(self, key: str, body: bytes) -> str | None:
+        """Put `body` at `key`, with its SHA-256 for S3 to check and keep; returns the version."""
+        checksum = _b64(hashlib.sha256(body).hexdigest())
+        response = self._s3.put_object(
+            **self._owned(Key=key, Body=body, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
+        )
+        return response.get("VersionId")
 
-    def upload(self, deployment: Deployment, log=print) -> int:
-        """Upload the deployment's assets the bucket lacks; returns how many were uploaded."""
-        uploaded = 0
+    def stored_version(self, key: str, sha256: str) -> tuple[bool, str | None]:
+        """Whether an object is at `key`, and its version if it holds the bytes whose SHA-256
+        is `sha256` (hex), as S3 computed it on upload; None if it holds other bytes, was put
+        without a checksum, or has no version of its own to pin."""
+        try:
+            head = self._s3.head_object(**self._owned(Key=key, ChecksumMode="ENABLED"))
+        except ClientError as e:
+            if e.response["Error"]["Code"] in NOT_FOUND:
+                return False, None
+            if e.response["Error"]["Code"] in DENIED:
+                raise self._refused(e) from None
+            raise
+        version = head.get("VersionId")
+        if head.get("ChecksumSHA256") != _b64(sha256) or version in (None, "null"):
+            return True, None
+        return True, version
+
+    def upload(self, deployment: Deployment, *, dry_run: bool = False, log=print) -> dict:
+        """Make sure each asset in the bucket is the version's bytes, uploading it if it is
+        missing or is not (reported: someone else may write to the bucket); returns each
+        asset's S3 version by key, to pin. A dry run uploads nothing: it returns the versions
+        that are right already."""
+        versions = {}
         for asset in deployment.manifest.assets:
-            if self.exists(asset.key):
-                continue
-            log(f"uploading {asset.address} -> s3://{self.name}/{asset.key} ({asset.size} bytes)")
-            self._s3.upload_file(  # the transfer manager: multipart and retries for big assets
-                str(deployment.asset_path(asset)),
-                self.name,
-                asset.key,
-                ExtraArgs={"ExpectedBucketOwner": self.destination.account},
-            )
-            uploaded += 1
-        return uploaded
+            present, version = self.stored_version(asset.key, asset.sha256)
+            if version is None and not dry_run:
+                self._upload(deployment, asset, present, log)
+                version = self._checked(asset.key, asset.sha256)
+            if version:
+                versions[asset.key] = version
+        return versions
 
-    def template_argument(self, deployment: Deployment, *, dry_run: bool) -> dict | None:
+    def _upload(self, deployment: Deployment, asset, present: bool, log) -> None:
+        where = f"s3://{self.name}/{asset.key}"
+        if present:
+            log(
+                f"{where} is not the bytes of {asset.address} (its SHA-256 checksum is missing "
+                "or differs): uploading it again"
+            )
+        else:
+            log(f"uploading {asset.address} -> {where} ({asset.size} bytes)")
+        self._s3.upload_file(  # the transfer manager: retries; one part, so S3 keeps the
+            str(deployment.asset_path(asset)),  # SHA-256 of the whole object
+            self.name,
+            asset.key,
+            ExtraArgs=self._owned_args(
+                ChecksumAlgorithm="SHA256", ChecksumSHA256=_b64(asset.sha256)
+            ),
+            Config=ONE_PART,
+        )
+
+    def _owned_args(self, **kwargs) -> dict:
+        return {"ExpectedBucketOwner": self.destination.account, **kwargs}
+
+    def _checked(self, key: str, sha256: str) -> str:
+        """The version just uploaded, read back: it must hold the bytes, or someone wrote to
+        the key right after."""
+        _, version = self.stored_version(key, sha256)
+        if version is None:
+            raise DeployError(
+                f"s3://{self.name}/{key} changed right after jiti uploaded it (its checksum is "
+                "not the asset's): someone else writes to the assets bucket"
+            )
+        return version
+
+    def template_argument(self, deployment: Deployment, *, dry_run: bool, log=print) -> dict | None:
         """How CloudFormation gets the template: inline up to TEMPLATE_BODY_LIMIT bytes, else
-        from this bucket (uploaded once, by content). None for a dry run that would have to
-        upload it first (a dry run writes nothing)."""
+        from this bucket (uploaded once, by content, and read at the version checked). None
+        for a dry run that would have to upload it first (a dry run writes nothing)."""
         text = deployment.template_path.read_text()
         if len(text.encode()) <= TEMPLATE_BODY_LIMIT:
             return {"TemplateBody": text}
         key = f"templates/{deployment.manifest.template_sha256}.json"
-        if not self.exists(key):
+        sha256 = hashlib.sha256(text.encode()).hexdigest()
+        present, version = self.stored_version(key, sha256)
+        if version is None:
             if dry_run:
                 return None
             self.ensure()
+            if present:
+                log(
+                    f"s3://{self.name}/{key} is not this template (its SHA-256 checksum is "
+                    "missing or differs): uploading it again"
+                )
             self.put(key, text.encode())
-        return {"TemplateURL": f"https://{self.name}.s3.amazonaws.com/{key}"}
+            version = self._checked(key, sha256)
+        return {"TemplateURL": self.url(key, version)}
 
 
-def _tls_only(bucket: str) -> dict:
+def _b64(sha256_hex: str) -> str:
+    """A SHA-256 as S3 gives it (`ChecksumSHA256`: base64 of the digest)."""
+    return base64.b64encode(bytes.fromhex(sha256_hex)).decode()
+
+
+def read_grant(partition: str, bucket: str, principals) -> dict:
+    """The statement letting `principals` (account ids, or the ARNs S3 gives back) read the
+    assets."""
+    arns = sorted({p if ":" in p else aws_names.account_root(partition, p) for p in principals})
     return {
-        "Sid": "JitiTlsOnly",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        "Sid": STACK_SET_READS,
+        "Effect": "Allow",
+        "Principal": {"AWS": arns},
+        "Action": "s3:GetObject",
+        "Resource": aws_names.s3_arn(partition, bucket, "/assets/*"),
     }
+
+
+def _granted(statements: list[dict]) -> set[str]:
+    """The principals the read grant names now (S3 gives one back as a string, not a list)."""
+    for s in statements:
+        if s.get("Sid") == STACK_SET_READS:
+            principals = s.get("Principal", {}).get("AWS", [])
+            return set(principals if isinstance(principals, list) else [principals])
+    return set()

@@ -215,13 +215,14 @@ def _settled(cfn, deployment: Deployment, current, poll_s: float, log):
     return current
 
 
-def _stage(bucket: AssetsBucket, deployment: Deployment, *, dry_run: bool, log) -> dict | None:
-    """Upload the assets the bucket lacks, and say how the change set gets the template
-    (None: only a local preview is possible, see AssetsBucket.template_argument)."""
+def _stage(bucket: AssetsBucket, deployment: Deployment, *, dry_run: bool, log):
+    """Make sure the bucket holds the assets' bytes, and say how the change set gets the
+    template (None: only a local preview is possible, see AssetsBucket.template_argument) and
+    which asset versions it pins."""
     if not dry_run:  # a dry run writes nothing: the change set only needs the bucket's name
         bucket.ensure(log=log)
-        bucket.upload(deployment, log=log)
-    return bucket.template_argument(deployment, dry_run=dry_run)
+    versions = bucket.upload(deployment, dry_run=dry_run, log=log)
+    return bucket.template_argument(deployment, dry_run=dry_run, log=log), versions
 
 
 def _preview_locally(
@@ -463,7 +464,8 @@ class _Run:
         name, cfn = deployment.stack_name, self.cfn
         bucket = AssetsBucket(self.destination)
         parameters = settings.parameters(deployment, bucket.name, self.destination)  # no write yet
-        template_arg = _stage(bucket, deployment, dry_run=self.dry_run, log=self.log)
+        template_arg, versions = _stage(bucket, deployment, dry_run=self.dry_run, log=self.log)
+        parameters.update(settings.asset_versions(deployment, versions))
         if template_arg is None:
             return self.preview_here(
                 deployment,

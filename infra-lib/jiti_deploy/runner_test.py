@@ -19,6 +19,7 @@ from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import CLIENT_CONFIG, Destination
 from jiti_deploy.errors import DeployError
 from jiti_deploy.report import Result
+from jiti_deploy.testutil import stub_a_hardened_bucket
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -318,6 +319,7 @@ def stub_older_version_live(aws, old_tags: dict) -> None:
         {},
         {"Bucket": f"jiti-assets-{ACCOUNT}-{REGION}", "ExpectedBucketOwner": ACCOUNT},
     )
+    stub_a_hardened_bucket(aws.stubs["s3"], f"jiti-assets-{ACCOUNT}-{REGION}", ACCOUNT)
 
 
 def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deployment):

@@ -15,6 +15,7 @@ from jiti_contract import (
     REPOSITORY_TAG,
     SALT_TAG,
     VERSION_TAG,
+    asset_version_parameter,
     check_parameters,
     depends_on_tags,
     deployment_tag,
@@ -48,6 +49,18 @@ def parameters(deployment: Deployment, bucket: str | None, destination: Destinat
     if ASSETS_BUCKET_PARAMETER in declared and bucket:
         values[ASSETS_BUCKET_PARAMETER] = bucket
     return values
+
+
+def asset_versions(deployment: Deployment, versions: dict[str, str]) -> dict:
+    """The S3 version of each asset the template pins (`asset_version_parameter`), by
+    parameter; `versions` gives them by key. A template that does not declare one reads the
+    newest version."""
+    declared = deployment.manifest.parameters
+    return {
+        asset_version_parameter(a.sha256): versions[a.key]
+        for a in deployment.manifest.assets
+        if asset_version_parameter(a.sha256) in declared and a.key in versions
+    }
 
 
 def tags(deployment: Deployment) -> dict:

@@ -14,9 +14,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import AWSObject, Export, Output, Parameter, Ref, Sub, Tags, Template
+from troposphere import (
+    AWSObject,
+    Equals,
+    Export,
+    If,
+    Not,
+    Output,
+    Parameter,
+    Ref,
+    Sub,
+    Tags,
+    Template,
+)
 
-from jiti_contract import APP_TAG, ASSETS_BUCKET_PARAMETER, ENV_TAG, ENVIRONMENT_PARAMETER
+from jiti_contract import (
+    APP_TAG,
+    ASSETS_BUCKET_PARAMETER,
+    ENV_TAG,
+    ENVIRONMENT_PARAMETER,
+    asset_version_parameter,
+)
 
 
 class UnknownAssetError(LookupError):
@@ -146,6 +164,22 @@ class App:
             description="S3 bucket holding this stack's content-addressed assets (set by jiti).",
         )
         return Asset(address=full, key=info["key"], sha256=info["sha256"], bucket=Ref(bucket))
+
+    def asset_version(self, asset: Asset) -> If:
+        """The S3 object version of `asset` that the deploy checked holds its bytes, for a
+        property CloudFormation reads the asset with (e.g. `Code.S3ObjectVersion`): bytes put at
+        the key later change nothing deployed. Unset (the newest version) where the deploy
+        gives none (StackSets)."""
+        name = asset_version_parameter(asset.sha256)
+        self.parameter(
+            name,
+            default="",
+            description=f"S3 object version of {asset.address} (set by jiti).",
+        )
+        condition = f"{name}Set"
+        if condition not in self.template.conditions:
+            self.template.add_condition(condition, Not(Equals(Ref(name), "")))
+        return If(condition, Ref(name), Ref("AWS::NoValue"))
 
 
 def _add_tags(resource: AWSObject, tags: dict) -> None:

@@ -38,11 +38,15 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
     `UpdateReplacePolicy: Retain`);
 16. a stack made by a CREATE change set shows the change set's tags before it is executed,
     ListChangeSets ignores `StackName`, executing a change set keeps the stack's others, and
-    none becomes `OBSOLETE` when the stack moves (`review.py`).
+    none becomes `OBSOLETE` when the stack moves (`review.py`);
 17. UpdateStackSet leaves the instances' stacks alone, UpdateStackInstances too, and
     CreateStackInstances with overrides gives a stack only the overridden values; CloudFormation
     updates each instance to the StackSet's template and values, keeping its overrides
-    (`stack_sets.py`).
+    (`stack_sets.py`);
+18. a `TemplateURL` with `?versionId=` and a Lambda function's `Code.S3ObjectVersion` read the
+    newest version of the key, not the one named (`s3_versions.py`);
+19. a PutObject whose claimed checksum is not its bytes' is kept with that checksum; S3 refuses
+    it with `BadDigest` (`s3_checksums.py`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -63,7 +67,7 @@ from moto.s3 import responses as s3_responses
 from moto.s3.exceptions import BucketAccessDeniedError
 
 from jiti_contract import RETAINING_POLICIES, TEMPLATE_BODY_LIMIT
-from jiti_deploy.local_aws import change_sets, drift, review, stack_sets
+from jiti_deploy.local_aws import change_sets, drift, review, s3_checksums, s3_versions, stack_sets
 
 
 class ResourceFailed(Exception):
@@ -399,5 +403,7 @@ def apply() -> None:
     drift.apply()
     review.apply()
     stack_sets.apply()
+    s3_versions.apply()
+    s3_checksums.apply()
     dynamodb_table.Table.update_from_cloudformation_json = classmethod(_update_table)
     _applied = True

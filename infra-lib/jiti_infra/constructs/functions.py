@@ -93,7 +93,11 @@ def lambda_function(
                 FunctionName=function_name,
                 Runtime=runtime,
                 Handler=handler,
-                Code=awslambda.Code(S3Bucket=asset.bucket, S3Key=asset.key),
+                Code=awslambda.Code(
+                    S3Bucket=asset.bucket,
+                    S3Key=asset.key,
+                    S3ObjectVersion=app.asset_version(asset),
+                ),
                 Role=GetAtt(role, "Arn"),
                 MemorySize=memory,
                 Timeout=timeout,

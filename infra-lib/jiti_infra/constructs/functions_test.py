@@ -24,10 +24,15 @@ def test_function_from_asset_with_logs_and_role():
     assert lint_errors(t) == []
     fn = t["Resources"]["Handler"]
     props = fn["Properties"]
+    version = f"JitiAssetVersion{0:016x}"
     assert props["Code"] == {
         "S3Bucket": {"Ref": "AssetsBucket"},
         "S3Key": f"assets/{0:064x}.zip",
+        # The version the deploy checked holds the asset's bytes; the newest where none is given.
+        "S3ObjectVersion": {"Fn::If": [f"{version}Set", {"Ref": version}, {"Ref": "AWS::NoValue"}]},
     }
+    assert t["Parameters"][version]["Default"] == ""
+    assert t["Conditions"][f"{version}Set"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": version}, ""]}]}
     assert props["Handler"] == PANTS_LAMBDA_HANDLER
     assert props["MemorySize"] == 512
     assert props["FunctionName"] == {"Fn::Sub": "greeter-${Environment}-Handler"}
