@@ -156,7 +156,7 @@ def _recreate_after_failed_create(
             "deploy again"
         )
     live.check_owner(again, deployment.address, deployment.plan.app, deployment.plan.environment)
-    kept = _retained(cfn.describe_stack_events(StackName=again.stack_id)["StackEvents"])
+    kept = _retained(events.of_last(cfn, again.stack_id, "CREATE_IN_PROGRESS"))
     if kept:
         raise DeployError(
             f"{name} is {again.status} from an earlier failed create, which kept resources "
