@@ -35,7 +35,10 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
 15. a DynamoDB table that a stack update changes drops out of the stack (moto cannot update
     one), so every output and reference to it fails from then on; CloudFormation updates it,
     and replaces it when its name changes (keeping the old table under
-    `UpdateReplacePolicy: Retain`).
+    `UpdateReplacePolicy: Retain`);
+16. only the stack's own events are written (a new stack of 60 queues gets 3), all on one page;
+    CloudFormation writes one for each state change of each resource, and pages them 100 at a
+    time (`events.py`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -56,7 +59,7 @@ from moto.s3 import responses as s3_responses
 from moto.s3.exceptions import BucketAccessDeniedError
 
 from jiti_contract import RETAINING_POLICIES, TEMPLATE_BODY_LIMIT
-from jiti_deploy.local_aws import change_sets, drift
+from jiti_deploy.local_aws import change_sets, drift, events
 
 
 class ResourceFailed(Exception):
@@ -82,26 +85,8 @@ def _name_the_failing_resource(original):
     return create
 
 
-def _resource_event(
-    stack,
-    logical_id: str,
-    resource_type: str,
-    status: str,
-    reason: str | None = None,
-    physical_id: str = "",
-) -> None:
-    stack.events.append(
-        models.Event(
-            stack_id=stack.stack_id,
-            stack_name=stack.name,
-            logical_resource_id=logical_id,
-            physical_resource_id=physical_id,
-            resource_type=resource_type,
-            resource_status=status,
-            resource_status_reason=reason,
-            resource_properties=None,
-        )
-    )
+# Kept under its old name for the fixes that write resource events.
+_resource_event = events.record
 
 
 def _roll_back_create(stack) -> None:
@@ -115,14 +100,9 @@ def _roll_back_create(stack) -> None:
     except Exception:
         pass  # what could not be created needs no deleting
     for logical_id, resource in made.items():
+        kind = templates[logical_id].get("Type", "?")
         kept = templates[logical_id].get("DeletionPolicy") == "Retain"
-        _resource_event(
-            stack,
-            logical_id,
-            templates[logical_id].get("Type", "?"),
-            "DELETE_SKIPPED" if kept else "DELETE_COMPLETE",
-            physical_id=str(getattr(resource, "physical_resource_id", "") or ""),
-        )
+        events.deleted(stack, logical_id, kind, events.physical_id(resource), kept=kept)
 
 
 def _keep_retain_except_on_create(original):
@@ -201,14 +181,9 @@ def _report_deleted_resources(original):
         original(self)
         completed = self.events.pop()
         for logical_id, resource in made.items():
+            kind = templates[logical_id].get("Type", "?")
             kept = templates[logical_id].get("DeletionPolicy") in RETAINING_POLICIES
-            _resource_event(
-                self,
-                logical_id,
-                templates[logical_id].get("Type", "?"),
-                "DELETE_SKIPPED" if kept else "DELETE_COMPLETE",
-                physical_id=str(getattr(resource, "physical_resource_id", "") or ""),
-            )
+            events.deleted(self, logical_id, kind, events.physical_id(resource), kept=kept)
         completed.timestamp = utcnow()  # after the resources' events
         self.events.append(completed)
 
@@ -391,4 +366,5 @@ def apply() -> None:
     change_sets.apply()
     drift.apply()
     dynamodb_table.Table.update_from_cloudformation_json = classmethod(_update_table)
+    events.apply()
     _applied = True

@@ -728,16 +728,21 @@ def test_a_stack_policy_refuses_the_replacement_it_denies_and_nothing_changes(cf
 
 
 def test_deleting_a_stack_reports_each_resource_and_what_it_kept(cfn):
-    """Fix 13: DELETE_COMPLETE for the queue, DELETE_SKIPPED for the retained table."""
+    """Fix 13: DELETE_COMPLETE for the queue (after its DELETE_IN_PROGRESS, fix 16),
+    DELETE_SKIPPED for the retained table."""
     stack_id = execute(cfn, "fidelity-delete", queue_and_table("fidelity-delete-t"), "CREATE")[
         "StackId"
     ]
     cfn.delete_stack(StackName=stack_id)
     events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
-    statuses = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in events[:4]]
+    statuses = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in events[:5]]
     assert statuses[0] == ("fidelity-delete", "DELETE_COMPLETE")
-    assert set(statuses[1:3]) == {("Q", "DELETE_COMPLETE"), ("T", "DELETE_SKIPPED")}
-    assert statuses[3] == ("fidelity-delete", "DELETE_IN_PROGRESS")
+    assert set(statuses[1:4]) == {
+        ("Q", "DELETE_COMPLETE"),
+        ("Q", "DELETE_IN_PROGRESS"),
+        ("T", "DELETE_SKIPPED"),
+    }
+    assert statuses[4] == ("fidelity-delete", "DELETE_IN_PROGRESS")
     kept = [e for e in events if e["ResourceStatus"] == "DELETE_SKIPPED"]
     assert kept[0]["PhysicalResourceId"] == "fidelity-delete-t"
 
