@@ -38,7 +38,9 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
     `UpdateReplacePolicy: Retain`);
 16. only the stack's own events are written (a new stack of 60 queues gets 3), all on one page;
     CloudFormation writes one for each state change of each resource, and pages them 100 at a
-    time (`events.py`).
+    time (`events.py`);
+17. a nested stack is made a top-level one: no `ParentId`, no `RootId`, none of its parent's
+    tags, where CloudFormation sets both ids and propagates the parent's tags (`nested.py`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -59,7 +61,7 @@ from moto.s3 import responses as s3_responses
 from moto.s3.exceptions import BucketAccessDeniedError
 
 from jiti_contract import RETAINING_POLICIES, TEMPLATE_BODY_LIMIT
-from jiti_deploy.local_aws import change_sets, drift, events
+from jiti_deploy.local_aws import change_sets, drift, events, nested
 
 
 class ResourceFailed(Exception):
@@ -367,4 +369,5 @@ def apply() -> None:
     drift.apply()
     dynamodb_table.Table.update_from_cloudformation_json = classmethod(_update_table)
     events.apply()
+    nested.apply()
     _applied = True
