@@ -237,7 +237,7 @@ def _update_without_change_set(
             {"ParameterKey": k, "ParameterValue": str(v)} for k, v in sorted(parameters.items())
         ],
         "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(settings.tags(deployment).items())],
-        "Capabilities": list(deployment.plan.capabilities),
+        "Capabilities": list(deployment.capabilities),
     }
     if deployment.plan.role_arn:
         kwargs["RoleARN"] = deployment.plan.role_arn
@@ -424,7 +424,7 @@ class _Run:
             template=template_arg,
             parameters=parameters,
             tags=settings.tags(deployment),
-            capabilities=deployment.plan.capabilities,
+            capabilities=deployment.capabilities,
             role_arn=deployment.plan.role_arn,
             options=settings.change_set_options(deployment, self.destination),
         )

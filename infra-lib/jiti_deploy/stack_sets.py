@@ -126,7 +126,7 @@ def _create_or_update(
         **AssetsBucket(destination).template_argument(deployment, dry_run=False),
         "Parameters": _parameter_list(parameters),
         "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(settings.tags(deployment).items())],
-        "Capabilities": list(deployment.plan.capabilities),
+        "Capabilities": list(deployment.capabilities),
     }
     if live.exists:
         operation = cfn.update_stack_set(**common, OperationPreferences=_preferences(deployment))
