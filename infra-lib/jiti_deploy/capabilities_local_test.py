@@ -2,8 +2,9 @@
 
 CreateStack and UpdateStack API references, `Capabilities`: a template containing macros needs
 CAPABILITY_AUTO_EXPAND, "this includes the AWS::Include and AWS::Serverless transforms, which
-are macros hosted by CloudFormation"; a SAM template's nested applications need it at
-CreateChangeSet too. (moto checks no capability: the test reads what jiti sends.)
+are macros hosted by CloudFormation"; on CreateChangeSet it "has no effect" (CreateChangeSet API
+reference), so sending it there is harmless. (moto checks no capability: the test reads what
+jiti sends.)
 """
 
 from __future__ import annotations
