@@ -85,7 +85,8 @@ def test_a_dry_run_before_orders_is_deployed_shows_the_values_as_pending(repo):
         )
     assert "+ Add     Report " in result.stdout
     assert results(repo) == {"apps/reports:deploy": "dry run"}
-    names = {s["StackName"] for s in cfn(repo).describe_stacks()["Stacks"]}
+    pages = cfn(repo).get_paginator("describe_stacks").paginate()
+    names = {s["StackName"] for page in pages for s in page["Stacks"]}
     assert not {"orders-dev", "reports-dev"} & names
 
 
