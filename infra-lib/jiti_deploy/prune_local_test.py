@@ -37,7 +37,8 @@ def names(destination: Destination) -> set[str]:
     cfn = destination.client("cloudformation")
     return {
         s["StackName"]
-        for s in cfn.describe_stacks()["Stacks"]
+        for page in cfn.get_paginator("describe_stacks").paginate()  # 50 stacks a page here
+        for s in page["Stacks"]
         if s["StackStatus"] != "DELETE_COMPLETE"
     }
 

@@ -51,7 +51,8 @@ def test_a_nested_stack_names_its_parent_and_root_and_carries_the_parent_s_tags(
     tags = {"jiti:repository": "nested", "jiti:deployment": "apps/top:deploy"}
     top = execute(cfn, "nested-top", nesting("middle.json"), "CREATE", tags=tags)
     assert top["StackStatus"] == "CREATE_COMPLETE" and "ParentId" not in top
-    stacks = {s["StackName"]: s for s in cfn.describe_stacks()["Stacks"]}
+    pages = cfn.get_paginator("describe_stacks").paginate()  # 50 stacks a page
+    stacks = {s["StackName"]: s for page in pages for s in page["Stacks"]}
     middle = next(s for n, s in stacks.items() if n.startswith("nested-top-Child-"))
     bottom = next(s for n, s in stacks.items() if n.startswith(f"{middle['StackName']}-Child-"))
     assert (middle["ParentId"], middle["RootId"]) == (top["StackId"], top["StackId"])
