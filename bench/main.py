@@ -150,7 +150,8 @@ class Bench:
             aws_access_key_id="jiti-local",
             aws_secret_access_key="jiti-local",
         )
-        stacks = {s["StackName"]: s for s in cfn.describe_stacks()["Stacks"]}
+        pages = cfn.get_paginator("describe_stacks").paginate()  # 50 stacks a page here
+        stacks = {s["StackName"]: s for page in pages for s in page["Stacks"]}
         proxy.take()
 
         batch, each, awscli = Samples("deploy-stacks"), Samples("experimental"), Samples("aws")

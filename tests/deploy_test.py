@@ -41,7 +41,11 @@ def tags(description: dict) -> dict:
 
 
 def event_count(repo, name: str) -> int:
-    return len(repo.aws("cloudformation").describe_stack_events(StackName=name)["StackEvents"])
+    """Every event of the stack, on every page (CloudFormation pages them 100 at a time)."""
+    pages = (
+        repo.aws("cloudformation").get_paginator("describe_stack_events").paginate(StackName=name)
+    )
+    return sum(len(page["StackEvents"]) for page in pages)
 
 
 def change_sets(repo, name: str) -> list[dict]:

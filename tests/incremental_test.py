@@ -55,9 +55,10 @@ def results(repo) -> dict[str, str]:
 
 
 def event_counts(repo) -> dict[str, int]:
-    cfn = repo.aws("cloudformation")
+    """Every event of each stack, on every page (CloudFormation pages them 100 at a time)."""
+    paginator = repo.aws("cloudformation").get_paginator("describe_stack_events")
     return {
-        n: len(cfn.describe_stack_events(StackName=n)["StackEvents"])
+        n: sum(len(page["StackEvents"]) for page in paginator.paginate(StackName=n))
         for n in ("greeter-dev", "orders-dev", "site-dev")
     }
 

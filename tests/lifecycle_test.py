@@ -43,7 +43,8 @@ def outputs(repo, name: str) -> dict:
 def stack_names(repo) -> set[str]:
     return {
         s["StackName"]
-        for s in repo.aws("cloudformation").describe_stacks()["Stacks"]
+        for page in repo.aws("cloudformation").get_paginator("describe_stacks").paginate()
+        for s in page["Stacks"]
         if s["StackStatus"] != "DELETE_COMPLETE"
     }
 

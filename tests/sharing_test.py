@@ -45,6 +45,12 @@ def stack(repo, name: str, account: str | None = None, region: str = "us-east-1"
     return cfn(repo, account, region).describe_stacks(StackName=name)["Stacks"][0]
 
 
+def event_count(repo, name: str) -> int:
+    """Every event of the stack, on every page (CloudFormation pages them 100 at a time)."""
+    pages = cfn(repo).get_paginator("describe_stack_events").paginate(StackName=name)
+    return sum(len(page["StackEvents"]) for page in pages)
+
+
 def outputs(description: dict) -> dict:
     return {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
 
@@ -79,7 +85,8 @@ def test_a_dry_run_before_orders_is_deployed_shows_the_values_as_pending(repo):
         )
     assert "+ Add     Report " in result.stdout
     assert results(repo) == {"apps/reports:deploy": "dry run"}
-    names = {s["StackName"] for s in cfn(repo).describe_stacks()["Stacks"]}
+    pages = cfn(repo).get_paginator("describe_stacks").paginate()
+    names = {s["StackName"] for page in pages for s in page["Stacks"]}
     assert not {"orders-dev", "reports-dev"} & names
 
 
@@ -146,7 +153,7 @@ def test_an_orders_change_that_changes_a_value_redeploys_reports_with_it(repo):
 
 
 def test_an_orders_change_that_keeps_its_outputs_leaves_reports_up_to_date(repo):
-    events = len(cfn(repo).describe_stack_events(StackName="reports-dev")["StackEvents"])
+    events = event_count(repo, "reports-dev")
     repo.edit("apps/orders/worker.py", '"status": "stored"', '"status": "kept"')
     repo.commit("orders: rename the stored status")
     repo.pants(*CHANGED, "deploy-stacks")
@@ -154,7 +161,7 @@ def test_an_orders_change_that_keeps_its_outputs_leaves_reports_up_to_date(repo)
         **{address: "deployed" for address in ORDERS},
         **{address: "up to date" for address in REPORTS},  # selected, as orders' dependents
     }
-    assert len(cfn(repo).describe_stack_events(StackName="reports-dev")["StackEvents"]) == events
+    assert event_count(repo, "reports-dev") == events
 
 
 def test_dropping_an_output_reports_takes_is_refused_before_anything_is_written(repo):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from jiti_deploy import interrupt
 
 TERMINAL_SUFFIXES = ("_COMPLETE", "_FAILED")
+STACK_TYPE = "AWS::CloudFormation::Stack"  # the type of a stack's own events
 
 
 def _new_events(cfn, stack_id: str, seen: set[str]) -> list[dict]:
@@ -66,3 +67,16 @@ def follow(
                 f"{stack['StackName']}: interrupted while {status}: the operation carries on in "
                 "CloudFormation, and the next run waits for it to end"
             )
+
+
+def of_last(cfn, stack_id: str, started: str) -> list[dict]:
+    """The events of the stack's last operation, newest first: every page back to the stack's
+    own `started` event (e.g. CREATE_IN_PROGRESS), since DescribeStackEvents returns events in
+    reverse chronological order, a page at a time (NextToken)."""
+    found = []
+    for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack_id):
+        for event in page["StackEvents"]:
+            if event["ResourceType"] == STACK_TYPE and event["ResourceStatus"] == started:
+                return found
+            found.append(event)
+    return found

@@ -168,7 +168,8 @@ def test_a_dry_run_shows_a_pending_value_and_a_real_run_refuses_before_any_write
     with pytest.raises(DeployError, match=r"apps/early:deploy: input Colour .* deploy apps/late"):
         deploy(destinations, waiting)
     cfn = destinations.get(None, REGION, None).client("cloudformation")
-    assert "early-dev" not in {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
+    pages = cfn.get_paginator("describe_stacks").paginate()
+    assert "early-dev" not in {s["StackName"] for page in pages for s in page["Stacks"]}
 
 
 def test_dropping_an_output_a_live_consumer_takes_is_refused_naming_it(destinations, make):

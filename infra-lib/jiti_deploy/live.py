@@ -51,6 +51,7 @@ class LiveStack:
     reason: str | None = None
     termination_protection: bool = False
     stack_id: str | None = None
+    nested: bool = False  # a nested stack: its parent's resource, with its parent's tags
 
     @classmethod
     def from_description(cls, stack: dict) -> "LiveStack":
@@ -62,6 +63,7 @@ class LiveStack:
             reason=stack.get("StackStatusReason"),
             termination_protection=bool(stack.get("EnableTerminationProtection")),
             stack_id=stack.get("StackId"),
+            nested=bool(stack.get("ParentId") or stack.get("RootId")),
         )
 
     @property

@@ -8,9 +8,11 @@ paginated DescribeStacks per account and region the repository's deployments rea
 dependents first (the `jiti:depends-on` tags their deployments recorded), a stack with
 termination protection is refused, and resources a deletion leaves behind (DeletionPolicy
 Retain) are reported. A stack left in REVIEW_IN_PROGRESS (a CREATE change set never executed)
-has no tags on CloudFormation: it is known by its change sets' tags (`in_review`). StackSets are found the same way, and deleted with their instances (whose
-stacks, named `StackSet-...`, are never deleted one by one). With `--prune-assets`, assets-bucket objects that no live stack or
-StackSet references any more, and older than a grace period, are deleted as well
+has no tags on CloudFormation: it is known by its change sets' tags (`in_review`). StackSets are
+found the same way, and deleted with their instances (whose stacks, named `StackSet-...`, are
+never deleted one by one; nor are nested stacks, which carry their parent's tags and go with
+it). With `--prune-assets`, assets-bucket objects that no live stack or StackSet references any
+more, and older than a grace period, are deleted as well
 (`assets.unused`).
 """
 
@@ -91,8 +93,10 @@ def find(
         for stack in stacks:
             if stack.tags.get(REPOSITORY_TAG) != inventory.repository:
                 continue  # not this repository's: never touched
-            if stack.name.startswith("StackSet-") or (*where, stack.name) in wanted:
-                continue  # a StackSet's instance, or still deployed
+            if stack.nested or stack.name.startswith("StackSet-"):
+                continue  # its parent's or its StackSet's: it goes with them, never on its own
+            if (*where, stack.name) in wanted:
+                continue  # still deployed
             candidates.append(Candidate(stack, destination, stack.tags.get(DEPLOYMENT_TAG, "?")))
     _order(candidates)
     _refuse_in_review(candidates)

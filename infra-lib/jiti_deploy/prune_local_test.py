@@ -20,6 +20,7 @@ from jiti_deploy.testutil import quiet, table
 
 REPOSITORY = "prune-test"
 QUEUE = {"Queue": {"Type": "AWS::SQS::Queue"}}
+QUEUE_STACK = {"Resources": QUEUE}
 
 
 @pytest.fixture
@@ -36,7 +37,8 @@ def names(destination: Destination) -> set[str]:
     cfn = destination.client("cloudformation")
     return {
         s["StackName"]
-        for s in cfn.describe_stacks()["Stacks"]
+        for page in cfn.get_paginator("describe_stacks").paginate()  # 50 stacks a page here
+        for s in page["Stacks"]
         if s["StackStatus"] != "DELETE_COMPLETE"
     }
 
@@ -127,6 +129,45 @@ def test_prune_deletes_dependents_first_refuses_protected_stacks_and_reports_wha
     gone = next(o for o in outcomes if o.stack == "p-gone-dev")
     assert gone.retained == ["Table (AWS::DynamoDB::Table): p-gone-orders"]
     assert "p-gone-orders" in destination.client("dynamodb").list_tables()["TableNames"]
+
+
+def test_a_nested_stack_is_never_pruned_on_its_own(destination, destinations, make):
+    """A nested stack carries its parent's tags (fix 17 of the local AWS), this repository's
+    and its deployment's included, under a name no deployment deploys: it is never a stack to
+    prune (DescribeStacks gives its `ParentId`); it goes with its parent."""
+    s3 = destination.client("s3")
+    s3.create_bucket(Bucket="prune-nested-templates")
+    s3.put_object(Bucket="prune-nested-templates", Key="q.json", Body=json.dumps(QUEUE_STACK))
+    url = "https://prune-nested-templates.s3.amazonaws.com/q.json"
+    child = {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": url}}
+    runner.deploy(
+        destination,
+        make("n-top", {"Resources": {"Child": child}}, repository="nested-test"),
+        log=quiet,
+    )
+    nested = [n for n in names(destination) if n.startswith("n-top-dev-Child-")]
+    assert len(nested) == 1
+
+    def run(inventory: Inventory, confirm: bool) -> dict:
+        outcomes: list = []
+        prune.run(
+            destinations,
+            inventory,
+            confirm=confirm,
+            max_parallel=2,
+            assets_grace_days=None,
+            outcomes=outcomes,
+            assets=[],
+            log=quiet,
+        )
+        return {o.stack: o.result for o in outcomes}
+
+    deployed = Inventory("nested-test", (StackPlace("apps/n-top:deploy", "n-top-dev"),))
+    assert run(deployed, confirm=True) == {}
+    assert {"n-top-dev", *nested} <= names(destination)
+    gone = Inventory("nested-test", (StackPlace("apps/other:deploy", "other-dev"),))
+    assert run(gone, confirm=True) == {"n-top-dev": Result.DELETED}
+    assert not {"n-top-dev", *nested} & names(destination)
 
 
 def asset_stack(make, name: str, content: bytes) -> tuple:

@@ -173,8 +173,7 @@ def _recreate_after_failed_create(
     again = in_review.with_owner(cfn, again)
     live.check_owner(again, deployment.address, deployment.plan.app, deployment.plan.environment)
     in_review.check_abandoned(cfn, again)
-    history = cfn.describe_stack_events(StackName=again.stack_id)["StackEvents"]
-    kept = _retained(history)
+    kept = _retained(events.of_last(cfn, again.stack_id, "CREATE_IN_PROGRESS"))
     if kept:
         raise DeployError(
             f"{name} is {again.status} from an earlier failed create, which kept resources "
@@ -259,7 +258,7 @@ def _update_without_change_set(
             {"ParameterKey": k, "ParameterValue": str(v)} for k, v in sorted(parameters.items())
         ],
         "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(settings.tags(deployment).items())],
-        "Capabilities": list(deployment.plan.capabilities),
+        "Capabilities": list(deployment.capabilities),
     }
     if deployment.plan.role_arn:
         kwargs["RoleARN"] = deployment.plan.role_arn
@@ -480,7 +479,7 @@ class _Run:
             template=template_arg,
             parameters=parameters,
             tags=settings.tags(deployment),
-            capabilities=deployment.plan.capabilities,
+            capabilities=deployment.capabilities,
             role_arn=deployment.plan.role_arn,
             options=settings.change_set_options(deployment, self.destination),
         )

@@ -113,8 +113,8 @@ def test_parameters_the_template_refuses_stop_the_deploy_before_any_write(destin
     with pytest.raises(DeployError, match=r"field `parameters`: Size='us-east-1': not one of"):
         runner.deploy(destination, deployment, log=quiet)
     assert bucket_names(destination) == before
-    stacks = destination.client("cloudformation").describe_stacks()["Stacks"]
-    assert "sized-dev" not in {s["StackName"] for s in stacks}
+    pages = destination.client("cloudformation").get_paginator("describe_stacks").paginate()
+    assert "sized-dev" not in {s["StackName"] for page in pages for s in page["Stacks"]}
 
 
 LARGE = {

@@ -249,6 +249,53 @@ def test_a_stale_failed_create_status_deletes_nothing(aws, deployment):
     aws.assert_all_answered()
 
 
+def rolled_back_create_events(queues: int) -> list[dict]:
+    """A failed create's events, newest first, as DescribeStackEvents returns them ("in reverse
+    chronological order", API reference): `queues` queues made and deleted, the table made and
+    kept (DELETE_SKIPPED, DeletionPolicy Retain), a function that failed."""
+    made = [f"Queue{i}" for i in range(queues)]
+    oldest = [stack_event(0, "REVIEW_IN_PROGRESS", "User Initiated")]
+    oldest.append(stack_event(1, "CREATE_IN_PROGRESS", "User Initiated"))
+    for i, logical_id in enumerate(["Table", *made]):
+        kind = "AWS::DynamoDB::Table" if logical_id == "Table" else "AWS::SQS::Queue"
+        oldest += [event(2, logical_id, kind, "CREATE_IN_PROGRESS")]
+        oldest += [event(2, logical_id, kind, "CREATE_IN_PROGRESS", "Resource creation Initiated")]
+        oldest += [event(3, logical_id, kind, "CREATE_COMPLETE")]
+    oldest += [event(4, "Fn", "AWS::Lambda::Function", "CREATE_FAILED", "NoSuchBucket")]
+    oldest += [stack_event(5, "ROLLBACK_IN_PROGRESS", "The following resource(s) failed")]
+    oldest += [event(6, "Table", "AWS::DynamoDB::Table", "DELETE_SKIPPED")]
+    for logical_id in made:
+        oldest += [event(7, logical_id, "AWS::SQS::Queue", "DELETE_IN_PROGRESS")]
+        oldest += [event(8, logical_id, "AWS::SQS::Queue", "DELETE_COMPLETE")]
+    oldest += [stack_event(9, "ROLLBACK_COMPLETE")]
+    for i, e in enumerate(oldest):  # event ids unique, as AWS's are
+        e["EventId"] = f"{e['EventId']}-{i}"
+    return list(reversed(oldest))
+
+
+def test_a_retained_resource_on_a_later_page_of_events_is_never_collided_with(aws, deployment):
+    """A create of 60 queues and a retained table failed: CloudFormation's events, newest first
+    in pages (DescribeStackEvents API reference: NextToken; 100 events a page, as observed in
+    ansible/ansible#41840), put the table's DELETE_SKIPPED on page 2. It is read there: the
+    table is named and the stack is not deleted, since a new create would collide with it."""
+    tags = live_tags(deployment, OLD_VERSION)
+    failed = described_stack("ROLLBACK_COMPLETE", tags=tags)
+    stale = live.LiveStack.from_description(failed)
+    history = rolled_back_create_events(60)
+    assert [e["ResourceStatus"] for e in history[:100]].count("DELETE_SKIPPED") == 0
+    aws.cfn.add_response("describe_stacks", {"Stacks": [failed]}, {"StackName": STACK})
+    first = {"StackEvents": history[:100], "NextToken": "page-2"}
+    aws.cfn.add_response("describe_stack_events", first, {"StackName": STACK_ID})
+    second = {"StackEvents": history[100:]}
+    aws.cfn.add_response(
+        "describe_stack_events", second, {"StackName": STACK_ID, "NextToken": "page-2"}
+    )
+    with pytest.raises(DeployError, match=r"(?s)kept resources.*Table \(AWS::DynamoDB::Table\)"):
+        runner.deploy(aws.target, deployment, log=lambda _: None, current=stale)
+    assert "cloudformation.DeleteStack" not in aws.calls
+    aws.assert_all_answered()
+
+
 def test_live_stack_at_this_version_and_config_is_up_to_date_after_one_read(aws, deployment):
     """Skipping what is live costs one DescribeStacks, and still writes the outputs file."""
     aws.cfn.add_response(

@@ -240,7 +240,7 @@ def _create_or_update(
         **AssetsBucket(destination).template_argument(deployment, dry_run=False),
         "Parameters": _parameter_list(parameters),
         "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(settings.tags(deployment).items())],
-        "Capabilities": list(deployment.plan.capabilities),
+        "Capabilities": list(deployment.capabilities),
     }
     if current.exists:
         ops.run("update_stack_set", **common, OperationPreferences=_preferences(deployment))

@@ -21,6 +21,7 @@ from pathlib import Path
 from troposphere import Template
 
 from jiti_contract import EXIT_USER_ERROR, SynthesisRequest, from_json
+from jiti_infra import local_paths
 from jiti_infra.app import App
 
 
@@ -100,6 +101,9 @@ def from_file(request: SynthesisRequest) -> dict:
 
 def synthesize(request: SynthesisRequest) -> dict:
     template = from_module(request) if request.module else from_file(request)
+    found = local_paths.problem(template)
+    if found:
+        raise SynthesisError(f"{request.source}: {found}")
     if request.description and "Description" not in template:
         template["Description"] = request.description
     return template

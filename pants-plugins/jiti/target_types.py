@@ -524,7 +524,9 @@ class DeploymentCapabilitiesField(StringSequenceField):
     help = help_text(
         """
         What the deployment acknowledges the template may do. The default allows the IAM
-        roles jiti's building blocks create.
+        roles jiti's building blocks create. A template with a transform (e.g.
+        `Transform: AWS::Serverless-2016-10-31`) is always deployed with
+        `CAPABILITY_AUTO_EXPAND`, which CloudFormation needs to expand it.
         """
     )
 

@@ -46,7 +46,12 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
 18. a `TemplateURL` with `?versionId=` and a Lambda function's `Code.S3ObjectVersion` read the
     newest version of the key, not the one named (`s3_versions.py`);
 19. a PutObject whose claimed checksum is not its bytes' is kept with that checksum; S3 refuses
-    it with `BadDigest` (`s3_checksums.py`).
+    it with `BadDigest` (`s3_checksums.py`);
+20. only the stack's own events are written (a new stack of 60 queues gets 3), all on one page;
+    CloudFormation writes one for each state change of each resource, and pages them 100 at a
+    time (`events.py`);
+21. a nested stack is made a top-level one: no `ParentId`, no `RootId`, none of its parent's
+    tags, where CloudFormation sets both ids and propagates the parent's tags (`nested.py`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -67,7 +72,16 @@ from moto.s3 import responses as s3_responses
 from moto.s3.exceptions import BucketAccessDeniedError
 
 from jiti_contract import RETAINING_POLICIES, TEMPLATE_BODY_LIMIT
-from jiti_deploy.local_aws import change_sets, drift, review, s3_checksums, s3_versions, stack_sets
+from jiti_deploy.local_aws import (
+    change_sets,
+    drift,
+    events,
+    nested,
+    review,
+    s3_checksums,
+    s3_versions,
+    stack_sets,
+)
 
 
 class ResourceFailed(Exception):
@@ -93,26 +107,8 @@ def _name_the_failing_resource(original):
     return create
 
 
-def _resource_event(
-    stack,
-    logical_id: str,
-    resource_type: str,
-    status: str,
-    reason: str | None = None,
-    physical_id: str = "",
-) -> None:
-    stack.events.append(
-        models.Event(
-            stack_id=stack.stack_id,
-            stack_name=stack.name,
-            logical_resource_id=logical_id,
-            physical_resource_id=physical_id,
-            resource_type=resource_type,
-            resource_status=status,
-            resource_status_reason=reason,
-            resource_properties=None,
-        )
-    )
+# Kept under its old name for the fixes that write resource events.
+_resource_event = events.record
 
 
 def _roll_back_create(stack) -> None:
@@ -126,14 +122,9 @@ def _roll_back_create(stack) -> None:
     except Exception:
         pass  # what could not be created needs no deleting
     for logical_id, resource in made.items():
+        kind = templates[logical_id].get("Type", "?")
         kept = templates[logical_id].get("DeletionPolicy") == "Retain"
-        _resource_event(
-            stack,
-            logical_id,
-            templates[logical_id].get("Type", "?"),
-            "DELETE_SKIPPED" if kept else "DELETE_COMPLETE",
-            physical_id=str(getattr(resource, "physical_resource_id", "") or ""),
-        )
+        events.deleted(stack, logical_id, kind, events.physical_id(resource), kept=kept)
 
 
 def _keep_retain_except_on_create(original):
@@ -212,14 +203,9 @@ def _report_deleted_resources(original):
         original(self)
         completed = self.events.pop()
         for logical_id, resource in made.items():
+            kind = templates[logical_id].get("Type", "?")
             kept = templates[logical_id].get("DeletionPolicy") in RETAINING_POLICIES
-            _resource_event(
-                self,
-                logical_id,
-                templates[logical_id].get("Type", "?"),
-                "DELETE_SKIPPED" if kept else "DELETE_COMPLETE",
-                physical_id=str(getattr(resource, "physical_resource_id", "") or ""),
-            )
+            events.deleted(self, logical_id, kind, events.physical_id(resource), kept=kept)
         completed.timestamp = utcnow()  # after the resources' events
         self.events.append(completed)
 
@@ -267,7 +253,7 @@ def _refuse_deleting_a_protected_stack(original):
     def delete_stack(self, name_or_stack_id):
         stacks = [
             s
-            for s in self.stacks.values()
+            for s in list(self.stacks.values())  # parallel deletes change the dict
             if name_or_stack_id in (s.stack_id, s.name) and s.enable_termination_protection
         ]
         if stacks:
@@ -406,4 +392,6 @@ def apply() -> None:
     s3_versions.apply()
     s3_checksums.apply()
     dynamodb_table.Table.update_from_cloudformation_json = classmethod(_update_table)
+    events.apply()
+    nested.apply()
     _applied = True

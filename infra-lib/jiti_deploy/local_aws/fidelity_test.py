@@ -101,6 +101,12 @@ def execute(cfn, stack: str, template: dict, kind: str, tags: dict | None = None
     return cfn.describe_stacks(StackName=stack)["Stacks"][0]
 
 
+def stack_names(cfn) -> list[str]:
+    """Every stack's name, on every page (the local AWS pages DescribeStacks at 50)."""
+    pages = cfn.get_paginator("describe_stacks").paginate()
+    return [s["StackName"] for page in pages for s in page["Stacks"]]
+
+
 def resource_events(cfn, stack: str) -> list[tuple[str, str, str, str | None]]:
     """(logical id, type, status, reason) of the stack's resource events, oldest first."""
     events = cfn.describe_stack_events(StackName=stack)["StackEvents"]
@@ -163,7 +169,7 @@ def stack_set_instance_names(cfn, stack_set: str) -> list[str]:
     """Create a self-managed StackSet with one instance here; the names of its stacks."""
     cfn.create_stack_set(StackSetName=stack_set, TemplateBody=json.dumps({"Resources": QUEUE}))
     cfn.create_stack_instances(StackSetName=stack_set, Accounts=[MOTO_ACCOUNT], Regions=[REGION])
-    return [s["StackName"] for s in cfn.describe_stacks()["Stacks"] if stack_set in s["StackName"]]
+    return [s for s in stack_names(cfn) if stack_set in s]
 
 
 def test_stack_set_instance_stacks_are_named_like_cloudformation(cfn):
@@ -218,7 +224,7 @@ def test_termination_protection_is_set_and_stops_deletion(cfn):
         StackName="fidelity-protected", EnableTerminationProtection=False
     )
     cfn.delete_stack(StackName="fidelity-protected")
-    assert "fidelity-protected" not in {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
+    assert "fidelity-protected" not in stack_names(cfn)
 
 
 def failing_after(resource: dict) -> dict:
@@ -728,16 +734,21 @@ def test_a_stack_policy_refuses_the_replacement_it_denies_and_nothing_changes(cf
 
 
 def test_deleting_a_stack_reports_each_resource_and_what_it_kept(cfn):
-    """Fix 13: DELETE_COMPLETE for the queue, DELETE_SKIPPED for the retained table."""
+    """Fix 13: DELETE_COMPLETE for the queue (after its DELETE_IN_PROGRESS, fix 16),
+    DELETE_SKIPPED for the retained table."""
     stack_id = execute(cfn, "fidelity-delete", queue_and_table("fidelity-delete-t"), "CREATE")[
         "StackId"
     ]
     cfn.delete_stack(StackName=stack_id)
     events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
-    statuses = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in events[:4]]
+    statuses = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in events[:5]]
     assert statuses[0] == ("fidelity-delete", "DELETE_COMPLETE")
-    assert set(statuses[1:3]) == {("Q", "DELETE_COMPLETE"), ("T", "DELETE_SKIPPED")}
-    assert statuses[3] == ("fidelity-delete", "DELETE_IN_PROGRESS")
+    assert set(statuses[1:4]) == {
+        ("Q", "DELETE_COMPLETE"),
+        ("Q", "DELETE_IN_PROGRESS"),
+        ("T", "DELETE_SKIPPED"),
+    }
+    assert statuses[4] == ("fidelity-delete", "DELETE_IN_PROGRESS")
     kept = [e for e in events if e["ResourceStatus"] == "DELETE_SKIPPED"]
     assert kept[0]["PhysicalResourceId"] == "fidelity-delete-t"
 

@@ -69,6 +69,15 @@ def rule_runner():
                     }
                 }
             ),
+            "apps/nestedlocal/BUILD": 'cloudformation_stack(name="stack", source="t.yaml")',
+            "apps/nestedlocal/t.yaml": dedent(
+                """\
+                Resources:
+                  Child:
+                    Type: AWS::CloudFormation::Stack
+                    Properties: {TemplateURL: ./child.yaml}
+                """
+            ),
             "one/svc/BUILD": 'cloudformation_stack(name="stack", source="t.json")',
             "one/svc/t.json": '{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}',
             "two/svc/BUILD": 'cloudformation_stack(name="stack", source="t.json")',
@@ -121,6 +130,11 @@ def rule_runner():
         (
             "apps/huge",
             "apps/huge:stack: the template is 1,",
+        ),
+        (
+            "apps/nestedlocal",
+            "apps/nestedlocal:stack: field `source`: apps/nestedlocal/t.yaml: resource Child "
+            "(AWS::CloudFormation::Stack): TemplateURL './child.yaml' is a local path",
         ),
         (
             "one/svc",
