@@ -60,11 +60,22 @@ def cfn():
 
 
 def test_following_reads_every_new_page_and_stops_at_the_last_event_seen(cfn):
-    """40 queues updated since the last event seen: 120 new events, 100 on page 1, 20 on page 2
-    before the one seen. All are shown, oldest first; the page after is never asked for."""
+    """40 queues updated since the last event seen, then the stack's own UPDATE_COMPLETE: 121
+    new events, 100 on page 1, 21 on page 2 before the one seen. All are shown, oldest first;
+    the page after is never asked for, and the stack's own event ends the following."""
     client, stub = cfn
     seen = queue_events(0, 1)[-1]
-    new = queue_events(1, 40)
+    ended = {
+        "StackId": STACK_ID,
+        "StackName": STACK,
+        "EventId": "stack-UPDATE_COMPLETE",
+        "LogicalResourceId": STACK,
+        "PhysicalResourceId": STACK_ID,
+        "ResourceType": "AWS::CloudFormation::Stack",
+        "Timestamp": T0 + timedelta(minutes=5),
+        "ResourceStatus": "UPDATE_COMPLETE",
+    }
+    new = [*queue_events(1, 40), ended]
     newest_first = list(reversed(new))
     stack = {
         "StackId": STACK_ID,
@@ -80,4 +91,4 @@ def test_following_reads_every_new_page_and_stops_at_the_last_event_seen(cfn):
     shown: list[str] = []
     _, followed = events.follow(client, STACK_ID, {seen["EventId"]}, poll_s=0, log=shown.append)
     assert [e["EventId"] for e in followed] == [e["EventId"] for e in new]
-    assert len(shown) == 120 and "Queue1" in shown[0] and "Queue40" in shown[-1]
+    assert len(shown) == 121 and "Queue1" in shown[0] and "UPDATE_COMPLETE" in shown[-1]

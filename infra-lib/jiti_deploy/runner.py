@@ -173,7 +173,8 @@ def _recreate_after_failed_create(
     again = in_review.with_owner(cfn, again)
     live.check_owner(again, deployment.address, deployment.plan.app, deployment.plan.environment)
     in_review.check_abandoned(cfn, again)
-    kept = _retained(events.of_last(cfn, again.stack_id, "CREATE_IN_PROGRESS"))
+    history = events.of_last(cfn, again.stack_id, "CREATE_IN_PROGRESS")
+    kept = _retained(history)
     if kept:
         raise DeployError(
             f"{name} is {again.status} from an earlier failed create, which kept resources "
