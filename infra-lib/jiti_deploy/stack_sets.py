@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from jiti_contract import ASSETS_BUCKET_PARAMETER, CONFIG_TAG, VERSION_TAG
-from jiti_deploy import interrupt, settings
+from jiti_deploy import capabilities, interrupt, settings
 from jiti_deploy.assets import AssetsBucket
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination
@@ -126,7 +126,7 @@ def _create_or_update(
         **AssetsBucket(destination).template_argument(deployment, dry_run=False),
         "Parameters": _parameter_list(parameters),
         "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(settings.tags(deployment).items())],
-        "Capabilities": list(deployment.plan.capabilities),
+        "Capabilities": list(capabilities.acknowledged(deployment)),
     }
     if live.exists:
         operation = cfn.update_stack_set(**common, OperationPreferences=_preferences(deployment))
@@ -210,6 +210,7 @@ def deploy(
         log(f"StackSet {name}: dry run, nothing changed")
         return Result.DRY_RUN
 
+    capabilities.acknowledged(deployment)  # refused before any write
     buckets = _stage_assets(destination, deployment, log)
     parameters = settings.parameters(deployment, buckets[stack_set.regions[0]], destination)
     poll_s = 0.2 if destination.local else 5.0

@@ -514,8 +514,11 @@ class DeploymentCapabilitiesField(StringSequenceField):
     valid_choices = DEFAULT_CAPABILITIES
     help = help_text(
         """
-        What the deployment acknowledges the template may do. The default allows the IAM
-        roles jiti's building blocks create.
+        The most the deployment may acknowledge the template does. Each deploy acknowledges
+        only what its template needs: `CAPABILITY_IAM` for IAM resources,
+        `CAPABILITY_NAMED_IAM` when one has a custom name (`RoleName`, ...), and for a template
+        with macros or nested stacks, whose resources only CloudFormation knows, everything
+        allowed here. A template needing more than this is refused before anything is written.
         """
     )
 
