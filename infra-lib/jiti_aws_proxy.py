@@ -67,16 +67,18 @@ def operation(method: str, headers, body: bytes) -> str:
     return f"{service}:{action[0] if action else method}"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Call:
     """One request as IAM sees it: the operation, the S3 path and subresources (`?policy`),
-    and the request's parameters (query and JSON protocols; S3 bodies are not kept)."""
+    the request's parameters (query and JSON protocols; of S3 bodies, only a POST's, such as
+    DeleteObjects' list), and the answer's status."""
 
     operation: str
     method: str
     path: str
     query: tuple[str, ...]
     params: dict
+    status: int = 0
 
 
 def call(method: str, target: str, headers, body: bytes) -> Call:
@@ -89,6 +91,8 @@ def call(method: str, target: str, headers, body: bytes) -> Call:
         params = json.loads(body or b"{}")
     elif not op.startswith("s3:"):
         params = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode(errors="replace")).items()}
+    elif method == "POST":
+        params = {"body": body.decode(errors="replace")}
     return Call(op, method, urllib.parse.unquote(parsed.path), query, params)
 
 
@@ -217,16 +221,19 @@ class AwsProxy:
 
             def _forward(self) -> None:
                 body = self._body()
-                fault = proxy._on_call(call(self.command, self.path, self.headers, body))
+                seen = call(self.command, self.path, self.headers, body)
+                fault = proxy._on_call(seen)
                 delay = proxy.latency_s + (fault.delay_s if fault else 0.0)
                 if delay:
                     time.sleep(delay)
                 injected = fault.response() if fault else None
                 if injected:
                     status, text = injected
+                    seen.status = status
                     self._reply(status, "Fault", [("Content-Type", "text/xml")], text.encode())
                     return
                 response = self._upstream(body)
+                seen.status = response.status
                 data = response.read()
                 if self.command == "HEAD":  # no body, but the length of the one a GET returns
                     length = response.getheader("Content-Length") or "0"
