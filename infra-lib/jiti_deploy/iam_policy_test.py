@@ -26,6 +26,7 @@ DOCS = Path(__file__).absolute().parents[2] / "docs" / "iam"
 REGION = "eu-west-2"  # the proxy fixture's default region
 REPOSITORY = "iam-test"
 ACCOUNT = "123456789012"  # the local AWS's default account
+ASSETS_BUCKET = "jiti-assets-iam-test-{account}-{region}"  # within the documents' jiti-assets-*
 QUEUE = {"Q": {"Type": "AWS::SQS::Queue"}}
 TRUST = {
     "Statement": [
@@ -64,6 +65,12 @@ CONSUMER = {
     "Resources": QUEUE,
     "Outputs": {"Seen": {"Value": {"Ref": "Url"}}},
 }
+
+
+def aws(tmp_path) -> Destinations:
+    """The local AWS through the proxy, as a real account is reached, with an assets bucket
+    of this test's own, so that its runs create it whatever other tests did."""
+    return Destinations("aws", tmp_path, log=quiet, assets_bucket=ASSETS_BUCKET)
 
 
 def zip_of(version: str) -> bytes:
@@ -117,7 +124,7 @@ def deployments(make, version: str) -> list:
 
 def run(make, tmp_path, version: str, *, dry_run: bool, force: bool = False) -> None:
     outcomes = batch.run(
-        Destinations("aws", tmp_path),
+        aws(tmp_path),
         deployments(make, version),
         dry_run=dry_run,
         force=force,
@@ -136,7 +143,7 @@ def prune(tmp_path, kept: tuple[str, ...], *, assets: bool) -> dict:
     places = tuple(StackPlace(f"apps/{n}:deploy", f"{n}-dev", region=REGION) for n in kept)
     outcomes: list = []
     jiti_prune.run(
-        Destinations("aws", tmp_path),
+        aws(tmp_path),
         Inventory(REPOSITORY, places),
         confirm=True,
         max_parallel=2,
@@ -150,7 +157,7 @@ def prune(tmp_path, kept: tuple[str, ...], *, assets: bool) -> dict:
 
 def detect_drift(tmp_path) -> None:
     places = tuple(StackPlace(f"apps/{n}:deploy", f"{n}-dev", region=REGION) for n in EVERY_APP)
-    outcomes = drift.run(Destinations("aws", tmp_path), places[:2], max_parallel=2, log=quiet)
+    outcomes = drift.run(aws(tmp_path), places[:2], max_parallel=2, log=quiet)
     assert {o.result for o in outcomes} == {Result.IN_SYNC}
 
 
@@ -161,7 +168,7 @@ def recorded_runs(proxy, make, tmp_path) -> dict[str, list]:
     """The calls of each role's runs: the plan role's (dry runs of new and live stacks), the
     deploy role's (creates, updates, a forced deploy of what is live, prunes) and the drift
     role's (drift detection)."""
-    Destinations("aws", tmp_path).get(None, REGION, None).client("ssm").put_parameter(
+    aws(tmp_path).get(None, REGION, None).client("ssm").put_parameter(
         Name="/iam-test/dev/colour", Value="teal", Type="String", Overwrite=True
     )
     runs: dict[str, list] = {"plan": [], "deploy": [], "drift": []}
