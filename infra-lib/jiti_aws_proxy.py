@@ -7,13 +7,15 @@ scope, then `X-Amz-Target`, the query protocol's `Action`, or the REST method fo
 
 The benchmarks use it to count calls and to add AWS-like latency; the tests use it to inject
 faults for real (a throttled `CreateChangeSet`, a 500 on `DescribeStacks`, a slow upload) into
-real deploys, and to check that a run still ends as it should.
+real deploys, and to check that a run still ends as it should. It also records each call with
+what it acts on (`calls`), so a test can check the IAM actions a command needs.
 """
 
 from __future__ import annotations
 
 import collections
 import http.client
+import json
 import re
 import socket
 import threading
@@ -65,6 +67,35 @@ def operation(method: str, headers, body: bytes) -> str:
     return f"{service}:{action[0] if action else method}"
 
 
+@dataclass
+class Call:
+    """One request as IAM sees it: the operation, the S3 path and subresources (`?policy`),
+    the request's parameters (query and JSON protocols; of S3 bodies, only a POST's, such as
+    DeleteObjects' list), and the answer's status."""
+
+    operation: str
+    method: str
+    path: str
+    query: tuple[str, ...]
+    params: dict
+    status: int = 0
+
+
+def call(method: str, target: str, headers, body: bytes) -> Call:
+    """The `Call` of one request to `target` (the path and query string)."""
+    op = operation(method, headers, body)
+    parsed = urllib.parse.urlsplit(target)
+    query = tuple(sorted(urllib.parse.parse_qs(parsed.query, keep_blank_values=True)))
+    params: dict = {}
+    if headers.get("X-Amz-Target"):
+        params = json.loads(body or b"{}")
+    elif not op.startswith("s3:"):
+        params = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode(errors="replace")).items()}
+    elif method == "POST":
+        params = {"body": body.decode(errors="replace")}
+    return Call(op, method, urllib.parse.unquote(parsed.path), query, params)
+
+
 def is_read(op: str) -> bool:
     name = op.split(":", 1)[1]
     return name.startswith(READ_PREFIXES)
@@ -94,6 +125,7 @@ class AwsProxy:
         self._upstream = (parsed.hostname, parsed.port)
         self._lock = threading.Lock()
         self.counts: collections.Counter[str] = collections.Counter()
+        self.calls: list[Call] = []  # every call, in order
         self.faults: list[Fault] = []
         self.injected: collections.Counter[str] = collections.Counter()  # faults applied
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -123,10 +155,12 @@ class AwsProxy:
             counts, self.counts = self.counts, collections.Counter()
         return counts
 
-    def _on_call(self, op: str) -> Fault | None:
-        """Count the call; the fault it gets, if any is left for it."""
+    def _on_call(self, seen: Call) -> Fault | None:
+        """Count and record the call; the fault it gets, if any is left for it."""
+        op = seen.operation
         with self._lock:
             self.counts[op] += 1
+            self.calls.append(seen)
             for fault in self.faults:
                 if fault.operation == op and fault.times > 0:
                     fault.times -= 1
@@ -187,16 +221,19 @@ class AwsProxy:
 
             def _forward(self) -> None:
                 body = self._body()
-                fault = proxy._on_call(operation(self.command, self.headers, body))
+                seen = call(self.command, self.path, self.headers, body)
+                fault = proxy._on_call(seen)
                 delay = proxy.latency_s + (fault.delay_s if fault else 0.0)
                 if delay:
                     time.sleep(delay)
                 injected = fault.response() if fault else None
                 if injected:
                     status, text = injected
+                    seen.status = status
                     self._reply(status, "Fault", [("Content-Type", "text/xml")], text.encode())
                     return
                 response = self._upstream(body)
+                seen.status = response.status
                 data = response.read()
                 if self.command == "HEAD":  # no body, but the length of the one a GET returns
                     length = response.getheader("Content-Length") or "0"

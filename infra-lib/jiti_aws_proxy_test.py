@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from jiti_aws_proxy import AwsProxy, is_read, operation
+from jiti_aws_proxy import AwsProxy, call, is_read, operation
 
 
 def auth(service: str) -> dict:
@@ -27,6 +27,28 @@ def test_operations_by_protocol():
     assert operation("HEAD", auth("s3"), b"") == "s3:Head"
     assert is_read("s3:Head") and is_read("cloudformation:ListExports")
     assert not is_read("cloudformation:CreateChangeSet") and not is_read("s3:Put")
+
+
+def test_calls_are_recorded_with_what_they_act_on():
+    """What an IAM policy needs to judge a call: its operation, S3 bucket, key and subresource,
+    and the query or JSON protocol's parameters."""
+    query = b"Action=CreateChangeSet&StackName=demo-dev&ChangeSetName=jiti-1"
+    seen = call("POST", "/", auth("cloudformation"), query)
+    assert seen.params == {
+        "Action": "CreateChangeSet",
+        "StackName": "demo-dev",
+        "ChangeSetName": "jiti-1",
+    }
+    policy = call("PUT", "/jiti-assets-1-us-east-1?policy", auth("s3"), b"{}")
+    assert (policy.path, policy.query, policy.params) == (
+        "/jiti-assets-1-us-east-1",
+        ("policy",),
+        {},
+    )
+    key = call("HEAD", "/b/assets/a%20b.zip", auth("s3"), b"")
+    assert (key.operation, key.path, key.query) == ("s3:Head", "/b/assets/a b.zip", ())
+    ssm = {**auth("ssm"), "X-Amz-Target": "AmazonSSM.GetParameters"}
+    assert call("POST", "/", ssm, b'{"Names": ["/a"]}').params == {"Names": ["/a"]}
 
 
 class Echo(BaseHTTPRequestHandler):
@@ -58,6 +80,7 @@ def test_forwards_and_counts():
                 assert (response.status, response.read()) == (200, b"echo:Action=DescribeStacks")
             assert proxy.take() == {"cloudformation:DescribeStacks": 2}
             assert proxy.take() == {}
+            assert [c.params["Action"] for c in proxy.calls] == ["DescribeStacks"] * 2
     finally:
         upstream.shutdown()
 

@@ -40,7 +40,9 @@ def test_a_fresh_clone_builds_from_the_shared_cache(cache_server, make_repo):
     writer = make_repo("cache-writer", store="store-cache-writer")
     reader = make_repo("cache-reader", store="store-cache-reader")  # an empty local store too
 
-    wrote = counters(writer.pants(address, "package", "apps::", env=CI_CONFIG).stderr)
+    # pants.ci.toml only reads the cache; a trusted job turns writes on.
+    writing = {**CI_CONFIG, "PANTS_REMOTE_CACHE_WRITE": "true"}
+    wrote = counters(writer.pants(address, "package", "apps::", env=writing).stderr)
     # Every result was uploaded before the run ended (none dropped at exit).
     assert wrote["remote_cache_write_attempts"] > 0
     assert wrote["remote_cache_write_successes"] == wrote["remote_cache_write_attempts"]

@@ -24,7 +24,6 @@ from jiti_deploy.errors import DeployError
 from jiti_deploy.source import Source
 
 SECRET_HASH_ROUNDS = 200_000
-AUTO_EXPAND = "CAPABILITY_AUTO_EXPAND"
 
 
 @dataclass(frozen=True)
@@ -58,19 +57,6 @@ class Deployment:
 
     def asset_path(self, asset) -> Path:
         return self.manifest_path.parent / asset.file
-
-    @property
-    def capabilities(self) -> tuple[str, ...]:
-        """What CloudFormation is told the template may do: the plan's, and
-        CAPABILITY_AUTO_EXPAND for a template with a transform (a macro, such as SAM's or
-        AWS::Include), which CloudFormation refuses to expand without it."""
-        text = self.template_path.read_text()
-        template = json.loads(text)
-        if AUTO_EXPAND in self.plan.capabilities or not (
-            "Transform" in template or '"Fn::Transform"' in text
-        ):
-            return tuple(self.plan.capabilities)
-        return (*self.plan.capabilities, AUTO_EXPAND)
 
     @property
     def place(self) -> StackPlace:

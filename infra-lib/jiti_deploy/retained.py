@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from jiti_contract import DEPLOYMENT_TAG, REPOSITORY_TAG, deployment_tag
+from jiti_deploy import capabilities
 from jiti_deploy.deployment import Deployment
 
 # The property that identifies an existing resource of each type in `--resources-to-import`
@@ -60,11 +61,12 @@ def _import_command(deployment: Deployment, events: list[dict]) -> str:
     tags = {DEPLOYMENT_TAG: deployment_tag(deployment.address)}
     if plan.repository:
         tags[REPOSITORY_TAG] = plan.repository
-    capabilities = f" --capabilities {' '.join(plan.capabilities)}" if plan.capabilities else ""
+    acknowledged = capabilities.acknowledged(deployment)
+    flags = f" --capabilities {' '.join(acknowledged)}" if acknowledged else ""
     return (
         f"aws cloudformation create-change-set --stack-name {name} --change-set-name "
         f"{CHANGE_SET} --change-set-type IMPORT --template-body file://import.json"
-        f"{capabilities} --tags {' '.join(f'Key={k},Value={v}' for k, v in tags.items())} "
+        f"{flags} --tags {' '.join(f'Key={k},Value={v}' for k, v in tags.items())} "
         f"--resources-to-import '{resources_to_import(events)}'"
     )
 

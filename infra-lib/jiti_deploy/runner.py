@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from jiti_contract import TEMPLATE_BODY_LIMIT, VERSION_TAG
 from jiti_deploy import (
+    capabilities,
     changes,
     events,
     in_review,
@@ -259,7 +260,7 @@ def _update_without_change_set(
             {"ParameterKey": k, "ParameterValue": str(v)} for k, v in sorted(parameters.items())
         ],
         "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(settings.tags(deployment).items())],
-        "Capabilities": list(deployment.capabilities),
+        "Capabilities": list(capabilities.acknowledged(deployment)),
     }
     if deployment.plan.role_arn:
         kwargs["RoleARN"] = deployment.plan.role_arn
@@ -462,6 +463,7 @@ class _Run:
     def change(self, deployment: Deployment, current) -> Result:
         """Stage assets and template, make the change set (gated), then execute and follow it."""
         name, cfn = deployment.stack_name, self.cfn
+        acknowledged = capabilities.acknowledged(deployment)  # refused before any write
         bucket = AssetsBucket(self.destination)
         parameters = settings.parameters(deployment, bucket.name, self.destination)  # no write yet
         template_arg, versions = _stage(bucket, deployment, dry_run=self.dry_run, log=self.log)
@@ -480,7 +482,7 @@ class _Run:
             template=template_arg,
             parameters=parameters,
             tags=settings.tags(deployment),
-            capabilities=deployment.capabilities,
+            capabilities=acknowledged,
             role_arn=deployment.plan.role_arn,
             options=settings.change_set_options(deployment, self.destination),
         )

@@ -21,7 +21,7 @@ from jiti_contract import (
     CONFIG_TAG,
     VERSION_TAG,
 )
-from jiti_deploy import interrupt, live, settings
+from jiti_deploy import capabilities, interrupt, live, settings
 from jiti_deploy.assets import AssetsBucket
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination
@@ -240,7 +240,7 @@ def _create_or_update(
         **AssetsBucket(destination).template_argument(deployment, dry_run=False),
         "Parameters": _parameter_list(parameters),
         "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(settings.tags(deployment).items())],
-        "Capabilities": list(deployment.capabilities),
+        "Capabilities": list(capabilities.acknowledged(deployment)),
     }
     if current.exists:
         ops.run("update_stack_set", **common, OperationPreferences=_preferences(deployment))
@@ -361,6 +361,7 @@ def deploy(
     if dry_run:
         log(f"StackSet {name}: dry run, nothing changed")
         return Result.DRY_RUN
+    capabilities.acknowledged(deployment)  # refused before any write
     _roll_out(destination, deployment, current, force, log)
     log(f"StackSet {name}: deployed version {short} to {len(wanted)} instances")
     return Result.DEPLOYED

@@ -59,6 +59,9 @@ class App:
         self.stack_address = stack_address
         self._assets = dict(assets or {})
         self.template = Template()
+        # A permissions boundary (a managed policy's ARN, or a reference to a parameter holding
+        # one) for every IAM role the app's blocks make: set it in `template(app)`.
+        self.permissions_boundary = None
         self.template.set_version("2010-09-09")
         self._environment = self.parameter(
             ENVIRONMENT_PARAMETER,
@@ -130,9 +133,13 @@ class App:
         return self.template.add_resource(resource)
 
     def finalize(self) -> Template:
-        """Apply the conventions no block should have to remember: tags on every resource."""
+        """Apply the conventions no block should have to remember: tags on every resource, and
+        the app's permissions boundary on every role."""
         for resource in self.template.resources.values():
             _add_tags(resource, self.tags())
+            if self.permissions_boundary is not None and resource.resource_type == "AWS::IAM::Role":
+                if "PermissionsBoundary" not in resource.properties:
+                    resource.PermissionsBoundary = self.permissions_boundary
         return self.template
 
     # -- assets --------------------------------------------------------------------------

@@ -523,10 +523,13 @@ class DeploymentCapabilitiesField(StringSequenceField):
     valid_choices = DEFAULT_CAPABILITIES
     help = help_text(
         """
-        What the deployment acknowledges the template may do. The default allows the IAM
-        roles jiti's building blocks create. A template with a transform (e.g.
-        `Transform: AWS::Serverless-2016-10-31`) is always deployed with
-        `CAPABILITY_AUTO_EXPAND`, which CloudFormation needs to expand it.
+        The most the deployment may acknowledge the template does. Each deploy acknowledges
+        only what its template needs: `CAPABILITY_IAM` for IAM resources,
+        `CAPABILITY_NAMED_IAM` when one has a custom name (`RoleName`, ...), and for a template
+        with macros or nested stacks, whose resources only CloudFormation knows, everything
+        allowed here. A template with a transform (e.g. `Transform: AWS::Serverless-2016-10-31`)
+        is always deployed with `CAPABILITY_AUTO_EXPAND`, which CloudFormation needs to expand
+        it. A template needing more than this is refused before anything is written.
         """
     )
 

@@ -35,20 +35,26 @@ class Function:
         self.function.Environment.Variables[name] = value
 
 
+def log_retention(app: App) -> Ref:
+    """The app's one log retention, in days (a parameter every log group of the app shares)."""
+    return Ref(
+        app.parameter(
+            LOG_RETENTION_PARAMETER,
+            type="Number",
+            default=14,
+            description="Days to keep the app's logs.",
+            AllowedValues=[1, 3, 5, 7, 14, 30, 60, 90, 180, 365],
+        )
+    )
+
+
 def _log_group(app: App, name: str, function_name) -> logs.LogGroup:
     """The function's own log group, kept as long as the app's retention parameter says."""
-    retention = app.parameter(
-        LOG_RETENTION_PARAMETER,
-        type="Number",
-        default=14,
-        description="Days to keep the app's logs.",
-        AllowedValues=[1, 3, 5, 7, 14, 30, 60, 90, 180, 365],
-    )
     return app.add(
         logs.LogGroup(
             f"{name}Logs",
             LogGroupName=Sub("/aws/lambda/${Name}", Name=function_name),
-            RetentionInDays=Ref(retention),
+            RetentionInDays=log_retention(app),
         )
     )
 

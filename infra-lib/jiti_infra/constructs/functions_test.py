@@ -76,3 +76,25 @@ def test_two_functions_share_one_retention_parameter():
     assert len(resources_of_type(t, "AWS::Lambda::Function")) == 2
     assert list(t["Parameters"]).count("LogRetentionDays") == 1
     assert lint_errors(t) == []
+
+
+def test_an_app_s_permissions_boundary_bounds_every_role_its_blocks_make():
+    boundary = "arn:aws:iam::123456789012:policy/app-boundary"
+
+    def bounded(app):
+        app.permissions_boundary = boundary
+        lambda_function(app, "One", asset=app.asset(":lambda"))
+        lambda_function(app, "Two", asset=app.asset(":lambda"))
+        return app.template
+
+    t = synthesize(bounded, assets=("apps/app:lambda",))
+    roles = resources_of_type(t, "AWS::IAM::Role")
+    assert len(roles) == 2
+    assert all(r["Properties"]["PermissionsBoundary"] == boundary for r in roles.values())
+    assert lint_errors(t) == []
+    # Without one, roles have none.
+    t = synthesize(build, assets=("apps/app:lambda",))
+    assert all(
+        "PermissionsBoundary" not in r["Properties"]
+        for r in resources_of_type(t, "AWS::IAM::Role").values()
+    )

@@ -6,18 +6,32 @@ implementation jiti deploys to supports, including the embedded local AWS.
 
 from __future__ import annotations
 
+import json
 import re
 
-from troposphere import GetAtt, Join, Ref, Sub, apigateway, awslambda
+from troposphere import GetAtt, Join, Ref, Sub, apigateway, awslambda, logs
 
 from jiti_infra.app import App
-from jiti_infra.constructs.functions import Function
+from jiti_infra.constructs.functions import Function, log_retention
 from jiti_infra.constructs.policy import skip_checks
 
 STAGE = "live"
 PUBLIC_ROUTE = (
     "public by design: http_api routes take anonymous requests (no authorizer); "
     "the handler decides what a caller may do"
+)
+# One JSON line per request in the access log (API Gateway's $context variables).
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "integrationLatency": "$context.integrationLatency",
+    }
 )
 _ROUTE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|ANY) (/[A-Za-z0-9_{}/.-]*)$")
 
@@ -91,8 +105,36 @@ def _allow_invoke(app: App, name: str, api, fn: Function) -> None:
     )
 
 
-def http_api(app: App, name: str, *, routes: dict[str, Function]) -> apigateway.RestApi:
-    """A public REST API whose routes (`"GET /hello"`) each invoke a function; outputs `<name>Url`."""
+def _stage(app: App, name: str, rate_limit: float, burst_limit: int) -> apigateway.StageDescription:
+    """The stage's settings: every request in the access log (kept as long as the app's other
+    logs), and throttling on every method."""
+    access_logs = app.add(logs.LogGroup(f"{name}AccessLogs", RetentionInDays=log_retention(app)))
+    return apigateway.StageDescription(
+        AccessLogSetting=apigateway.AccessLogSetting(
+            DestinationArn=GetAtt(access_logs, "Arn"), Format=ACCESS_LOG_FORMAT
+        ),
+        ThrottlingRateLimit=rate_limit,
+        ThrottlingBurstLimit=burst_limit,
+    )
+
+
+def http_api(
+    app: App,
+    name: str,
+    *,
+    routes: dict[str, Function],
+    rate_limit: float = 100,
+    burst_limit: int = 200,
+) -> apigateway.RestApi:
+    """A public REST API whose routes (`"GET /hello"`) each invoke a function; outputs `<name>Url`.
+
+    Every request is written to the `<name>AccessLogs` log group, and the stage is throttled to
+    `rate_limit` requests per second (bursts of `burst_limit`), far below the account's limit,
+    so one API cannot use up the account's share. API Gateway writes access logs only once the
+    account has its CloudWatch Logs role (API Gateway's account settings, set once per account
+    and region: `aws apigateway update-account --patch-operations
+    op=replace,path=/cloudwatchRoleArn,value=<role ARN>`); without it the stage is refused.
+    """
     api = app.add(apigateway.RestApi(name, Name=app.physical_name(name)))
     resources: dict[str, object] = {"": GetAtt(api, "RootResourceId")}
     methods, invoked = [], {}
@@ -105,7 +147,11 @@ def http_api(app: App, name: str, *, routes: dict[str, Function]) -> apigateway.
         _allow_invoke(app, name, api, fn)
     app.add(
         apigateway.Deployment(
-            f"{name}Deployment", RestApiId=Ref(api), StageName=STAGE, DependsOn=methods
+            f"{name}Deployment",
+            RestApiId=Ref(api),
+            StageName=STAGE,
+            StageDescription=_stage(app, name, rate_limit, burst_limit),
+            DependsOn=methods,
         )
     )
     url = Join(

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from jiti_infra.constructs.functions import lambda_function
@@ -46,3 +48,26 @@ def test_bad_route_is_rejected():
 
     with pytest.raises(ValueError, match="must look like 'GET /path'"):
         synthesize(bad, assets=("apps/app:lambda",))
+
+
+def test_the_stage_keeps_access_logs_and_throttles_by_default():
+    t = synthesize(build, assets=("apps/app:lambda",))
+    stage = t["Resources"]["ApiDeployment"]["Properties"]["StageDescription"]
+    assert (stage["ThrottlingRateLimit"], stage["ThrottlingBurstLimit"]) == (100, 200)
+    assert stage["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
+    fields = json.loads(stage["AccessLogSetting"]["Format"])
+    assert fields["requestId"] == "$context.requestId" and fields["status"] == "$context.status"
+    logs = t["Resources"]["ApiAccessLogs"]["Properties"]
+    assert logs["RetentionInDays"] == {"Ref": "LogRetentionDays"}  # the app's one retention
+
+
+def test_throttling_is_set_per_api():
+    def build_slow(app):
+        fn = lambda_function(app, "Hello", asset=app.asset(":lambda"))
+        http_api(app, "Api", routes={"GET /hello": fn}, rate_limit=5, burst_limit=10)
+        return app.template
+
+    t = synthesize(build_slow, assets=("apps/app:lambda",))
+    stage = t["Resources"]["ApiDeployment"]["Properties"]["StageDescription"]
+    assert (stage["ThrottlingRateLimit"], stage["ThrottlingBurstLimit"]) == (5, 10)
+    assert lint_errors(t) == []

@@ -39,8 +39,28 @@ def queue(
             ),
         )
     )
+    _tls_only(app, name, [q, dead_letters])
     app.output(f"{name}Url", Ref(q), f"URL of the {name} queue")
     return q
+
+
+def _tls_only(app: App, name: str, queues: list[sqs.Queue]) -> sqs.QueuePolicy:
+    """Refuse every request to the queues that does not come over TLS."""
+    statement = {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "sqs:*",
+        "Resource": [GetAtt(q, "Arn") for q in queues],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    return app.add(
+        sqs.QueuePolicy(
+            f"{name}TlsOnly",
+            Queues=[Ref(q) for q in queues],
+            PolicyDocument={"Version": "2012-10-17", "Statement": [statement]},
+        )
+    )
 
 
 def allow_send(fn: Function, q: sqs.Queue, env_var: str) -> None:

@@ -1,6 +1,6 @@
 from jiti_infra.constructs.functions import lambda_function
 from jiti_infra.constructs.messaging import allow_send, queue, subscribe
-from jiti_infra.testing import lint_errors, synthesize
+from jiti_infra.testing import lint_errors, resources_of_type, synthesize
 
 
 def build(app):
@@ -44,4 +44,23 @@ def test_each_function_gets_only_its_own_queue_permissions():
     )
     assert t["Resources"]["Api"]["Properties"]["Environment"]["Variables"]["QUEUE_URL"] == {
         "Ref": "Orders"
+    }
+
+
+def test_queues_refuse_requests_not_made_over_tls():
+    """Both queues get a policy denying every SQS action to a request without TLS."""
+    t = synthesize(build, name="orders", assets=("apps/app:lambda",))
+    (policy,) = resources_of_type(t, "AWS::SQS::QueuePolicy").values()
+    assert policy["Properties"]["Queues"] == [{"Ref": "Orders"}, {"Ref": "OrdersDeadLetters"}]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement == {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "sqs:*",
+        "Resource": [
+            {"Fn::GetAtt": ["Orders", "Arn"]},
+            {"Fn::GetAtt": ["OrdersDeadLetters", "Arn"]},
+        ],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }

@@ -1,0 +1,277 @@
+"""The IAM policy documents of `docs/iam/` are sufficient and minimal: real deploys, dry runs
+and prunes run against the local AWS through the proxy, which records every call; each call's
+IAM actions (and resources) must be allowed by the role's document, and every action the
+document allows must be used by some recorded run."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+from cfn_flip import load as load_yaml  # a declared requirement, unlike PyYAML
+
+from jiti_contract import ASSETS_BUCKET_PARAMETER, Input, Inventory, StackPlace, StackSetSettings
+from jiti_deploy import batch, drift, iam_calls
+from jiti_deploy import prune as jiti_prune
+from jiti_deploy.destinations import Destinations
+from jiti_deploy.report import Result
+from jiti_deploy.testutil import quiet, table
+
+DOCS = Path(__file__).absolute().parents[2] / "docs" / "iam"
+REGION = "eu-west-2"  # the proxy fixture's default region
+REPOSITORY = "iam-test"
+ACCOUNT = "123456789012"  # the local AWS's default account
+ASSETS_BUCKET = "jiti-assets-iam-test-{account}-{region}"  # within the documents' jiti-assets-*
+QUEUE = {"Q": {"Type": "AWS::SQS::Queue"}}
+TRUST = {
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+}
+
+
+def function(code: bytes) -> dict:
+    """A Lambda function whose code is an asset, and its role."""
+    key = f"assets/{hashlib.sha256(code).hexdigest()}.zip"
+    properties = {
+        "Runtime": "python3.11",
+        "Handler": "handler.handle",
+        "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+        "Code": {"S3Bucket": {"Ref": ASSETS_BUCKET_PARAMETER}, "S3Key": key},
+    }
+    return {
+        "Parameters": {ASSETS_BUCKET_PARAMETER: {"Type": "String"}},
+        "Resources": {
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": TRUST}},
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": properties},
+        },
+    }
+
+
+# Over the 51,200 bytes CreateChangeSet takes inline: it goes through the assets bucket.
+LARGE = {"Metadata": {"Padding": "x" * 60_000}, "Resources": QUEUE}
+PRODUCER = {"Resources": QUEUE, "Outputs": {"Url": {"Value": {"Ref": "Q"}}}}
+CONSUMER = {
+    "Parameters": {"Url": {"Type": "String"}, "Colour": {"Type": "String"}},
+    "Resources": QUEUE,
+    "Outputs": {"Seen": {"Value": {"Ref": "Url"}}},
+}
+
+
+def aws(tmp_path) -> Destinations:
+    """The local AWS through the proxy, as a real account is reached, with an assets bucket
+    of this test's own, so that its runs create it whatever other tests did."""
+    return Destinations("aws", tmp_path, log=quiet, assets_bucket=ASSETS_BUCKET)
+
+
+def zip_of(version: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", f"def handle(event, context):\n    return {version!r}\n")
+    return buffer.getvalue()
+
+
+def deployments(make, version: str) -> list:
+    """Every kind of deployment: an asset, a large template, a StackSet, data under a stack
+    policy with termination protection, and a consumer of another's output and an SSM value."""
+    producer = StackPlace("apps/iam-producer:deploy", "iam-producer-dev", region=REGION)
+    common = {"region": REGION, "repository": REPOSITORY}
+    code = zip_of(version)
+    return [
+        make(
+            "iam-fn",
+            function(code),
+            {"apps/iam-fn:lambda": code},
+            capabilities=("CAPABILITY_IAM",),
+            **common,
+        ),
+        make("iam-large", {**LARGE, "Outputs": {"V": {"Value": version}}}, **common),
+        make(
+            "iam-set",
+            {"Resources": QUEUE, "Outputs": {"V": {"Value": version}}},
+            {"apps/iam-set:lambda": b"set" + version.encode()},
+            stack_set=StackSetSettings(("111111111111",), (REGION,), 100, 0),
+            **common,
+        ),
+        make(
+            "iam-data",
+            {"Resources": {"T": table(f"iam-data-{version}", "Retain")}},
+            termination_protection=True,
+            **common,
+        ),
+        make("iam-producer", {**PRODUCER, "Metadata": {"V": version}}, **common),
+        make(
+            "iam-consumer",
+            {**CONSUMER, "Metadata": {"V": version}},
+            inputs=(
+                Input("Url", producer=producer, output="Url"),
+                Input("Colour", ssm_parameter="/iam-test/{env}/colour"),
+            ),
+            depends_on=(producer.address,),
+            **common,
+        ),
+    ]
+
+
+def run(make, tmp_path, version: str, *, dry_run: bool, force: bool = False) -> None:
+    outcomes = batch.run(
+        aws(tmp_path),
+        deployments(make, version),
+        dry_run=dry_run,
+        force=force,
+        max_parallel=2,
+        log=quiet,
+    )
+    expected = Result.DRY_RUN if dry_run else Result.DEPLOYED
+    assert [(o.deployment, o.result, o.error) for o in outcomes] == [
+        (o.deployment, expected, None) for o in outcomes
+    ]
+
+
+def prune(tmp_path, kept: tuple[str, ...], *, assets: bool) -> dict:
+    """Prune what the repository no longer deploys (all but `kept`), and with `assets`, the
+    assets no live stack uses; the result of each stack."""
+    places = tuple(StackPlace(f"apps/{n}:deploy", f"{n}-dev", region=REGION) for n in kept)
+    outcomes: list = []
+    jiti_prune.run(
+        aws(tmp_path),
+        Inventory(REPOSITORY, places),
+        confirm=True,
+        max_parallel=2,
+        assets_grace_days=0 if assets else None,
+        outcomes=outcomes,
+        assets=[],
+        log=quiet,
+    )
+    return {o.stack: o.result for o in outcomes}
+
+
+def detect_drift(tmp_path) -> None:
+    places = tuple(StackPlace(f"apps/{n}:deploy", f"{n}-dev", region=REGION) for n in EVERY_APP)
+    outcomes = drift.run(aws(tmp_path), places[:2], max_parallel=2, log=quiet)
+    assert {o.result for o in outcomes} == {Result.IN_SYNC}
+
+
+EVERY_APP = ("iam-fn", "iam-large", "iam-set", "iam-data", "iam-producer", "iam-consumer")
+
+
+def recorded_runs(proxy, make, tmp_path) -> dict[str, list]:
+    """The calls of each role's runs: the plan role's (dry runs of new and live stacks), the
+    deploy role's (creates, updates, a forced deploy of what is live, prunes) and the drift
+    role's (drift detection)."""
+    aws(tmp_path).get(None, REGION, None).client("ssm").put_parameter(
+        Name="/iam-test/dev/colour", Value="teal", Type="String", Overwrite=True
+    )
+    runs: dict[str, list] = {"plan": [], "deploy": [], "drift": []}
+    for role, step in [
+        ("plan", lambda: run(make, tmp_path, "one", dry_run=True)),
+        ("deploy", lambda: run(make, tmp_path, "one", dry_run=False)),
+        ("deploy", lambda: run(make, tmp_path, "two", dry_run=False)),
+        ("deploy", lambda: run(make, tmp_path, "two", dry_run=False, force=True)),
+        ("plan", lambda: run(make, tmp_path, "three", dry_run=True)),
+        ("drift", lambda: detect_drift(tmp_path)),
+        ("deploy", lambda: prune(tmp_path, EVERY_APP, assets=True)),  # the old assets
+        ("deploy", lambda: prune(tmp_path, EVERY_APP[:1], assets=False)),  # stacks, a StackSet
+    ]:
+        proxy.calls.clear()
+        step()
+        runs[role] += proxy.calls
+    return runs
+
+
+def test_each_role_s_document_allows_what_its_runs_do_and_nothing_else(proxy, make, tmp_path):
+    runs = recorded_runs(proxy, make, tmp_path)
+    for role, calls in runs.items():
+        recording = iam_calls.Recording(ACCOUNT, REGION)
+        needs = {n for c in calls for n in recording.needs(c)}
+        grants = iam_calls.grants(DOCS / f"{role}-policy.json")
+        refused = sorted(
+            {(n.action, n.resource) for n in needs if not any(g.allows(n) for g in grants)}
+        )
+        assert refused == [], f"{role}-policy.json does not allow what a {role} run needs"
+        unused = sorted({(g.sid, g.action) for g in grants if not any(g.allows(n) for n in needs)})
+        assert unused == [], f"{role}-policy.json allows what no {role} run needs"
+
+
+def test_the_documents_keep_to_jiti_s_own_bucket_and_the_plan_changes_nothing():
+    """Resource patterns and the plan's limits, on what the runs above never try."""
+    deploy = iam_calls.grants(DOCS / "deploy-policy.json")
+    plan = iam_calls.grants(DOCS / "plan-policy.json")
+
+    def allowed(grants, action, resource):
+        need = iam_calls.Need(action, resource, "?")
+        return any(g.allows(need) for g in grants)
+
+    assert allowed(deploy, "s3:PutObject", "arn:aws:s3:::jiti-assets-1-eu-west-2/assets/a.zip")
+    assert not allowed(deploy, "s3:PutObject", "arn:aws:s3:::someone-else/assets/a.zip")
+    assert not allowed(deploy, "s3:PutBucketPolicy", "arn:aws:s3:::someone-else")
+    for action in ("cloudformation:ExecuteChangeSet", "cloudformation:UpdateStack", "s3:PutObject"):
+        assert not allowed(plan, action, "*") and not any(
+            allowed(plan, action, r)
+            for r in (
+                "arn:aws:cloudformation:eu-west-2:1:stack/a/b",
+                "arn:aws:s3:::jiti-assets-1-eu-west-2/a",
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    "role, subject",
+    [
+        ("deploy", "repo:ORG/REPO:environment:production"),
+        ("plan", "repo:ORG/REPO:pull_request"),
+        ("drift", "repo:ORG/REPO:ref:refs/heads/main"),
+    ],
+)
+def test_each_role_trusts_one_exact_github_subject(role, subject):
+    """`StringEquals` on `sub` and `aud`: no wildcard lets another branch or a pull request in."""
+    (statement,) = json.loads((DOCS / f"{role}-trust-policy.json").read_text())["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": subject,
+        }
+    }
+
+
+def ci_recipe() -> dict:
+    """The GitHub Actions workflow of docs/ci.md (its first YAML block)."""
+    text = (DOCS.parent / "ci.md").read_text()
+    section = text[text.index("## GitHub Actions") :]
+    workflow, _ = load_yaml(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    return json.loads(json.dumps(workflow))
+
+
+def test_no_pull_request_job_of_the_ci_recipe_gets_credentials_or_writes_the_cache():
+    workflow = ci_recipe()
+    assert workflow["permissions"] == {}
+    assert "PANTS_REMOTE_CACHE_WRITE" not in workflow["env"]
+    jobs = workflow["jobs"]
+    for name, job in jobs.items():
+        on_pull_requests = "pull_request" in job["if"]
+        deploys = "id-token" in job["permissions"] or any(
+            "configure-aws-credentials" in step.get("uses", "") for step in job["steps"]
+        )
+        assert not (on_pull_requests and deploys), name
+        if job.get("env", {}).get("PANTS_REMOTE_CACHE_WRITE") == "true":
+            assert job["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    assert jobs["deploy"]["environment"] == "production"
+    assert jobs["deploy"]["permissions"]["id-token"] == "write"
+    assert "id-token" not in jobs["plan"]["permissions"]
+    assert all("actions/cache@" not in s.get("uses", "") for s in jobs["plan"]["steps"])
+
+
+def test_the_ci_config_reads_the_shared_cache_and_writes_it_only_when_a_job_says_so():
+    config = tomllib.loads((DOCS.parents[1] / "pants.ci.toml").read_text())
+    assert config["GLOBAL"]["remote_cache_read"] is True
+    assert config["GLOBAL"]["remote_cache_write"] is False
