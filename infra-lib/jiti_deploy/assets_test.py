@@ -324,7 +324,9 @@ def test_an_asset_and_a_template_planted_before_the_deploy_are_never_deployed(en
     destination = local(endpoint, "eu-west-3")
     sha = hashlib.sha256(RIGHT).hexdigest()
     template = function_stack(sha, function="planted-before", padding=60_000)
-    deployment = make("planted", template, files={"apps/planted:lambda": RIGHT})
+    deployment = make(
+        "planted", template, files={"apps/planted:lambda": RIGHT}, capabilities=("CAPABILITY_IAM",)
+    )
     assets.AssetsBucket(destination).ensure(log=quiet)
     plant(destination, f"assets/{sha}.zip", PLANTED)
     planted_template = {"Resources": {"Planted": {"Type": "AWS::SQS::Queue"}}}
@@ -347,7 +349,12 @@ def test_an_asset_overwritten_after_it_was_checked_changes_nothing_deployed(
     destination = local(endpoint, "eu-west-3")
     sha = hashlib.sha256(RIGHT).hexdigest()
     template = function_stack(sha, function="overwritten-after", padding=60_000)
-    deployment = make("overwritten", template, files={"apps/overwritten:lambda": RIGHT})
+    deployment = make(
+        "overwritten",
+        template,
+        files={"apps/overwritten:lambda": RIGHT},
+        capabilities=("CAPABILITY_IAM",),
+    )
     create = changes.create
 
     def overwrite_then_create(cfn, **kwargs):

@@ -60,7 +60,7 @@ def acknowledged(deployment: Deployment) -> tuple[str, ...]:
     wanted = needed(template)
     if wanted is None:
         transform = template.get("Transform") or _has_inline_macro(template)
-        return tuple(sorted({*allowed, AUTO_EXPAND})) if transform else allowed
+        return (*allowed, AUTO_EXPAND) if transform and AUTO_EXPAND not in allowed else allowed
     if wanted == (IAM,) and IAM not in allowed and NAMED_IAM in allowed:
         wanted = (NAMED_IAM,)  # either one acknowledges unnamed IAM resources
     missing = [c for c in wanted if c not in allowed]

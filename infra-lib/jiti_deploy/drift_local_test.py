@@ -109,7 +109,12 @@ def test_a_property_built_from_a_no_echo_parameter_drifts_without_its_values(
             },
         },
     }
-    deployment = make("d-secret", template, parameters={"DbPassword": "drift-s3cret"})
+    deployment = make(
+        "d-secret",
+        template,
+        parameters={"DbPassword": "drift-s3cret"},
+        capabilities=("CAPABILITY_IAM",),
+    )
     runner.deploy(destination, deployment, log=quiet)
     destination.client("lambda").update_function_configuration(
         FunctionName="d-secret-fn",

@@ -35,6 +35,12 @@ S3_ACTIONS = {
     ("PUT", False, "encryption"): "s3:PutEncryptionConfiguration",
     ("PUT", False, "lifecycle"): "s3:PutLifecycleConfiguration",
     ("PUT", False, "publicAccessBlock"): "s3:PutBucketPublicAccessBlock",
+    ("GET", False, "publicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("GET", False, "encryption"): "s3:GetEncryptionConfiguration",
+    ("GET", False, "versioning"): "s3:GetBucketVersioning",
+    ("GET", False, "lifecycle"): "s3:GetLifecycleConfiguration",
+    ("HEAD", True, "versionId"): "s3:GetObjectVersion",
+    ("GET", True, "versionId"): "s3:GetObjectVersion",
 }
 NO_PERMISSION = {"sts:GetCallerIdentity"}
 
