@@ -36,6 +36,9 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
     one), so every output and reference to it fails from then on; CloudFormation updates it,
     and replaces it when its name changes (keeping the old table under
     `UpdateReplacePolicy: Retain`).
+16. a change of the stack's tags alone is no change ("No updates are to be performed"), lists
+    no resource, and no stack tag reaches a resource; CloudFormation propagates the stack's
+    tags to each taggable resource and lists those as `Modify`, `Scope: ["Tags"]` (`tags.py`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -56,7 +59,7 @@ from moto.s3 import responses as s3_responses
 from moto.s3.exceptions import BucketAccessDeniedError
 
 from jiti_contract import RETAINING_POLICIES, TEMPLATE_BODY_LIMIT
-from jiti_deploy.local_aws import change_sets, drift
+from jiti_deploy.local_aws import change_sets, drift, tags
 
 
 class ResourceFailed(Exception):
@@ -390,5 +393,6 @@ def apply() -> None:
     models.Stack.delete = _report_deleted_resources(models.Stack.delete)
     change_sets.apply()
     drift.apply()
+    tags.apply()
     dynamodb_table.Table.update_from_cloudformation_json = classmethod(_update_table)
     _applied = True
