@@ -8,12 +8,14 @@ bucket jiti creates is private, encrypted, TLS-only, versioned, and drops old ve
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
 from jiti_contract import ASSETS_BUCKET_DEFAULT, TEMPLATE_BODY_LIMIT, fill_placeholders
+from jiti_deploy import record
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination
 from jiti_deploy.errors import DeployError
@@ -180,11 +182,12 @@ class AssetsBucket:
     def template_argument(self, deployment: Deployment, *, dry_run: bool) -> dict | None:
         """How CloudFormation gets the template: inline up to TEMPLATE_BODY_LIMIT bytes, else
         from this bucket (uploaded once, by content). None for a dry run that would have to
-        upload it first (a dry run writes nothing)."""
-        text = deployment.template_path.read_text()
+        upload it first (a dry run writes nothing). The text is the packaged template with the
+        deploy's record (`record.py`)."""
+        text = record.template_text(deployment)
         if len(text.encode()) <= TEMPLATE_BODY_LIMIT:
             return {"TemplateBody": text}
-        key = f"templates/{deployment.manifest.template_sha256}.json"
+        key = f"templates/{hashlib.sha256(text.encode()).hexdigest()}.json"
         if not self.exists(key):
             if dry_run:
                 return None

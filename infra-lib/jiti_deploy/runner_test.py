@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from jiti_contract import Manifest, Plan
-from jiti_deploy import changes, live, runner
+from jiti_deploy import changes, live, record, runner
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import CLIENT_CONFIG, Destination
 from jiti_deploy.errors import DeployError
@@ -116,7 +116,9 @@ def deployment(tmp_path) -> Deployment:
     return Deployment(plan, manifest, manifest_path, tmp_path / "out" / "demo.outputs.json")
 
 
-def described_stack(status: str, *, tags: dict, outputs: dict | None = None, reason=None) -> dict:
+def described_stack(
+    status: str, *, tags: dict, outputs: dict | None = None, record=None, reason=None
+) -> dict:
     """One entry of DescribeStacks' `Stacks`, as CloudFormation returns it."""
     stack = {
         "StackId": STACK_ID,
@@ -131,9 +133,19 @@ def described_stack(status: str, *, tags: dict, outputs: dict | None = None, rea
         "EnableTerminationProtection": False,
         "DriftInformation": {"StackDriftStatus": "NOT_CHECKED"},
     }
-    if outputs:
-        stack["Outputs"] = [
-            {"OutputKey": k, "OutputValue": v, "Description": k} for k, v in outputs.items()
+    if outputs or record:
+        stack["Outputs"] = (
+            [{"OutputKey": k, "OutputValue": v, "Description": k} for k, v in outputs.items()]
+            if outputs
+            else []
+        )
+        stack["Outputs"] += [
+            {
+                "OutputKey": k,
+                "OutputValue": v,
+                "Description": "Recorded by jiti: not an output of the app",
+            }
+            for k, v in (record or {}).items()
         ]
     if reason:
         stack["StackStatusReason"] = reason
@@ -168,13 +180,12 @@ def stack_event(n: int, status: str, reason=None) -> dict:
     return event(n, STACK, "AWS::CloudFormation::Stack", status, reason)
 
 
-def live_tags(deployment: Deployment, version: str) -> dict:
+def jiti_state(deployment: Deployment, version: str) -> dict:
+    """What a stack jiti deployed at `version` shows: its ownership tags, and its record
+    (outputs of the template jiti sent)."""
     return {
-        "jiti:version": version,
-        "jiti:config": deployment.config_hash(),
-        "jiti:app": "demo",
-        "jiti:env": "dev",
-        "jiti:deployment": deployment.address,
+        "tags": {"jiti:app": "demo", "jiti:env": "dev", "jiti:deployment": deployment.address},
+        "record": {"JitiVersion": version, "JitiConfig": deployment.config_hash()},
     }
 
 
@@ -190,7 +201,7 @@ def test_update_rollback_failed_stack_is_refused_with_the_recovery_command(aws, 
             "Stacks": [
                 described_stack(
                     "UPDATE_ROLLBACK_FAILED",
-                    tags=live_tags(deployment, OLD_VERSION),
+                    **jiti_state(deployment, OLD_VERSION),
                     reason="The following resource(s) failed to update: [Fn]. ",
                 )
             ]
@@ -210,8 +221,8 @@ def test_update_rollback_failed_stack_is_refused_with_the_recovery_command(aws, 
 def test_a_busy_stack_is_waited_for_then_read_again(aws, deployment, status):
     """Another deploy (a second CI job) is running on the stack: wait for it to end, with a
     message, then decide again; here it deployed this very version, so nothing more is done."""
-    busy = {"Stacks": [described_stack(status, tags=live_tags(deployment, OLD_VERSION))]}
-    done = {"Stacks": [described_stack("UPDATE_COMPLETE", tags=live_tags(deployment, NEW_VERSION))]}
+    busy = {"Stacks": [described_stack(status, **jiti_state(deployment, OLD_VERSION))]}
+    done = {"Stacks": [described_stack("UPDATE_COMPLETE", **jiti_state(deployment, NEW_VERSION))]}
     aws.cfn.add_response("describe_stacks", busy, {"StackName": STACK})
     aws.cfn.add_response("describe_stacks", busy, {"StackName": STACK})
     aws.cfn.add_response("describe_stacks", done, {"StackName": STACK})
@@ -225,7 +236,7 @@ def test_a_busy_stack_is_waited_for_then_read_again(aws, deployment, status):
 def test_a_stack_busy_for_too_long_is_refused(aws, deployment, monkeypatch):
     monkeypatch.setattr(runner, "BUSY_WAIT_S", 0)
     busy = {
-        "Stacks": [described_stack("UPDATE_IN_PROGRESS", tags=live_tags(deployment, OLD_VERSION))]
+        "Stacks": [described_stack("UPDATE_IN_PROGRESS", **jiti_state(deployment, OLD_VERSION))]
     }
     aws.cfn.add_response("describe_stacks", busy, {"StackName": STACK})
     with pytest.raises(DeployError, match=rf"{STACK} is still UPDATE_IN_PROGRESS after 0 minutes"):
@@ -237,9 +248,9 @@ def test_a_stale_failed_create_status_deletes_nothing(aws, deployment):
     """The batched read said ROLLBACK_COMPLETE, but by the time of the delete another job has
     recreated the stack: it is read again first, and nothing is deleted."""
     stale = live.LiveStack.from_description(
-        described_stack("ROLLBACK_COMPLETE", tags=live_tags(deployment, OLD_VERSION))
+        described_stack("ROLLBACK_COMPLETE", **jiti_state(deployment, OLD_VERSION))
     )
-    healthy = described_stack("CREATE_COMPLETE", tags=live_tags(deployment, OLD_VERSION))
+    healthy = described_stack("CREATE_COMPLETE", **jiti_state(deployment, OLD_VERSION))
     healthy["StackId"] = STACK_ID.replace("8c3e6f90", "11111111")
     aws.cfn.add_response("describe_stacks", {"Stacks": [healthy]}, {"StackName": STACK})
     with pytest.raises(DeployError, match=f"{STACK} changed while this deploy ran"):
@@ -256,7 +267,7 @@ def test_live_stack_at_this_version_and_config_is_up_to_date_after_one_read(aws,
             "Stacks": [
                 described_stack(
                     "CREATE_COMPLETE",
-                    tags=live_tags(deployment, NEW_VERSION),
+                    **jiti_state(deployment, NEW_VERSION),
                     outputs={"ApiUrl": "https://abc123.execute-api.us-east-1.amazonaws.com/live"},
                 )
             ]
@@ -300,12 +311,12 @@ ROLLED_BACK_EVENTS = [  # what an update whose Fn change failed adds, newest fir
 ]
 
 
-def stub_older_version_live(aws, old_tags: dict) -> None:
+def stub_older_version_live(aws, old_state: dict) -> None:
     """The reads before an update: the live stack (at an older version), the account, the
     assets bucket."""
     aws.cfn.add_response(
         "describe_stacks",
-        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"Stacks": [described_stack("UPDATE_COMPLETE", **old_state)]},
         {"StackName": STACK},
     )
     aws.stubs["sts"].add_response(
@@ -323,8 +334,8 @@ def stub_older_version_live(aws, old_tags: dict) -> None:
 def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deployment):
     """The change set is executed, the stack rolls back: the DeployError names the resource,
     its type and CloudFormation's reason, and says the previous version is still live."""
-    cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
-    stub_older_version_live(aws, old_tags)
+    cfn, old_state = aws.cfn, jiti_state(deployment, OLD_VERSION)
+    stub_older_version_live(aws, old_state)
     cfn.add_response(
         "create_change_set",
         {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
@@ -335,7 +346,7 @@ def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deplo
             "Parameters": [],
             "Tags": ANY,
             "Capabilities": [],
-            "TemplateBody": deployment.template_path.read_text(),
+            "TemplateBody": record.template_text(deployment),
         },
     )
     change_set = {
@@ -368,7 +379,7 @@ def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deplo
     )
     cfn.add_response(  # read again right before executing
         "describe_stacks",
-        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"Stacks": [described_stack("UPDATE_COMPLETE", **old_state)]},
         {"StackName": STACK},
     )
     cfn.add_response(  # no stack policy in the deployment: one allowing every update
@@ -380,7 +391,7 @@ def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deplo
     cfn.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cfn.add_response(
         "describe_stacks",
-        {"Stacks": [described_stack("UPDATE_ROLLBACK_COMPLETE", tags=old_tags)]},
+        {"Stacks": [described_stack("UPDATE_ROLLBACK_COMPLETE", **old_state)]},
         {"StackName": STACK_ID},
     )
     cfn.add_response(
@@ -438,7 +449,7 @@ def create_change_set(cfn) -> changes.ChangeSet:
         kind="UPDATE",
         template={"TemplateBody": json.dumps(TEMPLATE)},
         parameters={},
-        tags={"jiti:version": NEW_VERSION},
+        tags={"jiti:app": "demo"},
         capabilities=(),
         role_arn=None,
     )
@@ -514,8 +525,8 @@ def test_a_change_set_without_changes_applies_the_new_template_and_values(aws, d
             deployment.manifest, parameters={"Retention": {"Type": "Number"}}
         ),
     )
-    cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
-    stub_older_version_live(aws, old_tags)
+    cfn, old_state = aws.cfn, jiti_state(deployment, OLD_VERSION)
+    stub_older_version_live(aws, old_state)
     cfn.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
     failed = {
         "ChangeSetId": CHANGE_SET_ID,
@@ -528,7 +539,7 @@ def test_a_change_set_without_changes_applies_the_new_template_and_values(aws, d
     cfn.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cfn.add_response(  # read again right before the update
         "describe_stacks",
-        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"Stacks": [described_stack("UPDATE_COMPLETE", **old_state)]},
         {"StackName": STACK},
     )
     cfn.add_response("set_stack_policy", {}, {"StackName": STACK, "StackPolicyBody": ANY})
@@ -537,14 +548,14 @@ def test_a_change_set_without_changes_applies_the_new_template_and_values(aws, d
         {"StackId": STACK_ID},
         {
             "StackName": STACK,
-            "TemplateBody": deployment.template_path.read_text(),
+            "TemplateBody": record.template_text(deployment),
             "Parameters": [{"ParameterKey": "Retention", "ParameterValue": "30"}],
             "Tags": ANY,
             "Capabilities": [],
         },
     )
-    new_tags = live_tags(deployment, NEW_VERSION)
-    settled = {"Stacks": [described_stack("UPDATE_COMPLETE", tags=new_tags)]}
+    new_state = jiti_state(deployment, NEW_VERSION)
+    settled = {"Stacks": [described_stack("UPDATE_COMPLETE", **new_state)]}
     cfn.add_response("describe_stacks", settled, {"StackName": STACK})  # waiter
     cfn.add_response("describe_stacks", settled, {"StackName": STACK})  # outputs
 
@@ -578,8 +589,8 @@ def test_rollback_triggers_notifications_and_disable_rollback_reach_cloudformati
             disable_rollback=True,
         ),
     )
-    cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
-    stub_older_version_live(aws, old_tags)
+    cfn, old_state = aws.cfn, jiti_state(deployment, OLD_VERSION)
+    stub_older_version_live(aws, old_state)
     cfn.add_response(
         "create_change_set",
         {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
@@ -590,7 +601,7 @@ def test_rollback_triggers_notifications_and_disable_rollback_reach_cloudformati
             "Parameters": [],
             "Tags": ANY,
             "Capabilities": [],
-            "TemplateBody": deployment.template_path.read_text(),
+            "TemplateBody": record.template_text(deployment),
             "RollbackConfiguration": {
                 "RollbackTriggers": [
                     {
@@ -628,7 +639,7 @@ def test_rollback_triggers_notifications_and_disable_rollback_reach_cloudformati
     )
     cfn.add_response(
         "describe_stacks",
-        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"Stacks": [described_stack("UPDATE_COMPLETE", **old_state)]},
         {"StackName": STACK},
     )
     cfn.add_response("set_stack_policy", {}, {"StackName": STACK, "StackPolicyBody": ANY})
@@ -638,7 +649,7 @@ def test_rollback_triggers_notifications_and_disable_rollback_reach_cloudformati
     )
     cfn.add_response(
         "describe_stacks",
-        {"Stacks": [described_stack("UPDATE_FAILED", tags=old_tags)]},
+        {"Stacks": [described_stack("UPDATE_FAILED", **old_state)]},
         {"StackName": STACK_ID},
     )
     cfn.add_response(

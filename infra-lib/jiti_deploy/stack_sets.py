@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from jiti_contract import ASSETS_BUCKET_PARAMETER, CONFIG_TAG, VERSION_TAG
-from jiti_deploy import interrupt, settings
+from jiti_contract import ASSETS_BUCKET_PARAMETER, CONFIG_OUTPUT, VERSION_OUTPUT
+from jiti_deploy import config_key, interrupt, record, settings
 from jiti_deploy.assets import AssetsBucket
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination
@@ -74,7 +74,7 @@ class _LiveStackSet:
     """The StackSet as it is now, and which wanted instances are not CURRENT."""
 
     exists: bool
-    tags: dict
+    recorded: dict  # the record outputs of its template (see record.py)
     instances: dict
     missing: list
 
@@ -82,8 +82,8 @@ class _LiveStackSet:
         return (
             self.exists
             and not self.missing
-            and self.tags.get(VERSION_TAG) == deployment.version
-            and self.tags.get(CONFIG_TAG) == deployment.config_hash()
+            and self.recorded.get(VERSION_OUTPUT) == deployment.version
+            and self.recorded.get(CONFIG_OUTPUT) == deployment.config_hash()
         )
 
 
@@ -92,7 +92,7 @@ def _read_live(cfn, deployment: Deployment, wanted: set) -> _LiveStackSet:
     instances = _instances(cfn, deployment.stack_name) if existing else {}
     return _LiveStackSet(
         exists=bool(existing),
-        tags={t["Key"]: t["Value"] for t in (existing or {}).get("Tags", [])},
+        recorded=record.from_template((existing or {}).get("TemplateBody")),
         instances=instances,
         missing=sorted(w for w in wanted if instances.get(w, {}).get("Status") != "CURRENT"),
     )
@@ -197,12 +197,12 @@ def deploy(
     stack_set = deployment.plan.stack_set
     wanted = {(a, r) for a in stack_set.accounts for r in stack_set.regions}
     live = _read_live(cfn, deployment, wanted)
-    deployment = deployment.salted(live.tags)
+    deployment = config_key.keyed(deployment, destination, dry_run=dry_run)
     if live.is_current(deployment) and not force:
         for account, region in sorted(wanted):
             log(f"{name} {account}/{region}: up to date (version {short})")
         return Result.UP_TO_DATE
-    old = (live.tags.get(VERSION_TAG) or "none")[:12]
+    old = (live.recorded.get(VERSION_OUTPUT) or "none")[:12]
     log(
         f"StackSet {name}: {old} -> {short}, {len(wanted)} instances ({len(live.missing)} to add or fix)"
     )
