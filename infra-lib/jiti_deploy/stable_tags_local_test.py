@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 
+from jiti_contract import StackSetSettings
 from jiti_deploy import runner, settings
 from jiti_deploy.report import Result
 from jiti_deploy.source import Source
@@ -113,3 +115,27 @@ def test_a_large_template_carries_the_record_too(destination, make):
     assert deployment.template_path.stat().st_size > 51_200
     assert runner.deploy(destination, deployment, log=quiet) is Result.DEPLOYED
     assert runner.deploy(destination, deployment, log=quiet) is Result.UP_TO_DATE
+
+
+def test_a_stack_set_records_its_version_in_its_template_not_its_tags(destination, make):
+    """DescribeStackSet returns the StackSet's TemplateBody: its record is read from there."""
+    fleet = make(
+        "recfleet",
+        queues(30),
+        source=FIRST,
+        stack_set=StackSetSettings(("444444444444",), ("us-east-1",), 100, 0),
+    )
+    assert runner.deploy(destination, fleet, log=quiet) is Result.DEPLOYED
+    assert runner.deploy(destination, fleet, log=quiet) is Result.UP_TO_DATE
+    described = destination.client("cloudformation").describe_stack_set(StackSetName="recfleet-dev")
+    tags = {t["Key"]: t["Value"] for t in described["StackSet"]["Tags"]}
+    assert tags == settings.tags(fleet)
+    outputs = json.loads(described["StackSet"]["TemplateBody"])["Outputs"]
+    assert outputs["JitiVersion"]["Value"] == fleet.version
+    changed = make(
+        "recfleet",
+        queues(45),
+        source=SECOND,
+        stack_set=StackSetSettings(("444444444444",), ("us-east-1",), 100, 0),
+    )
+    assert runner.deploy(destination, changed, log=quiet) is Result.DEPLOYED
