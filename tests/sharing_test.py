@@ -132,7 +132,7 @@ def test_an_orders_change_that_changes_a_value_redeploys_reports_with_it(repo):
     repo.commit("orders: the table is the order book")
     out = repo.pants(*CHANGED, "deploy-stacks").stdout
     assert results(repo) == {address: "deployed" for address in ORDERS + REPORTS}
-    version = outputs(before)["JitiVersion"][:12]  # the template is the same: only values
+    version = outputs(before)["JitiVersion"][:12]  # same template: only values changed
     assert f"reports-dev: version {version} is live, with other settings or input values" in out
     assert (
         "input OrdersTableName = orders-dev-OrderBook  <- apps/orders:deploy.OrdersTableName" in out
