@@ -17,21 +17,27 @@ from typing import Any, Mapping, Optional, Tuple, Type, TypeVar
 # A mistake in the user's input: the program printed one line for the user, no traceback.
 EXIT_USER_ERROR = 2
 
-# Tags jiti puts on every stack it deploys.
-VERSION_TAG = "jiti:version"  # the stack's content version (see Manifest.version)
-CONFIG_TAG = "jiti:config"  # a hash of the deployment's own settings
+# Tags jiti puts on every stack it deploys: only stable ones, which say who owns the stack.
+# CloudFormation propagates a stack's tags to every taggable resource in it, so a tag that
+# changed with each deploy would re-tag every resource on every deploy.
 APP_TAG = "jiti:app"
 ENV_TAG = "jiti:env"
 DEPLOYMENT_TAG = "jiti:deployment"  # the deployment that owns the stack (see deployment_tag)
-COMMIT_TAG = "jiti:commit"  # the source commit the stack was deployed from
-COMMIT_TIME_TAG = "jiti:commit-time"  # its commit time, in seconds since the epoch
 REPOSITORY_TAG = "jiti:repository"  # the repository that deploys the stack ([jiti].repository)
 # The deployments the stack's own deployment depends on (`deployment_tag` values, space
 # separated), so that `prune-stacks` deletes dependents first once the targets are gone. A
 # value holds at most TAG_VALUE_LIMIT characters: longer lists go on in `jiti:depends-on-2`, ...
 DEPENDS_ON_TAG = "jiti:depends-on"
 TAG_VALUE_LIMIT = 256
-SALT_TAG = "jiti:salt"  # the stack's own salt for hashing NoEcho values into jiti:config
+
+# What changes with each deploy is recorded as outputs instead, which the deploy adds to the
+# template it sends (constant values: no resource depends on them) and reads back in the same
+# DescribeStacks. They are never shown, written or handed on as the app's own outputs.
+VERSION_OUTPUT = "JitiVersion"  # the stack's content version (see Manifest.version)
+CONFIG_OUTPUT = "JitiConfig"  # a hash of the deployment's own settings
+COMMIT_OUTPUT = "JitiCommit"  # the source commit the stack was deployed from
+COMMIT_TIME_OUTPUT = "JitiCommitTime"  # its commit time, in seconds since the epoch
+RECORD_OUTPUTS = (VERSION_OUTPUT, CONFIG_OUTPUT, COMMIT_OUTPUT, COMMIT_TIME_OUTPUT)
 
 # Template parameters whose values jiti supplies at deploy time.
 ENVIRONMENT_PARAMETER = "Environment"

@@ -250,11 +250,10 @@ def test_stack_sets_mode_rolls_out_instances_and_skips_what_is_live(repo):
         for account in ("333333333333", "444444444444")
         for region in ("us-east-1", "eu-west-1")
     }
-    tags = {
-        t["Key"]: t["Value"]
-        for t in cfn.describe_stack_set(StackSetName="fleet-prod")["StackSet"]["Tags"]
-    }
-    assert tags["jiti:env"] == "prod" and len(tags["jiti:version"]) == 64
+    described = cfn.describe_stack_set(StackSetName="fleet-prod")["StackSet"]
+    tags = {t["Key"]: t["Value"] for t in described["Tags"]}
+    recorded = json.loads(described["TemplateBody"])["Outputs"]
+    assert tags["jiti:env"] == "prod" and len(recorded["JitiVersion"]["Value"]) == 64
 
     again = repo.pants("deploy-stacks", "tests/fleet:").stdout
     assert again.count("up to date (version") == 4

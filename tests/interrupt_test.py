@@ -98,11 +98,11 @@ def assert_converged(repo) -> None:
         version = json.loads(
             (repo.root / f"dist/tests.stacks.{name}/stack.manifest.json").read_text()
         )["version"]
-        tags = {
-            t["Key"]: t["Value"]
-            for t in cfn.describe_stacks(StackName=f"{name}-dev")["Stacks"][0]["Tags"]
+        recorded = {
+            o["OutputKey"]: o["OutputValue"]
+            for o in cfn.describe_stacks(StackName=f"{name}-dev")["Stacks"][0]["Outputs"]
         }
-        assert tags["jiti:version"] == version, name
+        assert recorded["JitiVersion"] == version, name
 
 
 def test_ctrl_c_starts_nothing_new_reports_and_exits_130(repo):

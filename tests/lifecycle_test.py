@@ -104,9 +104,9 @@ def test_a_change_that_replaces_the_orders_table_fails_the_gate_and_leaves_the_s
             in (repo.root / "dist/jiti-plan.md").read_text()
         )
         after = stack(repo, "orders-dev")
-        assert (after["StackStatus"], tags(repo, "orders-dev")["jiti:version"]) == (
+        assert (after["StackStatus"], outputs(repo, "orders-dev")["JitiVersion"]) == (
             before["StackStatus"],
-            {t["Key"]: t["Value"] for t in before["Tags"]}["jiti:version"],
+            {o["OutputKey"]: o["OutputValue"] for o in before["Outputs"]}["JitiVersion"],
         )
         summaries = repo.aws("cloudformation").list_change_sets(StackName="orders-dev")
         assert not [s for s in summaries["Summaries"] if s["ExecutionStatus"] == "AVAILABLE"]

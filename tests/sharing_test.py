@@ -124,7 +124,7 @@ ALLOW_REPLACING = {
 
 
 def test_an_orders_change_that_changes_a_value_redeploys_reports_with_it(repo):
-    before = tags(stack(repo, "reports-dev"))
+    before = stack(repo, "reports-dev")
     repo.edit(
         "apps/orders/infra.py",
         'store = table(app, "OrdersTable", partition_key="id")',
@@ -139,7 +139,7 @@ def test_an_orders_change_that_changes_a_value_redeploys_reports_with_it(repo):
     repo.commit("orders: the table is the order book")
     out = repo.pants(*CHANGED, "deploy-stacks").stdout
     assert results(repo) == {address: "deployed" for address in ORDERS + REPORTS}
-    version = before["jiti:version"][:12]  # the template is the same: only values changed
+    version = outputs(before)["JitiVersion"][:12]  # same template: only values changed
     assert f"reports-dev: version {version} is live, with other settings or input values" in out
     assert (
         "input OrdersTableName = orders-dev-OrderBook  <- apps/orders:deploy.OrdersTableName" in out
@@ -147,7 +147,7 @@ def test_an_orders_change_that_changes_a_value_redeploys_reports_with_it(repo):
     values = taken(repo)
     assert values["OrdersTableName"] == ("orders-dev-OrderBook", "orders-dev-OrderBook")
     assert values["OrdersTableArn"][1].endswith(":table/orders-dev-OrderBook")
-    assert tags(stack(repo, "reports-dev"))["jiti:config"] != before["jiti:config"]
+    assert outputs(stack(repo, "reports-dev"))["JitiConfig"] != outputs(before)["JitiConfig"]
     account, region = COPIES[-1]
     assert taken(repo, account, region)["OrdersTableName"][1] == "orders-prod-OrderBook"
 
@@ -165,7 +165,7 @@ def test_an_orders_change_that_keeps_its_outputs_leaves_reports_up_to_date(repo)
 
 
 def test_dropping_an_output_reports_takes_is_refused_before_anything_is_written(repo):
-    version = tags(stack(repo, "orders-dev"))["jiti:version"]
+    version = outputs(stack(repo, "orders-dev"))["JitiVersion"]
     repo.edit(
         "apps/orders/infra.py",
         "    return app.template",
@@ -183,7 +183,7 @@ def test_dropping_an_output_reports_takes_is_refused_before_anything_is_written(
         alone.stdout
     )
     assert results(repo) == {"apps/orders:deploy": "failed"}
-    assert tags(stack(repo, "orders-dev"))["jiti:version"] == version
+    assert outputs(stack(repo, "orders-dev"))["JitiVersion"] == version
 
     # With its dependents selected too, the plan of reports refuses it before any deploy starts.
     together = repo.pants(*CHANGED, "deploy-stacks", check=False)
@@ -194,4 +194,4 @@ def test_dropping_an_output_reports_takes_is_refused_before_anything_is_written(
         together.stderr,
     ), together.stderr
     assert "Traceback" not in together.stdout + together.stderr
-    assert tags(stack(repo, "orders-dev"))["jiti:version"] == version
+    assert outputs(stack(repo, "orders-dev"))["JitiVersion"] == version

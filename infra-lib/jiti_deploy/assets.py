@@ -21,7 +21,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from jiti_contract import ASSETS_BUCKET_DEFAULT, TEMPLATE_BODY_LIMIT, fill_placeholders
-from jiti_deploy import aws_names, bucket_settings
+from jiti_deploy import aws_names, bucket_settings, record
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination
 from jiti_deploy.errors import DeployError
@@ -260,12 +260,13 @@ class AssetsBucket:
     def template_argument(self, deployment: Deployment, *, dry_run: bool, log=print) -> dict | None:
         """How CloudFormation gets the template: inline up to TEMPLATE_BODY_LIMIT bytes, else
         from this bucket (uploaded once, by content, and read at the version checked). None
-        for a dry run that would have to upload it first (a dry run writes nothing)."""
-        text = deployment.template_path.read_text()
+        for a dry run that would have to upload it first (a dry run writes nothing). The text
+        is the packaged template with the deploy's record (`record.py`)."""
+        text = record.template_text(deployment)
         if len(text.encode()) <= TEMPLATE_BODY_LIMIT:
             return {"TemplateBody": text}
-        key = f"templates/{deployment.manifest.template_sha256}.json"
         sha256 = hashlib.sha256(text.encode()).hexdigest()
+        key = f"templates/{sha256}.json"
         present, version = self.stored_version(key, sha256)
         if version is None:
             if dry_run:

@@ -10,7 +10,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jiti_contract import VERSION_TAG
 from jiti_deploy import interrupt, live, runner
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination, Destinations
@@ -208,7 +207,7 @@ class Batch:
         if before is live.NOT_LOOKED_UP:
             old = "?"
         else:
-            old = (before.tags.get(VERSION_TAG) or "none")[:12] if before else "none"
+            old = (before.version or "none")[:12] if before else "none"
         outcome = self._deploy_and_report(d, log, before, old, started)
         if outcome.result is not Result.UP_TO_DATE:
             log.release()

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
+import hmac
 import json
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from jiti_contract import (
-    SALT_TAG,
     Manifest,
     Plan,
     StackPlace,
@@ -23,8 +21,6 @@ from jiti_contract import (
 from jiti_deploy.errors import DeployError
 from jiti_deploy.source import Source
 
-SECRET_HASH_ROUNDS = 200_000
-
 
 @dataclass(frozen=True)
 class Deployment:
@@ -34,10 +30,11 @@ class Deployment:
     outputs_file: Path | None = None
     source: Source | None = None  # the commit deployed, when the build root is a git repository
     # Set by the deploy, not read from disk: the values of the plan's inputs, the inputs a dry
-    # run cannot know yet (parameter -> why), and the stack's salt for NoEcho values.
+    # run cannot know yet (parameter -> why), and the key NoEcho values are hashed with (see
+    # config_key.py; never stored on the stack).
     inputs: Mapping[str, str] = field(default_factory=dict)
     pending: Mapping[str, str] = field(default_factory=dict)
-    salt: str | None = None
+    config_key: str | None = field(default=None, repr=False)
 
     @property
     def address(self) -> str:
@@ -94,15 +91,13 @@ class Deployment:
     def with_inputs(self, values: Mapping[str, str], pending: Mapping[str, str]) -> "Deployment":
         return dataclasses.replace(self, inputs=dict(values), pending=dict(pending))
 
-    def salted(self, live_tags: Mapping[str, str]) -> "Deployment":
-        """With the stack's salt (kept in its tags, made once) if it has NoEcho values."""
-        if not self.has_secret_values:
-            return self
-        return dataclasses.replace(self, salt=live_tags.get(SALT_TAG) or secrets.token_hex(16))
+    def keyed(self, key: str) -> "Deployment":
+        return dataclasses.replace(self, config_key=key)
 
     def config_hash(self) -> str:
         """Deployment settings that are not in the version but change what is deployed, the
-        values of its inputs included; NoEcho values enter only as a slow salted hash."""
+        values of its inputs included; NoEcho values enter only keyed (HMAC-SHA256 under a key
+        kept off the stack), so nothing on the stack lets a secret be guessed offline."""
         settings = {
             "parameters": self._hidden(self.plan.parameters),
             "tags": dict(self.plan.tags),
@@ -124,20 +119,23 @@ class Deployment:
 
     def _hidden(self, values: Mapping[str, str]) -> dict[str, str]:
         secret = self.no_echo
-        if secret & set(values) and not self.salt:
-            raise ValueError(f"{self.address}: NoEcho values are hashed only with the stack's salt")
+        if secret & set(values) and not self.config_key:
+            raise ValueError(f"{self.address}: NoEcho values are hashed only with the config key")
         return {
-            name: _slow_hash(value, self.salt) if name in secret else value
+            name: (
+                _keyed_hash([self.address, name, value], self.config_key)
+                if name in secret
+                else value
+            )
             for name, value in values.items()
         }
 
 
-@functools.lru_cache(maxsize=None)
-def _slow_hash(value: str, salt: str) -> str:
-    """A NoEcho value as it enters jiti:config: costly to guess from the tag, even for a short
-    value, and different on every stack."""
-    digest = hashlib.pbkdf2_hmac("sha256", value.encode(), salt.encode(), SECRET_HASH_ROUNDS)
-    return "pbkdf2:" + digest.hex()
+def _keyed_hash(named_value: list[str], key: str) -> str:
+    """A NoEcho value (with its deployment and name, so that the same secret hashes differently
+    on each stack) as it enters the config hash: without the key, no guess can be checked."""
+    message = json.dumps(named_value).encode()
+    return "hmac:" + hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
 def load(

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jiti_contract import VERSION_TAG, StackPlace, is_no_echo
+from jiti_contract import StackPlace, is_no_echo
 from jiti_deploy import interrupt, live, masking
 from jiti_deploy.batch import PrefixedLog
 from jiti_deploy.destinations import Destination, Destinations
@@ -116,7 +116,7 @@ def check(destination: Destination, place: StackPlace, log) -> tuple[Result, str
     current = live.describe(cfn, place.stack_name)
     if current is None:
         return Result.NOT_DEPLOYED, "none", [], None
-    version = (current.tags.get(VERSION_TAG) or "none")[:12]
+    version = (current.version or "none")[:12]
     poll_s = 0.2 if destination.local else 3.0
     status, drifts = detect(cfn, place.stack_name, poll_s=poll_s)
     note = (

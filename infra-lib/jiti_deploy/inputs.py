@@ -3,7 +3,7 @@
 An input is an output of another deployment's stack, read from that stack with that
 deployment's credentials (so it works across accounts and regions, without CloudFormation
 exports), or a plain SSM Parameter Store value, read with the deployment's own. The values
-become parameter values and part of the deployment's `jiti:config`, so it is redeployed exactly
+become parameter values and part of the deployment's config hash, so it is redeployed exactly
 when one changes. Secrets are never read: an SSM SecureString is refused, and the template refers
 to secrets with CloudFormation dynamic references (`{{resolve:ssm-secure:...}}`,
 `{{resolve:secretsmanager:...}}`), which CloudFormation resolves itself.

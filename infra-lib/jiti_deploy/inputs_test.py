@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from jiti_contract import SALT_TAG, Consumer, Input, StackPlace
+from jiti_contract import CONFIG_OUTPUT, VERSION_OUTPUT, Consumer, Input, StackPlace
 from jiti_deploy import batch, local_aws, runner
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.errors import DeployError
-from jiti_deploy.live import LiveStacks
+from jiti_deploy.live import LiveStack, LiveStacks
 from jiti_deploy.report import Result
 from jiti_deploy.testutil import quiet
 
@@ -80,6 +80,11 @@ def parameter(description: dict, key: str) -> str:
 
 def tags(description: dict) -> dict:
     return {t["Key"]: t["Value"] for t in description["Tags"]}
+
+
+def recorded(description: dict) -> dict:
+    """jiti's record of the stack: its version, config hash and commit (outputs)."""
+    return LiveStack.from_description(description).record
 
 
 def test_a_consumer_redeploys_exactly_when_a_value_it_takes_changes(destinations, make):
@@ -181,7 +186,7 @@ def test_dropping_an_output_a_live_consumer_takes_is_refused_naming_it(destinati
     assert deploy(destinations, dropped) is Result.DEPLOYED
     deploy(destinations, producer(make, "bulb", "warm", uses))
     deploy(destinations, consumer(make, "lamp", place("bulb")))
-    before = tags(stack(destinations, "bulb-dev"))["jiti:version"]
+    before = recorded(stack(destinations, "bulb-dev"))[VERSION_OUTPUT]
 
     dropped = producer(make, "bulb", "warm", uses, template=without)
     with pytest.raises(DeployError) as refused:
@@ -194,7 +199,7 @@ def test_dropping_an_output_a_live_consumer_takes_is_refused_naming_it(destinati
         "  apps/lamp:deploy (stack lamp-dev in us-east-1) takes Colour",
         "Deploy them without those inputs first, then apps/bulb:deploy; nothing was changed",
     ]
-    assert tags(stack(destinations, "bulb-dev"))["jiti:version"] == before
+    assert recorded(stack(destinations, "bulb-dev"))[VERSION_OUTPUT] == before
 
 
 def test_a_plain_ssm_value_is_read_at_deploy_time_and_a_secure_string_is_refused(
@@ -235,7 +240,7 @@ SECRET_TEMPLATE = {
 }
 
 
-def test_no_echo_values_never_show_and_are_hashed_with_each_stack_s_own_salt(
+def test_no_echo_values_never_show_and_are_hashed_under_a_key_kept_off_the_stack(
     destinations, make, tmp_path
 ):
     ssm = destinations.get(None, REGION, None).client("ssm")
@@ -259,12 +264,15 @@ def test_no_echo_values_never_show_and_are_hashed_with_each_stack_s_own_salt(
     )
     assert [o.result for o in outcomes] == [Result.DEPLOYED] * 2
     assert "  input Password = **** (NoEcho)  <- ssm:/vault/pw" in "\n".join(logged)
-    a, b = (tags(stack(destinations, f"vault-{x}-dev")) for x in "ab")
-    assert a[SALT_TAG] != b[SALT_TAG] and a["jiti:config"] != b["jiti:config"]
+    a, b = (stack(destinations, f"vault-{x}-dev") for x in "ab")
+    key = ssm.get_parameter(Name="/jiti/config-key", WithDecryption=True)["Parameter"]["Value"]
+    assert recorded(a)[CONFIG_OUTPUT] != recorded(b)[CONFIG_OUTPUT]  # their addresses differ
+    assert key not in json.dumps([a, b], default=str)  # nor anything from which to guess
     from jiti_deploy import report as reports
 
     reports.write(report, outcomes, 1.0)
-    seen = "\n".join(logged) + report.read_text() + json.dumps([a, b])
+    on_stacks = [(tags(x), LiveStack.from_description(x).outputs, recorded(x)) for x in (a, b)]
+    seen = "\n".join(logged) + report.read_text() + json.dumps(on_stacks)
     assert "correct-horse" not in seen
 
     again = batch.run(destinations, deployments(), dry_run=False, max_parallel=2, log=quiet)
@@ -272,4 +280,4 @@ def test_no_echo_values_never_show_and_are_hashed_with_each_stack_s_own_salt(
     ssm.put_parameter(Name="/vault/pw", Value="battery-staple", Type="String", Overwrite=True)
     changed = batch.run(destinations, deployments(), dry_run=False, max_parallel=2, log=quiet)
     assert [o.result for o in changed] == [Result.DEPLOYED] * 2
-    assert tags(stack(destinations, "vault-a-dev"))[SALT_TAG] == a[SALT_TAG]  # kept
+    assert recorded(stack(destinations, "vault-a-dev"))[CONFIG_OUTPUT] != recorded(a)[CONFIG_OUTPUT]

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
 from jiti_contract import (
     APP_TAG,
-    COMMIT_TAG,
-    COMMIT_TIME_TAG,
-    CONFIG_TAG,
+    COMMIT_OUTPUT,
+    COMMIT_TIME_OUTPUT,
+    CONFIG_OUTPUT,
     DEPLOYMENT_TAG,
     ENV_TAG,
-    VERSION_TAG,
+    VERSION_OUTPUT,
     StackPlace,
     deployment_tag,
 )
+from jiti_deploy import record
 from jiti_deploy.errors import DeployError
 
 STABLE = {
@@ -47,24 +48,33 @@ class LiveStack:
     name: str
     status: str
     tags: dict
-    outputs: dict
+    outputs: dict  # the app's own outputs
     reason: str | None = None
     termination_protection: bool = False
     stack_id: str | None = None
     nested: bool = False  # a nested stack: its parent's resource, with its parent's tags
+    record: dict = field(default_factory=dict)  # jiti's record outputs (see record.py)
 
     @classmethod
     def from_description(cls, stack: dict) -> "LiveStack":
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", []) or []}
+        own, recorded = record.split(outputs)
         return cls(
             name=stack["StackName"],
             status=stack["StackStatus"],
             tags={t["Key"]: t["Value"] for t in stack.get("Tags", [])},
-            outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", []) or []},
+            outputs=own,
             reason=stack.get("StackStatusReason"),
             termination_protection=bool(stack.get("EnableTerminationProtection")),
             stack_id=stack.get("StackId"),
             nested=bool(stack.get("ParentId") or stack.get("RootId")),
+            record=recorded,
         )
+
+    @property
+    def version(self) -> str | None:
+        """The version deployed (None: not deployed by this jiti, or not yet)."""
+        return self.record.get(VERSION_OUTPUT)
 
     @property
     def deployed(self) -> bool:
@@ -80,7 +90,7 @@ class LiveStack:
     @property
     def commit_time(self) -> int | None:
         try:
-            return int(self.tags[COMMIT_TIME_TAG])
+            return int(self.record[COMMIT_TIME_OUTPUT])
         except (KeyError, ValueError):
             return None
 
@@ -89,8 +99,8 @@ class LiveStack:
         return (
             self.status in STABLE
             and self.status != "UPDATE_ROLLBACK_COMPLETE"
-            and self.tags.get(VERSION_TAG) == version
-            and self.tags.get(CONFIG_TAG) == config
+            and self.record.get(VERSION_OUTPUT) == version
+            and self.record.get(CONFIG_OUTPUT) == config
         )
 
 
@@ -220,7 +230,7 @@ def check_not_newer(live: LiveStack, source, name: str) -> None:
     if source is None or live.commit_time is None or live.commit_time <= source.time:
         return
     raise DeployError(
-        f"{name} was deployed from commit {live.tags.get(COMMIT_TAG, '?')[:12]}, newer than "
+        f"{name} was deployed from commit {live.record.get(COMMIT_OUTPUT, '?')[:12]}, newer than "
         f"this one ({source.short}): an older commit does not replace it; deploy from the newer "
         "commit, or pass --jiti-force (`pants run ... -- --force`) to replace it anyway"
     )

@@ -28,11 +28,11 @@ from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from jiti_contract import (
     DEPLOYMENT_TAG,
     REPOSITORY_TAG,
-    VERSION_TAG,
+    VERSION_OUTPUT,
     Inventory,
     depends_on_from_tags,
 )
-from jiti_deploy import in_review, interrupt, live, stack_sets, unused_assets
+from jiti_deploy import in_review, interrupt, live, record, stack_sets, unused_assets
 from jiti_deploy.batch import PrefixedLog
 from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.errors import DeployError
@@ -300,7 +300,7 @@ def outcome(c: Candidate) -> Outcome:
         c.destination.account,
         c.destination.region,
         result,
-        (c.stack.tags.get(VERSION_TAG) or "none")[:12],
+        (c.stack.version or "none")[:12],
         "-",
         round(max(0.0, c.ended - c.started), 2),
         c.error,
@@ -364,9 +364,9 @@ def prune_stack_sets(
             tags = {t["Key"]: t["Value"] for t in described.get("Tags", [])}
             if tags.get(REPOSITORY_TAG) != repository:
                 continue
-            found.append((name, tags))
+            found.append((name, tags, record.from_template(described.get("TemplateBody"))))
     outcomes = []
-    for name, tags in sorted(found):
+    for name, tags, recorded in sorted(found):
         started, result, error = time.monotonic(), Result.WOULD_DELETE, None
         owner = tags.get(DEPLOYMENT_TAG, "?")
         reason = (
@@ -390,7 +390,7 @@ def prune_stack_sets(
                 destination.account,
                 destination.region,
                 result,
-                (tags.get(VERSION_TAG) or "none")[:12],
+                (recorded.get(VERSION_OUTPUT) or "none")[:12],
                 "-",
                 round(time.monotonic() - started, 2),
                 error,

@@ -12,10 +12,11 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
-from jiti_contract import TEMPLATE_BODY_LIMIT, VERSION_TAG
+from jiti_contract import TEMPLATE_BODY_LIMIT
 from jiti_deploy import (
     capabilities,
     changes,
+    config_key,
     events,
     in_review,
     inputs,
@@ -422,7 +423,7 @@ class _Run:
             live.check_owner(current, deployment.address, plan.app, plan.environment)
         deployment = inputs.resolve(deployment, self.destination, stacks, dry_run=self.dry_run)
         masking.add(deployment.secret_values)
-        return deployment.salted(current.tags if current else {}), current
+        return config_key.keyed(deployment, self.destination, dry_run=self.dry_run), current
 
     def is_live(self, deployment: Deployment, current) -> bool:
         return bool(
@@ -439,7 +440,7 @@ class _Run:
             live.check_deployable(current)
             if not self.force:
                 live.check_not_newer(current, deployment.source, name)
-        live_version = current.tags.get(VERSION_TAG) if current else None
+        live_version = current.version if current else None
         how = f"{' (dry run)' if self.dry_run else ''}{' (forced)' if self.force else ''}"
         if live_version == deployment.version and not self.force:
             self.log(f"{name}: version {short} is live, with other settings or input values{how}")

@@ -41,10 +41,13 @@ def test_a_change_to_outputs_only_reaches_the_live_template(destination, make):
     runner.deploy(destination, make("outputs", first), log=quiet)
     assert runner.deploy(destination, make("outputs", second), log=quiet) is Result.DEPLOYED
     cfn = destination.client("cloudformation")
-    assert (
-        json.loads(json.dumps(cfn.get_template(StackName="outputs-dev")["TemplateBody"])) == second
-    )
-    assert live(destination, "outputs-dev")["Outputs"][0]["OutputValue"] == "green"
+    body = json.loads(json.dumps(cfn.get_template(StackName="outputs-dev")["TemplateBody"]))
+    own = {k: v for k, v in body["Outputs"].items() if not k.startswith("Jiti")}
+    assert {**body, "Outputs": own} == second  # with jiti's record beside the app's outputs
+    outputs = {
+        o["OutputKey"]: o["OutputValue"] for o in live(destination, "outputs-dev")["Outputs"]
+    }
+    assert outputs["Colour"] == "green"
 
 
 def test_termination_protection_is_turned_off_again(destination, make):
@@ -143,7 +146,7 @@ def test_a_dry_run_of_a_large_template_writes_nothing_and_shows_the_changes(
     assert runner.deploy(destination, deployment, log=quiet) is Result.DEPLOYED
     bucket = assets.bucket_name(destination.account, "eu-central-1")
     keys = [o["Key"] for o in destination.client("s3").list_objects_v2(Bucket=bucket)["Contents"]]
-    assert keys == [f"templates/{deployment.manifest.template_sha256}.json"]
+    assert len(keys) == 1 and keys[0].startswith("templates/")
 
 
 def test_a_large_stack_set_template_goes_through_s3(destination, make):

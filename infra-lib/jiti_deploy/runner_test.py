@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from jiti_contract import Manifest, Plan
-from jiti_deploy import changes, live, runner
+from jiti_deploy import changes, live, record, runner
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import CLIENT_CONFIG, Destination
 from jiti_deploy.errors import DeployError
@@ -117,7 +117,9 @@ def deployment(tmp_path) -> Deployment:
     return Deployment(plan, manifest, manifest_path, tmp_path / "out" / "demo.outputs.json")
 
 
-def described_stack(status: str, *, tags: dict, outputs: dict | None = None, reason=None) -> dict:
+def described_stack(
+    status: str, *, tags: dict, outputs: dict | None = None, record=None, reason=None
+) -> dict:
     """One entry of DescribeStacks' `Stacks`, as CloudFormation returns it."""
     stack = {
         "StackId": STACK_ID,
@@ -132,9 +134,19 @@ def described_stack(status: str, *, tags: dict, outputs: dict | None = None, rea
         "EnableTerminationProtection": False,
         "DriftInformation": {"StackDriftStatus": "NOT_CHECKED"},
     }
-    if outputs:
-        stack["Outputs"] = [
-            {"OutputKey": k, "OutputValue": v, "Description": k} for k, v in outputs.items()
+    if outputs or record:
+        stack["Outputs"] = (
+            [{"OutputKey": k, "OutputValue": v, "Description": k} for k, v in outputs.items()]
+            if outputs
+            else []
+        )
+        stack["Outputs"] += [
+            {
+                "OutputKey": k,
+                "OutputValue": v,
+                "Description": "Recorded by jiti: not an output of the app",
+            }
+            for k, v in (record or {}).items()
         ]
     if reason:
         stack["StackStatusReason"] = reason
@@ -169,13 +181,12 @@ def stack_event(n: int, status: str, reason=None) -> dict:
     return event(n, STACK, "AWS::CloudFormation::Stack", status, reason)
 
 
-def live_tags(deployment: Deployment, version: str) -> dict:
+def jiti_state(deployment: Deployment, version: str) -> dict:
+    """What a stack jiti deployed at `version` shows: its ownership tags, and its record
+    (outputs of the template jiti sent)."""
     return {
-        "jiti:version": version,
-        "jiti:config": deployment.config_hash(),
-        "jiti:app": "demo",
-        "jiti:env": "dev",
-        "jiti:deployment": deployment.address,
+        "tags": {"jiti:app": "demo", "jiti:env": "dev", "jiti:deployment": deployment.address},
+        "record": {"JitiVersion": version, "JitiConfig": deployment.config_hash()},
     }
 
 
@@ -191,7 +202,7 @@ def test_update_rollback_failed_stack_is_refused_with_the_recovery_command(aws, 
             "Stacks": [
                 described_stack(
                     "UPDATE_ROLLBACK_FAILED",
-                    tags=live_tags(deployment, OLD_VERSION),
+                    **jiti_state(deployment, OLD_VERSION),
                     reason="The following resource(s) failed to update: [Fn]. ",
                 )
             ]
@@ -211,8 +222,8 @@ def test_update_rollback_failed_stack_is_refused_with_the_recovery_command(aws, 
 def test_a_busy_stack_is_waited_for_then_read_again(aws, deployment, status):
     """Another deploy (a second CI job) is running on the stack: wait for it to end, with a
     message, then decide again; here it deployed this very version, so nothing more is done."""
-    busy = {"Stacks": [described_stack(status, tags=live_tags(deployment, OLD_VERSION))]}
-    done = {"Stacks": [described_stack("UPDATE_COMPLETE", tags=live_tags(deployment, NEW_VERSION))]}
+    busy = {"Stacks": [described_stack(status, **jiti_state(deployment, OLD_VERSION))]}
+    done = {"Stacks": [described_stack("UPDATE_COMPLETE", **jiti_state(deployment, NEW_VERSION))]}
     aws.cfn.add_response("describe_stacks", busy, {"StackName": STACK})
     aws.cfn.add_response("describe_stacks", busy, {"StackName": STACK})
     aws.cfn.add_response("describe_stacks", done, {"StackName": STACK})
@@ -226,7 +237,7 @@ def test_a_busy_stack_is_waited_for_then_read_again(aws, deployment, status):
 def test_a_stack_busy_for_too_long_is_refused(aws, deployment, monkeypatch):
     monkeypatch.setattr(runner, "BUSY_WAIT_S", 0)
     busy = {
-        "Stacks": [described_stack("UPDATE_IN_PROGRESS", tags=live_tags(deployment, OLD_VERSION))]
+        "Stacks": [described_stack("UPDATE_IN_PROGRESS", **jiti_state(deployment, OLD_VERSION))]
     }
     aws.cfn.add_response("describe_stacks", busy, {"StackName": STACK})
     with pytest.raises(DeployError, match=rf"{STACK} is still UPDATE_IN_PROGRESS after 0 minutes"):
@@ -238,9 +249,9 @@ def test_a_stale_failed_create_status_deletes_nothing(aws, deployment):
     """The batched read said ROLLBACK_COMPLETE, but by the time of the delete another job has
     recreated the stack: it is read again first, and nothing is deleted."""
     stale = live.LiveStack.from_description(
-        described_stack("ROLLBACK_COMPLETE", tags=live_tags(deployment, OLD_VERSION))
+        described_stack("ROLLBACK_COMPLETE", **jiti_state(deployment, OLD_VERSION))
     )
-    healthy = described_stack("CREATE_COMPLETE", tags=live_tags(deployment, OLD_VERSION))
+    healthy = described_stack("CREATE_COMPLETE", **jiti_state(deployment, OLD_VERSION))
     healthy["StackId"] = STACK_ID.replace("8c3e6f90", "11111111")
     aws.cfn.add_response("describe_stacks", {"Stacks": [healthy]}, {"StackName": STACK})
     with pytest.raises(DeployError, match=f"{STACK} changed while this deploy ran"):
@@ -278,8 +289,8 @@ def test_a_retained_resource_on_a_later_page_of_events_is_never_collided_with(aw
     in pages (DescribeStackEvents API reference: NextToken; 100 events a page, as observed in
     ansible/ansible#41840), put the table's DELETE_SKIPPED on page 2. It is read there: the
     table is named and the stack is not deleted, since a new create would collide with it."""
-    tags = live_tags(deployment, OLD_VERSION)
-    failed = described_stack("ROLLBACK_COMPLETE", tags=tags)
+    tags = jiti_state(deployment, OLD_VERSION)
+    failed = described_stack("ROLLBACK_COMPLETE", **tags)
     stale = live.LiveStack.from_description(failed)
     history = rolled_back_create_events(60)
     assert [e["ResourceStatus"] for e in history[:100]].count("DELETE_SKIPPED") == 0
@@ -304,7 +315,7 @@ def test_live_stack_at_this_version_and_config_is_up_to_date_after_one_read(aws,
             "Stacks": [
                 described_stack(
                     "CREATE_COMPLETE",
-                    tags=live_tags(deployment, NEW_VERSION),
+                    **jiti_state(deployment, NEW_VERSION),
                     outputs={"ApiUrl": "https://abc123.execute-api.us-east-1.amazonaws.com/live"},
                 )
             ]
@@ -348,12 +359,12 @@ ROLLED_BACK_EVENTS = [  # what an update whose Fn change failed adds, newest fir
 ]
 
 
-def stub_older_version_live(aws, old_tags: dict) -> None:
+def stub_older_version_live(aws, old_state: dict) -> None:
     """The reads before an update: the live stack (at an older version), the account, the
     assets bucket."""
     aws.cfn.add_response(
         "describe_stacks",
-        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"Stacks": [described_stack("UPDATE_COMPLETE", **old_state)]},
         {"StackName": STACK},
     )
     aws.stubs["sts"].add_response(
@@ -372,8 +383,8 @@ def stub_older_version_live(aws, old_tags: dict) -> None:
 def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deployment):
     """The change set is executed, the stack rolls back: the DeployError names the resource,
     its type and CloudFormation's reason, and says the previous version is still live."""
-    cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
-    stub_older_version_live(aws, old_tags)
+    cfn, old_state = aws.cfn, jiti_state(deployment, OLD_VERSION)
+    stub_older_version_live(aws, old_state)
     cfn.add_response(
         "create_change_set",
         {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
@@ -384,7 +395,7 @@ def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deplo
             "Parameters": [],
             "Tags": ANY,
             "Capabilities": [],
-            "TemplateBody": deployment.template_path.read_text(),
+            "TemplateBody": record.template_text(deployment),
         },
     )
     change_set = {
@@ -417,7 +428,7 @@ def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deplo
     )
     cfn.add_response(  # read again right before executing
         "describe_stacks",
-        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"Stacks": [described_stack("UPDATE_COMPLETE", **old_state)]},
         {"StackName": STACK},
     )
     cfn.add_response(  # no stack policy in the deployment: one allowing every update
@@ -429,7 +440,7 @@ def test_failed_update_reports_the_failed_resource_and_how_to_recover(aws, deplo
     cfn.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cfn.add_response(
         "describe_stacks",
-        {"Stacks": [described_stack("UPDATE_ROLLBACK_COMPLETE", tags=old_tags)]},
+        {"Stacks": [described_stack("UPDATE_ROLLBACK_COMPLETE", **old_state)]},
         {"StackName": STACK_ID},
     )
     cfn.add_response(
@@ -487,7 +498,7 @@ def create_change_set(cfn) -> changes.ChangeSet:
         kind="UPDATE",
         template={"TemplateBody": json.dumps(TEMPLATE)},
         parameters={},
-        tags={"jiti:version": NEW_VERSION},
+        tags={"jiti:app": "demo"},
         capabilities=(),
         role_arn=None,
     )
@@ -563,12 +574,12 @@ def test_a_change_set_without_changes_applies_the_new_template_and_values(aws, d
             deployment.manifest, parameters={"Retention": {"Type": "Number"}}
         ),
     )
-    old_tags = live_tags(deployment, OLD_VERSION)
+    old_tags = jiti_state(deployment, OLD_VERSION)
     stub_older_version_live(aws, old_tags)
     stub_change_set_without_changes(aws, old_tags)
     update = {
         "StackName": STACK,
-        "TemplateBody": deployment.template_path.read_text(),
+        "TemplateBody": record.template_text(deployment),
         "Parameters": [{"ParameterKey": "Retention", "ParameterValue": "30"}],
         "Tags": ANY,
         "Capabilities": [],
@@ -587,18 +598,18 @@ def stub_update_followed(aws, deployment: Deployment, busy_reads: int, update=No
     """UpdateStack (called with `update`, when given), then the stack followed by its id: `busy_reads` reads in
     UPDATE_IN_PROGRESS, then UPDATE_COMPLETE with its own new event."""
     cfn = aws.cfn
-    new_tags = live_tags(deployment, NEW_VERSION)
+    new_tags = jiti_state(deployment, NEW_VERSION)
     cfn.add_response("describe_stack_events", {"StackEvents": OLD_EVENTS}, {"StackName": STACK_ID})
     cfn.add_response("update_stack", {"StackId": STACK_ID}, update)
     for _ in range(busy_reads):
-        busy = described_stack("UPDATE_IN_PROGRESS", tags=new_tags)
+        busy = described_stack("UPDATE_IN_PROGRESS", **new_tags)
         cfn.add_response("describe_stacks", {"Stacks": [busy]}, {"StackName": STACK_ID})
         cfn.add_response(
             "describe_stack_events",
             {"StackEvents": UPDATED_EVENTS[1:] + OLD_EVENTS},
             {"StackName": STACK_ID},
         )
-    settled = {"Stacks": [described_stack("UPDATE_COMPLETE", tags=new_tags)]}
+    settled = {"Stacks": [described_stack("UPDATE_COMPLETE", **new_tags)]}
     cfn.add_response("describe_stacks", settled, {"StackName": STACK_ID})
     cfn.add_response(
         "describe_stack_events",
@@ -615,7 +626,7 @@ def test_an_update_longer_than_a_waiter_is_followed_to_its_end(aws, deployment, 
     UpdateStack ("Use the DescribeStacks action to view the status of the update") and
     DescribeStackEvents (stack-level events have the stack's id as PhysicalResourceId)."""
     monkeypatch.setattr(runner, "WAIT", {"Delay": 0, "MaxAttempts": 2}, raising=False)
-    old_tags = live_tags(deployment, OLD_VERSION)
+    old_tags = jiti_state(deployment, OLD_VERSION)
     stub_older_version_live(aws, old_tags)
     stub_change_set_without_changes(aws, old_tags)
     stub_update_followed(aws, deployment, busy_reads=3)
@@ -641,7 +652,7 @@ def stub_change_set_without_changes(aws, old_tags: dict) -> None:
     cfn.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cfn.add_response(
         "describe_stacks",
-        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"Stacks": [described_stack("UPDATE_COMPLETE", **old_state)]},
         {"StackName": STACK},
     )
     cfn.add_response("set_stack_policy", {}, {"StackName": STACK, "StackPolicyBody": ANY})
@@ -672,8 +683,8 @@ def test_rollback_triggers_notifications_and_disable_rollback_reach_cloudformati
             disable_rollback=True,
         ),
     )
-    cfn, old_tags = aws.cfn, live_tags(deployment, OLD_VERSION)
-    stub_older_version_live(aws, old_tags)
+    cfn, old_state = aws.cfn, jiti_state(deployment, OLD_VERSION)
+    stub_older_version_live(aws, old_state)
     cfn.add_response(
         "create_change_set",
         {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
@@ -684,7 +695,7 @@ def test_rollback_triggers_notifications_and_disable_rollback_reach_cloudformati
             "Parameters": [],
             "Tags": ANY,
             "Capabilities": [],
-            "TemplateBody": deployment.template_path.read_text(),
+            "TemplateBody": record.template_text(deployment),
             "RollbackConfiguration": {
                 "RollbackTriggers": [
                     {
@@ -722,7 +733,7 @@ def test_rollback_triggers_notifications_and_disable_rollback_reach_cloudformati
     )
     cfn.add_response(
         "describe_stacks",
-        {"Stacks": [described_stack("UPDATE_COMPLETE", tags=old_tags)]},
+        {"Stacks": [described_stack("UPDATE_COMPLETE", **old_state)]},
         {"StackName": STACK},
     )
     cfn.add_response("set_stack_policy", {}, {"StackName": STACK, "StackPolicyBody": ANY})
@@ -732,7 +743,7 @@ def test_rollback_triggers_notifications_and_disable_rollback_reach_cloudformati
     )
     cfn.add_response(
         "describe_stacks",
-        {"Stacks": [described_stack("UPDATE_FAILED", tags=old_tags)]},
+        {"Stacks": [described_stack("UPDATE_FAILED", **old_state)]},
         {"StackName": STACK_ID},
     )
     cfn.add_response(
@@ -784,7 +795,7 @@ def stub_change_set_made(aws, deployment: Deployment) -> None:
 
 
 def stub_read(aws, status: str, tags: dict, stack_name: str = STACK) -> None:
-    stack = {"Stacks": [described_stack(status, tags=tags)]}
+    stack = {"Stacks": [described_stack(status, **tags)]}
     aws.cfn.add_response("describe_stacks", stack, {"StackName": stack_name})
 
 
@@ -802,7 +813,7 @@ def test_the_first_read_after_execute_may_still_show_the_previous_update(aws, de
     DescribeStacks after it can still show the previous update's UPDATE_COMPLETE. The stack is
     followed until its own new event says the update ended: here it rolled back, and the deploy
     fails instead of reporting `deployed` with the old outputs."""
-    old_tags = live_tags(deployment, OLD_VERSION)
+    old_tags = jiti_state(deployment, OLD_VERSION)
     stub_older_version_live(aws, old_tags)
     stub_change_set_made(aws, deployment)
     stub_read(aws, "UPDATE_COMPLETE", old_tags)  # right before executing
@@ -829,7 +840,7 @@ def test_a_change_set_the_stack_outgrew_is_replaced_by_a_fresh_read(aws, deploym
     refuses it (`InvalidChangeSetStatus ... cannot be executed in its current status of [...]`,
     recorded in `test_empty_changeset`). The change set is deleted and the stack read again:
     the other deploy made it this version, so it is up to date."""
-    old_tags, new_tags = live_tags(deployment, OLD_VERSION), live_tags(deployment, NEW_VERSION)
+    old_tags, new_tags = jiti_state(deployment, OLD_VERSION), jiti_state(deployment, NEW_VERSION)
     stub_older_version_live(aws, old_tags)
     stub_change_set_made(aws, deployment)
     stub_read(aws, "UPDATE_COMPLETE", old_tags)  # right before executing
@@ -861,7 +872,7 @@ def test_a_change_set_made_before_another_deploy_started_is_not_executed(aws, de
     deletes all other change sets associated with the stack": ExecuteChangeSet; a deleted one is
     `ChangeSetNotFound`, localstack's `test_deleted_changeset`). It is not executed: it is
     dropped, the other deploy waited for, and the stack read again (here: this version)."""
-    old_tags, new_tags = live_tags(deployment, OLD_VERSION), live_tags(deployment, NEW_VERSION)
+    old_tags, new_tags = jiti_state(deployment, OLD_VERSION), jiti_state(deployment, NEW_VERSION)
     stub_older_version_live(aws, old_tags)
     stub_change_set_made(aws, deployment)
     stub_read(aws, "UPDATE_IN_PROGRESS", old_tags)  # right before executing

@@ -6,15 +6,10 @@ from __future__ import annotations
 from jiti_contract import (
     APP_TAG,
     ASSETS_BUCKET_PARAMETER,
-    COMMIT_TAG,
-    COMMIT_TIME_TAG,
-    CONFIG_TAG,
     DEPLOYMENT_TAG,
     ENV_TAG,
     ENVIRONMENT_PARAMETER,
     REPOSITORY_TAG,
-    SALT_TAG,
-    VERSION_TAG,
     asset_version_parameter,
     check_parameters,
     depends_on_tags,
@@ -64,19 +59,16 @@ def asset_versions(deployment: Deployment, versions: dict[str, str]) -> dict:
 
 
 def tags(deployment: Deployment) -> dict:
-    source = deployment.source
+    """The stack's tags: the user's and jiti's ownership tags, the same from deploy to deploy
+    (CloudFormation puts them on every taggable resource; what changes is in `record`)."""
     return {
         **deployment.manifest.tags,
         **deployment.plan.tags,
-        VERSION_TAG: deployment.version,
-        CONFIG_TAG: deployment.config_hash(),
         APP_TAG: deployment.plan.app,
         ENV_TAG: deployment.plan.environment,
         DEPLOYMENT_TAG: deployment_tag(deployment.address),
         **depends_on_tags(deployment.plan.depends_on),
         **({REPOSITORY_TAG: deployment.plan.repository} if deployment.plan.repository else {}),
-        **({COMMIT_TAG: source.commit, COMMIT_TIME_TAG: str(source.time)} if source else {}),
-        **({SALT_TAG: deployment.salt} if deployment.salt else {}),
     }
 
 

@@ -1,5 +1,5 @@
-"""The source commit a deploy is made from, recorded on each stack (`jiti:commit`,
-`jiti:commit-time`) so that an older commit never silently replaces a newer one."""
+"""The source commit a deploy is made from, recorded on each stack (outputs `JitiCommit`,
+`JitiCommitTime`, see record.py) so that an older commit never silently replaces a newer one."""
 
 from __future__ import annotations
 

@@ -14,14 +14,8 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
-from jiti_contract import (
-    ASSETS_BUCKET_PARAMETER,
-    COMMIT_TAG,
-    COMMIT_TIME_TAG,
-    CONFIG_TAG,
-    VERSION_TAG,
-)
-from jiti_deploy import capabilities, interrupt, live, settings
+from jiti_contract import ASSETS_BUCKET_PARAMETER, CONFIG_OUTPUT, VERSION_OUTPUT
+from jiti_deploy import capabilities, config_key, interrupt, live, record, settings
 from jiti_deploy.assets import AssetsBucket
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination
@@ -97,33 +91,27 @@ def _tags(described: dict) -> dict:
     return {t["Key"]: t["Value"] for t in described.get("Tags", [])}
 
 
-def _live_commit(described: dict) -> dict:
-    """The commit the live StackSet was deployed from (`jiti:commit`, `jiti:commit-time`), for
-    the newer-commit check: the one place that reads it (from the StackSet's tags)."""
-    tags = _tags(described)
-    return {k: tags[k] for k in (COMMIT_TAG, COMMIT_TIME_TAG) if k in tags}
-
-
-def _as_stack(described: dict) -> live.LiveStack:
+def _as_stack(current: "_LiveStackSet") -> live.LiveStack:
     """The StackSet as the guards of plain stacks read a stack: who owns it (its tags), and
-    the commit it was deployed from."""
-    owned = {k: v for k, v in _tags(described).items() if k not in (COMMIT_TAG, COMMIT_TIME_TAG)}
+    the commit it was deployed from (the record outputs of its template)."""
+    described = current.described or {}
     return live.LiveStack(
         name=described["StackSetName"],
         status=described.get("Status", "ACTIVE"),
-        tags={**owned, **_live_commit(described)},
+        tags=_tags(described),
         outputs={},
+        record=current.recorded,
     )
 
 
-def _check_owner(described: dict, deployment: Deployment) -> None:
+def _check_owner(current: "_LiveStackSet", deployment: Deployment) -> None:
     plan = deployment.plan
-    live.check_owner(_as_stack(described), deployment.address, plan.app, plan.environment)
+    live.check_owner(_as_stack(current), deployment.address, plan.app, plan.environment)
 
 
-def _check_not_newer(described: dict, deployment: Deployment, force: bool) -> None:
+def _check_not_newer(current: "_LiveStackSet", deployment: Deployment, force: bool) -> None:
     if not force:
-        live.check_not_newer(_as_stack(described), deployment.source, deployment.stack_name)
+        live.check_not_newer(_as_stack(current), deployment.source, deployment.stack_name)
 
 
 @dataclass(frozen=True)
@@ -131,6 +119,7 @@ class _LiveStackSet:
     """The StackSet as it is now, and which wanted instances are not CURRENT."""
 
     described: dict | None
+    recorded: dict  # the record outputs of its template (see record.py)
     instances: dict
     missing: list
 
@@ -146,8 +135,8 @@ class _LiveStackSet:
         return (
             self.exists
             and not self.missing
-            and self.tags.get(VERSION_TAG) == deployment.version
-            and self.tags.get(CONFIG_TAG) == deployment.config_hash()
+            and self.recorded.get(VERSION_OUTPUT) == deployment.version
+            and self.recorded.get(CONFIG_OUTPUT) == deployment.config_hash()
         )
 
 
@@ -161,6 +150,7 @@ def _read_live(cfn, deployment: Deployment) -> _LiveStackSet:
     instances = _instances(cfn, deployment.stack_name) if existing else {}
     return _LiveStackSet(
         described=existing,
+        recorded=record.from_template((existing or {}).get("TemplateBody")),
         instances=instances,
         missing=sorted(
             w for w in _wanted(deployment) if instances.get(w, {}).get("Status") != "CURRENT"
@@ -224,8 +214,9 @@ class _Operations:
     def _check_again(self) -> None:
         described = _describe(self.cfn, self.deployment.stack_name)
         if described:
-            _check_owner(described, self.deployment)
-            _check_not_newer(described, self.deployment, self.force)
+            again = _LiveStackSet(described, record.from_template(described.get("TemplateBody")), {}, [])
+            _check_owner(again, self.deployment)
+            _check_not_newer(again, self.deployment, self.force)
 
 
 def _create_or_update(
@@ -346,15 +337,15 @@ def deploy(
     wanted = _wanted(deployment)
     current = _read_live(cfn, deployment)
     if current.described:
-        _check_owner(current.described, deployment)
-    deployment = deployment.salted(current.tags)
+        _check_owner(current, deployment)
+    deployment = config_key.keyed(deployment, destination, dry_run=dry_run)
     if current.is_current(deployment) and not force:
         for account, region in sorted(wanted):
             log(f"{name} {account}/{region}: up to date (version {short})")
         return Result.UP_TO_DATE
     if current.described:
-        _check_not_newer(current.described, deployment, force)
-    old = (current.tags.get(VERSION_TAG) or "none")[:12]
+        _check_not_newer(current, deployment, force)
+    old = (current.recorded.get(VERSION_OUTPUT) or "none")[:12]
     log(
         f"StackSet {name}: {old} -> {short}, {len(wanted)} instances ({len(current.missing)} to add or fix)"
     )

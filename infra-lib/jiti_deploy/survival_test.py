@@ -13,7 +13,7 @@ import pytest
 from botocore.config import Config
 
 from jiti_contract import StackSetSettings
-from jiti_deploy import assets, batch, destinations, interrupt, local_aws, runner
+from jiti_deploy import assets, batch, destinations, interrupt, live, local_aws, runner
 from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.errors import DeployError
 from jiti_deploy.report import Result
@@ -135,13 +135,9 @@ def test_an_older_commit_does_not_replace_a_newer_one_unless_forced(destination,
     with pytest.raises(DeployError, match=r"was deployed from commit bbbbbbbbbbbb, newer than"):
         runner.deploy(destination, stale, log=quiet)
     assert runner.deploy(destination, stale, force=True, log=quiet) is Result.DEPLOYED
-    tags = {
-        t["Key"]: t["Value"]
-        for t in destination.client("cloudformation").describe_stacks(StackName="ordered-dev")[
-            "Stacks"
-        ][0]["Tags"]
-    }
-    assert tags["jiti:commit"] == "a" * 40 and tags["jiti:commit-time"] == "1900000000"
+    described = destination.client("cloudformation").describe_stacks(StackName="ordered-dev")
+    recorded = live.LiveStack.from_description(described["Stacks"][0]).record
+    assert recorded["JitiCommit"] == "a" * 40 and recorded["JitiCommitTime"] == "1900000000"
 
 
 # --- faults on the wire ---------------------------------------------------------------------

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 
 from botocore.exceptions import ClientError
 
-from jiti_contract import VERSION_TAG
 from jiti_deploy import live
 from jiti_deploy.assets import NOT_FOUND, AssetsBucket
 from jiti_deploy.destinations import Destination
@@ -44,9 +43,7 @@ def _in_use(places: dict, staying: dict) -> tuple[set[str], set[str]]:
         stacks = staying.get(where, [])
         for text in _templates_in(destination.client("cloudformation"), stacks):
             keys.update(ASSET_KEY.findall(text))
-        markers.update(
-            f"published/{s.name}/{s.tags[VERSION_TAG]}" for s in stacks if VERSION_TAG in s.tags
-        )
+        markers.update(f"published/{s.name}/{s.version}" for s in stacks if s.version)
     return keys, markers
 
 

@@ -457,8 +457,8 @@ class DeploymentInputsField(DictStringToStringField):
           with CloudFormation dynamic references (`{{resolve:ssm-secure:...}}`,
           `{{resolve:secretsmanager:...}}`).
 
-        The values are part of the deployment's `jiti:config` tag (NoEcho ones only as a
-        salted hash), so it is redeployed exactly when one changes. In `infra.py`, declare
+        The values are part of the deployment's config hash (NoEcho ones only keyed with a
+        key kept off the stack), so it is redeployed exactly when one changes. In `infra.py`, declare
         each with `app.input("Name")`. A dry run shows a value that does not exist yet as
         pending; a deploy refuses it. A parameter is set either here or in `parameters`.
         """
@@ -493,10 +493,13 @@ class DeploymentTagsField(DictStringToStringField):
     alias = "stack_tags"
     help = help_text(
         """
-        Tags for the deployed stack, added to the stack target's `stack_tags`. jiti adds
-        `jiti:version`, `jiti:config`, `jiti:app`, `jiti:env`, `jiti:deployment` (this
-        target's address), `jiti:repository` (`[jiti].repository`), `jiti:depends-on` (the
-        deployments listed in `dependencies`) and the commit deployed.
+        Tags for the deployed stack, added to the stack target's `stack_tags`; CloudFormation
+        puts them on every resource that takes tags. jiti adds only tags that stay the same
+        from deploy to deploy: `jiti:app`, `jiti:env`, `jiti:deployment` (this target's
+        address), `jiti:repository` (`[jiti].repository`) and `jiti:depends-on` (the
+        deployments listed in `dependencies`). The version, config hash and commit deployed
+        are outputs of the stack instead (`JitiVersion`, `JitiConfig`, `JitiCommit`,
+        `JitiCommitTime`), so a deploy re-tags nothing.
         """
     )
 
@@ -548,7 +551,7 @@ class DeploymentStackPolicyField(AsyncFieldMixin, Field):
         get none. Give a policy document (a dict) or the path of a JSON file holding one,
         relative to the BUILD file, to use it instead, e.g. to let a migration replace a table:
         `{"Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*",
-        "Resource": "*"}]}`. Part of `jiti:config`: a change to it redeploys the stack.
+        "Resource": "*"}]}`. Part of the config hash: a change to it redeploys the stack.
         """
     )
 
@@ -588,7 +591,7 @@ class DeploymentRollbackAlarmsField(StringSequenceField):
         CloudWatch alarms (ARNs, or names in the stack's account and region) that roll an
         update back when one goes into ALARM during it or during
         `rollback_monitoring_minutes` after it (CloudFormation rollback triggers; at most 5).
-        Part of `jiti:config`.
+        Part of the config hash.
         """
     )
 
@@ -618,7 +621,7 @@ class DeploymentRollbackMonitoringField(_BoundedIntField):
     help = help_text(
         """
         How long CloudFormation keeps watching `rollback_alarms` after the stack's resources
-        are updated, in minutes (0 to 180). Part of `jiti:config`.
+        are updated, in minutes (0 to 180). Part of the config hash.
         """
     )
     highest = 180
@@ -629,7 +632,7 @@ class DeploymentNotificationArnsField(StringSequenceField):
     alias = "notification_arns"
     help = help_text(
         """
-        SNS topic ARNs that receive the stack's events (at most 5). Part of `jiti:config`.
+        SNS topic ARNs that receive the stack's events (at most 5). Part of the config hash.
         """
     )
 
@@ -662,7 +665,7 @@ class DeploymentDisableRollbackField(BoolField):
         """
         Leave a failed create or update as it failed instead of rolling it back, to look at
         the failed resources (for debugging a dev stack). Refused for environments listed in
-        `[jiti].protected_environments` (`prod` by default). Part of `jiti:config`.
+        `[jiti].protected_environments` (`prod` by default). Part of the config hash.
         """
     )
 

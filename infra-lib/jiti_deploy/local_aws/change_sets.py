@@ -128,9 +128,9 @@ def property_changes(
         else:
             continue
         recreation = "Always" if name in create_only else "Never"
-        attribute, shown = ("Tags", None) if name == "Tags" else ("Properties", name)
+        # A template's own `Tags` is a property (attribute `Tags` is the stack's, see tags.py).
         details.append(
-            _detail(attribute, shown, recreation, source, resolve_old(before), resolve(after))
+            _detail("Properties", name, recreation, source, resolve_old(before), resolve(after))
         )
     for attribute in ATTRIBUTES:
         if old.get(attribute) != new.get(attribute):

@@ -51,7 +51,10 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
     CloudFormation writes one for each state change of each resource, and pages them 100 at a
     time (`events.py`);
 21. a nested stack is made a top-level one: no `ParentId`, no `RootId`, none of its parent's
-    tags, where CloudFormation sets both ids and propagates the parent's tags (`nested.py`).
+    tags, where CloudFormation sets both ids and propagates the parent's tags (`nested.py`);
+22. a change of the stack's tags alone is no change ("No updates are to be performed"), lists
+    no resource, and no stack tag reaches a resource; CloudFormation propagates the stack's
+    tags to each taggable resource and lists those as `Modify`, `Scope: ["Tags"]` (`tags.py`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -81,6 +84,7 @@ from jiti_deploy.local_aws import (
     s3_checksums,
     s3_versions,
     stack_sets,
+    tags,
 )
 
 
@@ -391,6 +395,7 @@ def apply() -> None:
     stack_sets.apply()
     s3_versions.apply()
     s3_checksums.apply()
+    tags.apply()
     dynamodb_table.Table.update_from_cloudformation_json = classmethod(_update_table)
     events.apply()
     nested.apply()

@@ -152,7 +152,7 @@ def test_change_set_creates_resources_in_depends_on_order(cfn):
 
 
 def test_update_change_set_puts_its_tags_on_the_stack(cfn):
-    """Fix 3: jiti decides a stack is up to date from its jiti:version tag, which the change
+    """Fix 3: jiti reads who owns a stack from its tags (`jiti:deployment`), which the change
     set sets."""
     execute(cfn, "fidelity-tags", {"Resources": QUEUE}, "CREATE", tags={"jiti:version": "v1"})
     stack = execute(
