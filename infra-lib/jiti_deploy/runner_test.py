@@ -636,7 +636,7 @@ def test_an_update_longer_than_a_waiter_is_followed_to_its_end(aws, deployment, 
     assert f"{STACK}: deployed version {NEW_VERSION[:12]}" in logged
 
 
-def stub_change_set_without_changes(aws, old_tags: dict) -> None:
+def stub_change_set_without_changes(aws, old_state: dict) -> None:
     """A change set CloudFormation fails for having no changes, then the read and the stack
     policy before the update."""
     cfn = aws.cfn

@@ -93,21 +93,22 @@ def deployment(tmp_path) -> Deployment:
     return Deployment(plan, manifest, tmp_path / "stack.manifest.json")
 
 
-def described(deployment: Deployment) -> dict:
-    """DescribeStackSet's answer: the StackSet this deployment made, at an older version."""
-    tags = {
-        "jiti:version": hashlib.sha256(b"old").hexdigest(),
-        "jiti:config": deployment.config_hash(),
-        "jiti:app": "fleet",
-        "jiti:env": "dev",
-        "jiti:deployment": deployment.address,
+def described(deployment: Deployment, commit: dict | None = None) -> dict:
+    """DescribeStackSet's answer: the StackSet this deployment made, at an older version (its
+    record in its template's outputs, its owner in its tags), deployed from `commit`."""
+    tags = {"jiti:app": "fleet", "jiti:env": "dev", "jiti:deployment": deployment.address}
+    recorded = {
+        "JitiVersion": hashlib.sha256(b"old").hexdigest(),
+        "JitiConfig": deployment.config_hash(),
+        **(commit or {}),
     }
+    outputs = {k: {"Value": v} for k, v in recorded.items()}
     return {
         "StackSet": {
             "StackSetName": NAME,
             "StackSetId": STACK_SET_ID,
             "Status": "ACTIVE",
-            "TemplateBody": json.dumps(TEMPLATE),
+            "TemplateBody": json.dumps({**TEMPLATE, "Outputs": outputs}),
             "Parameters": [],
             "Capabilities": [],
             "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
@@ -215,11 +216,7 @@ def test_a_newer_commit_deployed_while_waiting_is_not_replaced(cfn, target, depl
     deployment = dataclasses.replace(deployment, source=Source("a" * 40, 1_900_000_000))
     expect_reads(cfn, deployment)
     busy(cfn, "update_stack_set")
-    newer = described(deployment)
-    newer["StackSet"]["Tags"] += [
-        {"Key": "jiti:commit", "Value": "b" * 40},
-        {"Key": "jiti:commit-time", "Value": "2000000000"},
-    ]
+    newer = described(deployment, {"JitiCommit": "b" * 40, "JitiCommitTime": "2000000000"})
     cfn.add_response("describe_stack_set", newer, {"StackSetName": NAME})
     with pytest.raises(DeployError, match=r"was deployed from commit bbbbbbbbbbbb, newer than"):
         stack_sets.deploy(target, deployment, log=lambda _: None)

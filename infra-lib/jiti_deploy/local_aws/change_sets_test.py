@@ -43,7 +43,9 @@ def test_the_before_of_a_parameter_reference_is_the_live_value(endpoint):
     )
     (change,) = described["Changes"]
     (detail,) = [
-        d for d in change["ResourceChange"]["Details"] if d["Target"]["Attribute"] == "Tags"
+        d
+        for d in change["ResourceChange"]["Details"]
+        if (d["Target"]["Attribute"], d["Target"].get("Name")) == ("Properties", "Tags")
     ]
     assert detail["ChangeSource"] == "ParameterReference"
     target = detail["Target"]
