@@ -490,7 +490,7 @@ class Inventory:
     that need no packaged stack: `prune` (every deployment in the repository) and `drift`
     (the selected ones)."""
 
-    repository: str
+    repository: Optional[str]  # None without an id: drift needs none, prune refuses to run
     stacks: Tuple[StackPlace, ...]
 
     FILE = "jiti-inventory.json"
