@@ -57,7 +57,7 @@ class RepositoryName:
 
 
 # CloudFormation's tag values: letters, digits, spaces and `_ . : / = + - @`, up to 256.
-_TAG_VALUE = re.compile(r"[\w\s.:/=+\-@]{1,256}")
+_TAG_VALUE = re.compile(r"[\w .:/=+\-@]{1,256}")
 
 
 def repository_from_remote(url: str) -> str | None:
@@ -81,9 +81,12 @@ def repository_from_git(build_root: str) -> str | None:
 
     def git(*args: str) -> str:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        done = subprocess.run(
-            ["git", *args], cwd=build_root, env=env, capture_output=True, text=True
-        )
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=build_root, env=env, capture_output=True, text=True
+            )
+        except OSError:  # no git
+            return ""
         return done.stdout.strip() if done.returncode == 0 else ""
 
     remote = repository_from_remote(git("config", "--get", "remote.origin.url"))
