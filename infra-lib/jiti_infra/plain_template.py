@@ -47,16 +47,23 @@ _UniqueKeyLoader.add_constructor(
 
 
 def load(text: str):
-    """The template in `text`: JSON if it parses as JSON, else YAML."""
+    """The template in `text`: JSON if it parses as JSON, else YAML. A ValueError, on one
+    line, says why it is neither (the JSON error for text that starts like JSON)."""
     try:
         return json.loads(text, object_pairs_hook=_unique)
     except TemplateError:
         raise
-    except ValueError:
-        pass
+    except ValueError as e:
+        json_error = e
     loader = _UniqueKeyLoader(text)
     try:
         return loader.get_single_data()
+    except TemplateError:
+        raise
+    except Exception as e:  # noqa: BLE001 - PyYAML's errors and the short forms' own
+        if text.lstrip().startswith("{"):
+            raise json_error from None
+        raise ValueError(" ".join(str(e).split())) from None
     finally:
         loader.dispose()
 

@@ -136,3 +136,14 @@ def test_duplicate_keys_in_a_plain_template_are_refused(tmp_path, name, text, me
     plain.write_text(text)
     with pytest.raises(synth.SynthesisError, match=message):
         synth.synthesize(SynthesisRequest("a:b", "a", str(plain)))
+
+
+@pytest.mark.parametrize(
+    "name, text", [("t.json", '{"Resources": '), ("t.yaml", "Resources:\n  Q: [unclosed\n")]
+)
+def test_a_template_that_does_not_parse_is_one_line(tmp_path, name, text):
+    plain = tmp_path / name
+    plain.write_text(text)
+    with pytest.raises(synth.SynthesisError, match="is not a valid CloudFormation") as error:
+        synth.synthesize(SynthesisRequest("a:b", "a", str(plain)))
+    assert "\n" not in str(error.value)

@@ -34,7 +34,6 @@ from jiti_contract import (
     STACK_NAME_PLACEHOLDERS,
     PlaceholderError,
     check_placeholders,
-    fill_placeholders,
 )
 
 STACK_NAME_PATTERN = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")  # matched whole (fullmatch)
@@ -214,12 +213,6 @@ class DeploymentStackNameField(StringField):
     def compute_value(cls, raw_value: Optional[str], address: Address) -> str:
         value = super().compute_value(raw_value, address)
         _check_placeholders(cls.alias, address, value, STACK_NAME_PLACEHOLDERS)
-        # `{app}` and `{env}` start with a letter and hold letters, digits and hyphens.
-        if not STACK_NAME_PATTERN.fullmatch(fill_placeholders(value, {"app": "a", "env": "a"})):
-            raise InvalidFieldException(
-                f"The `{cls.alias}` field of {address} is {value!r}: a stack name has letters, "
-                "digits and hyphens only, and starts with a letter (or `{app}`/`{env}`)."
-            )
         return value
 
 

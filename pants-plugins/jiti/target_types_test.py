@@ -85,10 +85,6 @@ def test_stack_name_is_still_accepted_for_the_app_name(rule_runner) -> None:
             "The `stack_set_accounts` field of x:s has '123456789012\\n': an AWS account id",
         ),
         (
-            'cloudformation_deployment(name="s", stack=":s", stack_name="{app}-{env}\\n")',
-            "The `stack_name` field of x:s is '{app}-{env}\\n': a stack name has letters, digits",
-        ),
-        (
             'cloudformation_deployment(name="s", stack=":s", '
             'notification_arns=["arn:aws:sns:us-east-1:111111111111:t\\n"])',
             "The `notification_arns` field of x:s has 'arn:aws:sns:us-east-1:111111111111:t\\n'",
