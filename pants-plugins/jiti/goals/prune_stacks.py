@@ -62,6 +62,7 @@ async def prune_stacks(
     repository: RepositoryName,
 ) -> PruneStacks:
     repository.required("prune-stacks")  # it deletes what carries the id: never a guess
+    all_places.complete("prune-stacks")  # nor what a deployment whose place is unknown deploys
     if not all_places.places:
         console.print_stderr(
             "prune-stacks: the repository has no cloudformation_deployment, so no account and "

@@ -119,10 +119,19 @@ class AllStackPlaces:
     """Every deployment in the repository and where its stack lives, by address."""
 
     places: tuple[tuple[Address, StackPlace], ...]
+    # Deployments whose place is unknown (their `stack` is not a cloudformation_stack): each
+    # deploy reports its own; a goal that needs them all refuses to run (`complete`).
+    unknown: tuple[str, ...] = ()
 
     def of(self, addresses) -> tuple[StackPlace, ...]:
         wanted = set(addresses)
         return tuple(place for address, place in self.places if address in wanted)
+
+    def complete(self, goal: str) -> None:
+        """Refuse when a deployment's place is unknown: left out, its live stack would look no
+        longer deployed."""
+        if self.unknown:
+            raise JitiError(f"{goal}: {self.unknown[0]}")
 
 
 @rule(desc="Find where every CloudFormation deployment's stack lives", level=LogLevel.DEBUG)
@@ -133,16 +142,15 @@ async def all_stack_places(all_targets: AllTargets) -> AllStackPlaces:
         Get(Addresses, UnparsedAddressInputs, stack_address_input(tgt[DeploymentStackField]))
         for tgt in deployments
     )
-    places = []
+    places, unknown = [], []
     for tgt, stack in zip(deployments, stacks):
         stack_target = by_address.get(stack[0]) if stack else None
         if stack_target is None or not stack_target.has_field(StackAppField):
-            # Left out, its live stack would look no longer deployed to prune-stacks.
-            what = f"a `{stack_target.alias}`" if stack_target else "no target"
-            raise JitiError(
-                f"{tgt.address}: field `stack`: {stack[0] if stack else '(empty)'} is {what}, "
-                "not a `cloudformation_stack`"
+            unknown.append(
+                f"{tgt.address}: field `stack`: {stack[0] if stack else '(empty)'} is not a "
+                "`cloudformation_stack`"
             )
+            continue
         name = fill_placeholders(
             tgt[DeploymentStackNameField].value,
             {
@@ -159,7 +167,7 @@ async def all_stack_places(all_targets: AllTargets) -> AllStackPlaces:
             stack_set=bool(tgt[DeploymentStackSetAccountsField].value),
         )
         places.append((tgt.address, place))
-    return AllStackPlaces(tuple(sorted(places)))
+    return AllStackPlaces(tuple(sorted(places)), tuple(sorted(unknown)))
 
 
 @dataclass(frozen=True)

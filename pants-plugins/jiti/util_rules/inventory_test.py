@@ -107,9 +107,9 @@ def test_the_id_comes_from_the_git_remote_and_the_build_root_s_place_in_it(tmp_p
     assert repository_from_git(str(tmp_path / "infra")) == "github.com/org/mono/infra"
 
 
-def test_a_deployment_whose_stack_is_not_a_stack_is_an_error():
+def test_a_deployment_whose_stack_is_not_a_stack_stops_prune_stacks():
     """Silently left out, its live stack would look no longer deployed to prune-stacks."""
-    runner = make_rule_runner(QueryRule(AllStackPlaces, []))
+    runner = make_rule_runner()
     runner.write_files(
         {
             "apps/b/BUILD": 'files(name="lib", sources=["t.json"])\n'
@@ -119,10 +119,14 @@ def test_a_deployment_whose_stack_is_not_a_stack_is_an_error():
     )
     with engine_error(
         JitiError,
-        contains="apps/b:deploy: field `stack`: apps/b:lib is a `files`, not a "
+        contains="prune-stacks: apps/b:deploy: field `stack`: apps/b:lib is not a "
         "`cloudformation_stack`",
     ):
-        runner.request(AllStackPlaces, [])
+        runner.run_goal_rule(
+            PruneStacks,
+            global_args=[*BASE_OPTIONS, "--jiti-repository=shop"],
+            env_inherit=ENV_INHERIT,
+        )
 
 
 def test_prune_stacks_refuses_to_run_without_a_repository_id():
