@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Tuple, Type, TypeVar
 
@@ -229,26 +231,82 @@ def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
             number = float(value)
         except ValueError:
             return "not a number"
-        for key, ok in (("MinValue", lambda b: number >= b), ("MaxValue", lambda b: number <= b)):
-            if key in spec and not ok(float(spec[key])):
-                return f"outside the {key} {spec[key]}"
-        return None
+        return _bounds_problem(spec, value, number, ("MinValue", "MaxValue"))
     pattern = spec.get("AllowedPattern")
     if pattern is not None:
         try:
-            if not re.fullmatch(pattern, value):
-                return f"does not match the AllowedPattern {pattern}"
-        except re.error:
-            pass  # a Java-only pattern: CloudFormation checks it
-    for key, ok, than in (
-        ("MinLength", lambda n: len(value) >= n, "shorter"),
-        ("MaxLength", lambda n: len(value) <= n, "longer"),
-    ):
-        if key in spec and not ok(int(spec[key])):
-            if is_no_echo(spec):  # a secret's length is a secret too
-                return f"{than} than the {key} {spec[key]}"
-            return f"{len(value)} characters, the {key} is {spec[key]}"
+            matches = pattern_matches(str(pattern), value)
+        except PatternTimeout:
+            return (
+                f"the AllowedPattern {pattern} did not finish matching in "
+                f"{PATTERN_TIMEOUT_S:g}s (nested repeats backtrack): simplify it"
+            )
+        if matches is False:
+            return f"does not match the AllowedPattern {pattern}"
+    return _bounds_problem(spec, value, len(value), ("MinLength", "MaxLength"))
+
+
+def _bounds_problem(spec: Mapping[str, Any], value: str, measure: float, keys) -> str | None:
+    """`measure` (the number, or the length) against the spec's lower and upper bound."""
+    low, high = keys
+    for key in keys:
+        if key not in spec:
+            continue
+        try:
+            bound = float(spec[key])
+        except (TypeError, ValueError):
+            return f"the {key} {spec[key]!r} is not a number"
+        if (measure < bound) if key == low else (measure > bound):
+            if key in ("MinLength", "MaxLength"):
+                if is_no_echo(spec):  # a secret's length is a secret too
+                    return f"{'shorter' if key == low else 'longer'} than the {key} {spec[key]}"
+                return f"{len(value)} characters, the {key} is {spec[key]}"
+            return f"outside the {key} {spec[key]}"
     return None
+
+
+# An AllowedPattern is matched within this time: nested repeats such as `(a+)+$` backtrack
+# for hours on a value that almost matches.
+PATTERN_TIMEOUT_S = 2.0
+_MATCH = (
+    "import json, re, sys\n"
+    "pattern, value = json.load(sys.stdin)\n"
+    "try:\n    found = re.fullmatch(pattern, value)\n"
+    "except re.error:\n    sys.exit(2)\n"
+    "sys.exit(0 if found else 1)\n"
+)
+
+
+class PatternTimeout(Exception):
+    """The pattern did not finish matching within PATTERN_TIMEOUT_S."""
+
+
+def _cannot_backtrack(pattern: str) -> bool:
+    """At most one repeat and no alternation: matching is quick whatever the value."""
+    return sum(pattern.count(c) for c in "*+?{") <= 1 and "|" not in pattern
+
+
+def pattern_matches(pattern: str, value: str) -> Optional[bool]:
+    """Whether all of `value` matches `pattern`; None for a pattern Python cannot read (a
+    Java-only one: CloudFormation checks it). A pattern that could backtrack is matched in a
+    process that is killed after PATTERN_TIMEOUT_S (a thread cannot be stopped); the value
+    goes through its stdin, never its command line."""
+    if _cannot_backtrack(pattern):
+        try:
+            return re.fullmatch(pattern, value) is not None
+        except re.error:
+            return None
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", _MATCH],
+            input=json.dumps([pattern, value]),
+            capture_output=True,
+            text=True,
+            timeout=PATTERN_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        raise PatternTimeout() from None
+    return {0: True, 1: False}.get(done.returncode)
 
 
 # --- the files --------------------------------------------------------------------------
@@ -451,7 +509,7 @@ class Inventory:
     that need no packaged stack: `prune` (every deployment in the repository) and `drift`
     (the selected ones)."""
 
-    repository: str
+    repository: Optional[str]  # None without an id: drift needs none, prune refuses to run
     stacks: Tuple[StackPlace, ...]
 
     FILE = "jiti-inventory.json"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from jiti_contract import (
+    PATTERN_TIMEOUT_S,
     TAG_VALUE_LIMIT,
     Asset,
     Consumer,
@@ -174,3 +176,39 @@ def test_a_no_echo_value_is_never_shown_in_a_problem():
     assert check_parameters(longer, {"Password": "hunter2"}, set()) == [
         "Password=(a NoEcho value): longer than the MaxLength 4"
     ]  # never its length
+
+
+def test_bounds_that_are_not_numbers_are_a_problem_not_a_crash():
+    declared = {
+        "Size": {"Type": "Number", "MinValue": "ten"},
+        "Name": {"Type": "String", "MaxLength": None},
+    }
+    problems = check_parameters(declared, {"Size": "3", "Name": "x"}, set())
+    assert problems == [
+        "Name='x': the MaxLength None is not a number",
+        "Size='3': the MinValue 'ten' is not a number",
+    ]
+
+
+def test_an_allowed_pattern_that_backtracks_forever_is_bounded():
+    """`(a+)+$` on 40 a's and a `!` takes Python's `re` hours: the match gets a time bound."""
+    declared = {"Name": {"Type": "String", "AllowedPattern": "(a+)+$"}}
+    started = time.monotonic()
+    problems = check_parameters(declared, {"Name": "a" * 40 + "!"}, set())
+    assert time.monotonic() - started < 10
+    assert problems == [
+        f"Name={'a' * 40 + '!'!r}: the AllowedPattern (a+)+$ did not finish matching in "
+        f"{PATTERN_TIMEOUT_S:g}s (nested repeats backtrack): simplify it"
+    ]
+
+
+def test_allowed_patterns_still_match_and_refuse_as_before():
+    declared = {
+        "Name": {"Type": "String", "AllowedPattern": "[a-z]+(-[a-z0-9]+)*"},
+        "Code": {"Type": "String", "AllowedPattern": "[A-Z]{3}"},
+    }
+    assert check_parameters(declared, {"Name": "shop-eu1", "Code": "ABC"}, set()) == []
+    assert check_parameters(declared, {"Name": "shop-", "Code": "ABC\n"}, set()) == [
+        "Code='ABC\\n': does not match the AllowedPattern [A-Z]{3}",
+        "Name='shop-': does not match the AllowedPattern [a-z]+(-[a-z0-9]+)*",
+    ]

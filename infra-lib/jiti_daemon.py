@@ -43,7 +43,13 @@ def read_state(path: Path) -> dict | None:
 
 
 def write_state(path: Path, state: Mapping) -> None:
-    path.write_text(json.dumps(dict(state)) + "\n")
+    """Written whole (a reader never sees half of it), readable by this user only: it may hold
+    the server's token."""
+    partial = path.with_name(f"{path.name}.tmp")
+    partial.unlink(missing_ok=True)
+    with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write(json.dumps(dict(state)) + "\n")
+    partial.replace(path)
 
 
 def runs(pid: int, marker: bytes) -> bool:

@@ -2,6 +2,8 @@
 
 Teams run one shared server (docs/scale.md); this one lets anyone try the CI configuration
 (`pants.ci.toml`) on one machine, and lets the tests check that two clones share one cache.
+It is a single-user development server: on 127.0.0.1, a fixed port, no TLS and no
+authorisation, so anyone on the machine can read and write what Pants then trusts.
 BuildGrid needs CPython 3.13, which Pants 2.17's pex tool cannot run, so it is installed the
 way `./pants` installs Pants: with pip, from hash-pinned requirements, into a cached virtualenv.
 Its address and pid live in `<state dir>/cache-server.json` (`.jiti/` at the build root), its

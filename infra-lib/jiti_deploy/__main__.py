@@ -141,16 +141,21 @@ def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
         )
         return
     extra.update(repository=inventory.repository, confirmed=args.confirm, assets=[])
-    prune.run(
-        destinations,
-        inventory,
-        confirm=args.confirm,
-        max_parallel=args.max_parallel,
-        assets_grace_days=args.assets_grace_days if args.prune_assets else None,
-        outcomes=outcomes,
-        assets=extra["assets"],
-        log=log,
-    )
+    if not inventory.repository:  # it deletes what carries the id: never without one
+        raise UserError("prune: no repository id: set `repository` under `[jiti]` in pants.toml")
+    try:
+        prune.run(
+            destinations,
+            inventory,
+            confirm=args.confirm,
+            max_parallel=args.max_parallel,
+            assets_grace_days=args.assets_grace_days if args.prune_assets else None,
+            outcomes=outcomes,
+            assets=extra["assets"],
+            log=log,
+        )
+    except prune.Refused as e:
+        raise UserError(str(e)) from None
 
 
 def deploy(args: argparse.Namespace, destinations: Destinations, outcomes: list) -> None:

@@ -82,6 +82,7 @@ def find(
             continue
         places.setdefault(where, destination)
         wanted.add((*where, place.stack_name))
+    _check_regions(inventory, places)
     candidates, listed = [], {}
     for where, destination in sorted(places.items()):
         try:
@@ -106,6 +107,24 @@ def find(
         f"{'is' if len(candidates) == 1 else 'are'} no longer deployed"
     )
     return candidates, places, listed, unreachable, wanted
+
+
+class Refused(DeployError):
+    """Pruning would have to guess what is deployed where: nothing is read or deleted."""
+
+
+def _check_regions(inventory: Inventory, places: dict[Where, Destination]) -> None:
+    """A deployment without a region deploys to whatever region was the default then: when the
+    repository reaches several, its stack may live in another one, and would look no longer
+    deployed there."""
+    regions = sorted({region for _, region in places})
+    vague = sorted(p.address for p in inventory.stacks if not p.region)
+    if vague and len(regions) > 1:
+        raise Refused(
+            f"{', '.join(vague)} {'has' if len(vague) == 1 else 'have'} no `region`, and "
+            f"prune-stacks reaches {', '.join(regions)}: set its `region`, so that where its "
+            "stack lives is known and it is never taken for one no longer deployed"
+        )
 
 
 def _count(n: int, noun: str) -> str:

@@ -10,7 +10,7 @@ import json
 import boto3
 import pytest
 
-from jiti_contract import Inventory, StackPlace, StackSetSettings, to_json
+from jiti_contract import EXIT_USER_ERROR, Inventory, StackPlace, StackSetSettings, to_json
 from jiti_deploy import in_review, output, prune, runner
 from jiti_deploy.__main__ import main
 from jiti_deploy.destinations import Destination, Destinations
@@ -339,3 +339,46 @@ def test_a_stack_left_in_review_by_a_killed_job_is_pruned_once_abandoned(
     monkeypatch.setattr(in_review, "FRESH_S", 0)  # the stopped job's change set is old now
     assert prune_now(confirm=True) == {"p-review-dev": (Result.DELETED, "apps/p-review:deploy")}
     assert "p-review-dev" not in names(destination)
+
+
+def run_prune_main(tmp_path, inventory: Inventory) -> tuple[int, dict]:
+    path, report = tmp_path / "inventory.json", tmp_path / "prune-report.json"
+    path.write_text(to_json(inventory))
+    argv = ["--mode", "prune", "--inventory", str(path), "--report", str(report)]
+    code = main([*argv, "--state-dir", str(tmp_path / "state")])
+    assert output.flushed(timeout_s=5)
+    return code, json.loads(report.read_text())
+
+
+def test_a_deployment_without_a_region_is_refused_when_prune_reaches_several(
+    destination, destinations, make, tmp_path, monkeypatch
+):
+    """Its stack lives in whatever region was the default when it was deployed: taken for the
+    default region here, it would make its stack elsewhere look no longer deployed."""
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    runner.deploy(destination, make("p-vague", {"Resources": QUEUE}, repository="vague"), log=quiet)
+    before = names(destination)
+    inventory = Inventory(
+        "vague",
+        (
+            StackPlace("apps/p-kept:deploy", "p-kept-dev"),
+            StackPlace("apps/eu:deploy", "eu-dev", region="eu-west-1"),
+        ),
+    )
+    code, written = run_prune_main(tmp_path, inventory)
+    assert (code, written["stacks"]) == (EXIT_USER_ERROR, [])
+    assert written["error"] == (
+        "apps/p-kept:deploy has no `region`, and prune-stacks reaches eu-west-1, us-east-1: "
+        "set its `region`, so that where its stack lives is known and it is never taken for "
+        "one no longer deployed"
+    )
+    assert names(destination) == before
+
+
+def test_prune_refuses_an_inventory_without_a_repository(destinations, tmp_path):
+    code, written = run_prune_main(
+        tmp_path, Inventory("", (StackPlace("apps/p-kept:deploy", "p-kept-dev"),))
+    )
+    assert (code, written["stacks"]) == (EXIT_USER_ERROR, [])
+    assert "no repository id" in written["error"]

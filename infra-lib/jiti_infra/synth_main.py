@@ -21,7 +21,7 @@ from pathlib import Path
 from troposphere import Template
 
 from jiti_contract import EXIT_USER_ERROR, SynthesisRequest, from_json
-from jiti_infra import local_paths
+from jiti_infra import local_paths, plain_template
 from jiti_infra.app import App
 
 
@@ -81,11 +81,11 @@ def _date_as_text(value):
 
 
 def from_file(request: SynthesisRequest) -> dict:
-    from cfn_flip import load  # handles JSON and YAML, including !Ref-style short forms
-
     path = request.source
     try:
-        template, _format = load(Path(path).read_text())
+        template = plain_template.load(Path(path).read_text())
+    except plain_template.TemplateError as e:
+        raise SynthesisError(f"{path}: {e}") from None
     except Exception as e:
         raise SynthesisError(
             f"{path} is not a valid CloudFormation JSON/YAML template: {e}"
@@ -94,6 +94,9 @@ def from_file(request: SynthesisRequest) -> dict:
         raise SynthesisError(
             f"{path} is not a CloudFormation template: it has no top-level `Resources`"
         )
+    problem = plain_template.shape_problem(template)
+    if problem:
+        raise SynthesisError(f"{path}: {problem}")
     # YAML reads an unquoted `AWSTemplateFormatVersion: 2010-09-09` as a date; CloudFormation
     # takes it as the text it is.
     return json.loads(json.dumps(template, default=_date_as_text))

@@ -75,3 +75,75 @@ def test_plain_yaml_with_an_unquoted_format_version_keeps_it_as_text(tmp_path):
     )
     template = synth.synthesize(SynthesisRequest("a:b", "a", str(plain)))
     assert template["AWSTemplateFormatVersion"] == "2010-09-09"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            '{"Parameters": ["Size"], "Resources": {}}',
+            "t.json: `Parameters` is a list: a mapping of parameter names to declarations",
+        ),
+        ('{"Resources": ["Queue"]}', "t.json: `Resources` is a list: a mapping of logical ids"),
+        (
+            '{"Parameters": {"Size": "Number"}, "Resources": {}}',
+            "t.json: `Parameters.Size` is a str: a mapping such as {Type: String}",
+        ),
+        (
+            '{"Parameters": {"Size": {"Type": "Number", "MinValue": "ten"}}, "Resources": {}}',
+            "t.json: `Parameters.Size.MinValue` is 'ten': a number",
+        ),
+        (
+            '{"Parameters": {"Name": {"Type": "String", "MinLength": [3]}}, "Resources": {}}',
+            "t.json: `Parameters.Name.MinLength` is [3]: a number",
+        ),
+    ],
+)
+def test_a_plain_template_of_the_wrong_shape_is_one_line_naming_the_field(tmp_path, text, message):
+    plain = tmp_path / "t.json"
+    plain.write_text(text)
+    with pytest.raises(synth.SynthesisError) as error:
+        synth.synthesize(SynthesisRequest("a:b", "a", str(plain)))
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        (
+            "t.json",
+            '{"Resources": {"Queue": {"Type": "AWS::SQS::Queue"},\n'
+            ' "Queue": {"Type": "AWS::SNS::Topic"}}}',
+            "the key 'Queue' appears twice in one mapping",
+        ),
+        (
+            "t.yaml",
+            "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n  Queue:\n    Type: AWS::SNS::Topic\n",
+            "line 4: the key 'Queue' appears twice in one mapping",
+        ),
+        (
+            "t.yaml",
+            "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties: !Sub\n"
+            "      QueueName: a\n      QueueName: b\n",
+            "line 6: the key 'QueueName' appears twice in one mapping",
+        ),
+    ],
+)
+def test_duplicate_keys_in_a_plain_template_are_refused(tmp_path, name, text, message):
+    """CloudFormation and cfn-lint refuse a template with a key twice in one mapping; a loader
+    that keeps the last one would deploy something else than the file shows."""
+    plain = tmp_path / name
+    plain.write_text(text)
+    with pytest.raises(synth.SynthesisError, match=message):
+        synth.synthesize(SynthesisRequest("a:b", "a", str(plain)))
+
+
+@pytest.mark.parametrize(
+    "name, text", [("t.json", '{"Resources": '), ("t.yaml", "Resources:\n  Q: [unclosed\n")]
+)
+def test_a_template_that_does_not_parse_is_one_line(tmp_path, name, text):
+    plain = tmp_path / name
+    plain.write_text(text)
+    with pytest.raises(synth.SynthesisError, match="is not a valid CloudFormation") as error:
+        synth.synthesize(SynthesisRequest("a:b", "a", str(plain)))
+    assert "\n" not in str(error.value)

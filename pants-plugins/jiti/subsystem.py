@@ -149,10 +149,14 @@ class JitiSubsystem(Subsystem):
         help=help_text(
             """
             This repository's id, tagged as `jiti:repository` on every stack and StackSet jiti
-            deploys: `prune-stacks` deletes only stacks carrying it. Defaults to the name of the
-            build root's directory; set it in `pants.toml` so that every clone (CI's, a
-            colleague's under another name) is the same repository, and so that two
-            repositories deploying to one account never share it.
+            deploys: `prune-stacks` deletes only stacks carrying it. Set it in `pants.toml`
+            (e.g. `github.com/org/repo`) so that every clone (CI's, a colleague's under another
+            name) is the same repository, and so that two repositories deploying to one account
+            never share it. Unset, it is the git remote `origin` as `host/path` (no user,
+            password or `.git`; with the build root's directory in the work tree added when it
+            is not the top). Without either, stacks are deployed without the tag and
+            `prune-stacks` refuses to run: it is never the build root's directory name, which
+            two checkouts called `src` would share.
             """
         ),
     )

@@ -36,7 +36,7 @@ from jiti_contract import (
     check_placeholders,
 )
 
-STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][-A-Za-z0-9]{0,127}$")
+STACK_NAME_PATTERN = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")  # matched whole (fullmatch)
 
 
 def _check_placeholders(field: str, address: Address, value: str, allowed: tuple) -> None:
@@ -113,7 +113,7 @@ class StackAppField(StringField, AsyncFieldMixin):
     @classmethod
     def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
         value = super().compute_value(raw_value, address)
-        if value is not None and not STACK_NAME_PATTERN.match(value):
+        if value is not None and not STACK_NAME_PATTERN.fullmatch(value):
             raise InvalidFieldException(
                 f"The `{cls.alias}` field of {address} is {value!r}: an app name has letters, "
                 "digits and hyphens only, starts with a letter, and has at most 128 characters."
@@ -230,7 +230,7 @@ class DeploymentEnvironmentField(StringField):
     @classmethod
     def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
         value = super().compute_value(raw_value, address)
-        if not re.match(r"^[a-z][a-z0-9-]{0,31}$", value):
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,31}", value):
             raise InvalidFieldException(
                 f"The `{cls.alias}` field of {address} is {value!r}: use lowercase letters, digits "
                 "and hyphens, starting with a letter."
@@ -264,7 +264,7 @@ class DeploymentAccountField(StringField):
     @classmethod
     def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
         value = super().compute_value(raw_value, address)
-        if value is not None and not re.match(r"^[0-9]{12}$", value):
+        if value is not None and not re.fullmatch(r"[0-9]{12}", value):
             raise InvalidFieldException(
                 f"The `{cls.alias}` field of {address} is {value!r}: an AWS account id has 12 digits."
             )
@@ -304,7 +304,7 @@ class DeploymentStackSetAccountsField(StringSequenceField):
         cls, raw_value: Optional[Iterable[str]], address: Address
     ) -> Optional[Tuple[str, ...]]:
         value = super().compute_value(raw_value, address)
-        bad = [a for a in value or () if not re.match(r"^[0-9]{12}$", a)]
+        bad = [a for a in value or () if not re.fullmatch(r"[0-9]{12}", a)]
         if bad:
             raise InvalidFieldException(
                 f"The `{cls.alias}` field of {address} has {', '.join(map(repr, bad))}: an AWS "
@@ -399,7 +399,7 @@ class DeploymentParametersField(DictStringToStringField):
 
 
 # An output's name, as CloudFormation allows it (a logical id: letters and digits).
-OUTPUT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9]{1,255}$")
+OUTPUT_NAME_PATTERN = re.compile(r"[A-Za-z0-9]{1,255}")  # matched whole (fullmatch)
 
 
 @dataclass(frozen=True)
@@ -429,7 +429,7 @@ def parse_input(text: str):
             raise ValueError(str(e)) from None
         return SsmReference(name)
     address, dot, output = text.rpartition(".")
-    if not (dot and address and OUTPUT_NAME_PATTERN.match(output)):
+    if not (dot and address and OUTPUT_NAME_PATTERN.fullmatch(output)):
         raise ValueError(
             f"{text!r} is neither `<deployment address>.<OutputName>` (e.g. "
             "`apps/orders:deploy.OrdersTableArn`) nor `ssm:<parameter name>`"
@@ -644,7 +644,7 @@ class DeploymentNotificationArnsField(StringSequenceField):
         bad = [
             a
             for a in value or ()
-            if not re.match(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:.+$", a)
+            if not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[^\s]+", a)
         ]
         if bad:
             raise InvalidFieldException(

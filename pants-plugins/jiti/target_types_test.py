@@ -66,6 +66,33 @@ def test_stack_name_is_still_accepted_for_the_app_name(rule_runner) -> None:
             'cloudformation_deployment(name="s", stack=":s", environment="Prod")',
             "use lowercase letters",
         ),
+        # A trailing newline is not a valid end: every pattern must match the whole value.
+        (
+            'cloudformation_stack(name="s", source="t.json", app="shop\\n")',
+            "The `app` field of x:s is 'shop\\n': an app name has letters",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", environment="prod\\n")',
+            "The `environment` field of x:s is 'prod\\n': use lowercase letters",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", account="123456789012\\n")',
+            "The `account` field of x:s is '123456789012\\n': an AWS account id has 12 digits",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", stack_set_accounts=["123456789012\\n"],'
+            ' stack_set_regions=["eu-west-1"])',
+            "The `stack_set_accounts` field of x:s has '123456789012\\n': an AWS account id",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", '
+            'notification_arns=["arn:aws:sns:us-east-1:111111111111:t\\n"])',
+            "The `notification_arns` field of x:s has 'arn:aws:sns:us-east-1:111111111111:t\\n'",
+        ),
+        (
+            'cloudformation_deployment(name="s", stack=":s", inputs={"Arn": ":o.TableArn\\n"})',
+            "The `inputs` field of x:s: Arn: ':o.TableArn\\n' is neither",
+        ),
         (
             'cloudformation_deployment(name="s", stack=":s", stack_name="{app}-{region}")',
             "The `stack_name` field of x:s: '{app}-{region}' uses {region}; only {app}, {env} may be used",

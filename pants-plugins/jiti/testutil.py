@@ -22,7 +22,7 @@ RESOLVE_FILES = ["3rdparty/python/requirements.txt", "3rdparty/python/default.lo
 BUILD_FILES = {
     "3rdparty/python/BUILD": (
         'python_requirements(name="reqs", source="requirements.txt", '
-        'module_mapping={"boto3": ["boto3", "botocore"], "cfn-flip": ["cfn_flip"], "cfn-lint": ["cfnlint"]})'
+        'module_mapping={"boto3": ["boto3", "botocore"], "cfn-flip": ["cfn_flip", "cfn_tools"], "cfn-lint": ["cfnlint"]})'
     ),
 }
 # What Pants needs from the outer environment to run offline (see ./pants).

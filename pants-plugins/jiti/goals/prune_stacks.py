@@ -21,7 +21,7 @@ from pants.util.strutil import help_text
 
 from jiti.subsystem import JitiSubsystem
 from jiti.util_rules.deploy_runtime import DeployInvocation, InventoryInvocationRequest
-from jiti.util_rules.inventory import AllStackPlaces
+from jiti.util_rules.inventory import AllStackPlaces, RepositoryName
 
 
 class PruneStacksSubsystem(GoalSubsystem):
@@ -34,7 +34,8 @@ class PruneStacksSubsystem(GoalSubsystem):
         `--jiti-prune-confirm`, delete them: dependents first, a stack with termination
         protection refused, retained resources reported. `--jiti-prune-assets` adds the unused
         objects of the assets buckets (older than `[jiti].prune_assets_grace_days`). Stacks
-        without this repository's tag are never touched. In CI after a merge:
+        without this repository's tag are never touched; without an id (`[jiti].repository`,
+        or the git remote `origin`) it refuses to run. In CI after a merge:
         `deploy-stacks` for what changed, then `prune-stacks --jiti-prune-confirm`.
         """
     )
@@ -58,7 +59,10 @@ async def prune_stacks(
     build_root: BuildRoot,
     dist_dir: DistDir,
     all_places: AllStackPlaces,
+    repository: RepositoryName,
 ) -> PruneStacks:
+    repository.required("prune-stacks")  # it deletes what carries the id: never a guess
+    all_places.complete("prune-stacks")  # nor what a deployment whose place is unknown deploys
     if not all_places.places:
         console.print_stderr(
             "prune-stacks: the repository has no cloudformation_deployment, so no account and "

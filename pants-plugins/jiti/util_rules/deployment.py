@@ -134,7 +134,7 @@ def stack_name_for(field_set: DeploymentFieldSet, app: str) -> str:
     name = fill_placeholders(
         field_set.stack_name.value, {"app": app, "env": field_set.environment.value}
     )
-    if not STACK_NAME_PATTERN.match(name):
+    if not STACK_NAME_PATTERN.fullmatch(name):
         raise JitiError(
             f"{field_set.address}: field `stack_name`: {name!r} is not a valid stack name "
             "(letters, digits and hyphens, starting with a letter)"

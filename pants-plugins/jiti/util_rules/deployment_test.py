@@ -44,6 +44,7 @@ def rule_runner():
                     dependencies=[":deploy"])
                 cloudformation_deployment(name="notastack", stack=":src")
                 cloudformation_deployment(name="badname", stack=":stack", stack_name="{app}_{env}")
+                cloudformation_deployment(name="newline", stack=":stack", stack_name="{app}-{env}\\n")
                 cloudformation_deployment(name="fleet", stack=":stack",
                     stack_set_accounts=["222222222222", "111111111111"], stack_set_regions=["eu-west-1"])
                 cloudformation_deployment(name="copies", stack=":stack",
@@ -250,6 +251,10 @@ def test_stack_set_and_account_settings_reach_the_plan(rule_runner) -> None:
         (
             "badname",
             "apps/q:badname: field `stack_name`: 'queue-app_dev' is not a valid stack name",
+        ),
+        (  # the whole name must match: a trailing newline is not a valid end
+            "newline",
+            "apps/q:newline: field `stack_name`: 'queue-app-dev\\n' is not a valid stack name",
         ),
     ],
 )

@@ -4,7 +4,11 @@ what `drift-stacks` checks."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import subprocess
+import urllib.parse
 from dataclasses import dataclass
 
 from pants.base.build_root import BuildRoot
@@ -29,20 +33,85 @@ from jiti.target_types import (
 )
 from jiti_contract import Inventory, StackPlace, fill_placeholders, to_json
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class RepositoryName:
-    """`[jiti].repository`, or the build root's directory name."""
+    """This repository's id (`jiti:repository` on its stacks): `[jiti].repository`, else one
+    derived from the git remote `origin`, else None. Never the build root's directory name:
+    two checkouts called `src` would own each other's stacks."""
 
-    name: str
+    name: str | None
+
+    def required(self, goal: str) -> str:
+        """The id, for a goal that deletes what carries it; refused without one."""
+        if self.name is None:
+            raise JitiError(
+                f"{goal}: this repository has no id to tell its stacks from other "
+                "repositories' (no `[jiti].repository` and no git remote `origin`): set "
+                '`repository = "<id>"` under `[jiti]` in pants.toml, the same for every clone '
+                "(e.g. `github.com/org/repo`)"
+            )
+        return self.name
+
+
+# CloudFormation's tag values: letters, digits, spaces and `_ . : / = + - @`, up to 256.
+_TAG_VALUE = re.compile(r"[\w .:/=+\-@]{1,256}")
+
+
+def repository_from_remote(url: str) -> str | None:
+    """`host/path` of a git remote URL (scp-like or with a scheme), without user, password,
+    port or `.git`; None for a path on this machine, which is not unique."""
+    url = url.strip()
+    if "://" in url:
+        parts = urllib.parse.urlsplit(url)
+        host, path = (parts.hostname, parts.path) if parts.scheme != "file" else (None, "")
+    else:
+        scp = re.fullmatch(r"(?:[^@/]+@)?([^:/]+):(.+)", url)
+        host, path = scp.groups() if scp else (None, "")
+    path = path.strip("/")
+    path = path[: -len(".git")] if path.endswith(".git") else path
+    return f"{host.lower()}/{path}" if host and path else None
+
+
+def repository_from_git(build_root: str) -> str | None:
+    """The id the git remote `origin` gives the build root (its place in the work tree added
+    when it is not the top), or None."""
+
+    def git(*args: str) -> str:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=build_root, env=env, capture_output=True, text=True
+            )
+        except OSError:  # no git
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    remote = repository_from_remote(git("config", "--get", "remote.origin.url"))
+    prefix = git("rev-parse", "--show-prefix").strip("/")
+    return f"{remote}/{prefix}" if remote and prefix else remote
 
 
 @rule(desc="Name the repository", level=LogLevel.DEBUG)
 async def repository_name(jiti: JitiSubsystem, build_root: BuildRoot) -> RepositoryName:
-    name = jiti.repository or os.path.basename(build_root.path)
-    if not name or len(name) > 256:
-        raise JitiError(f"[jiti].repository: {name!r} is not a tag value (1 to 256 characters)")
-    return RepositoryName(name)
+    if jiti.repository is not None:
+        if not _TAG_VALUE.fullmatch(jiti.repository):
+            raise JitiError(
+                f"[jiti].repository: {jiti.repository!r} is not a tag value (1 to 256 letters, "
+                "digits, spaces and `_ . : / = + - @`)"
+            )
+        return RepositoryName(jiti.repository)
+    derived = repository_from_git(build_root.path)
+    if derived is None or not _TAG_VALUE.fullmatch(derived):
+        logger.warning(
+            "jiti: this repository has no id (no `[jiti].repository`, no usable git remote "
+            "`origin`): its stacks are deployed without the `jiti:repository` tag, and "
+            "prune-stacks refuses to run; set `repository` under `[jiti]` in pants.toml"
+        )
+        return RepositoryName(None)
+    return RepositoryName(derived)
 
 
 @dataclass(frozen=True)
@@ -50,10 +119,19 @@ class AllStackPlaces:
     """Every deployment in the repository and where its stack lives, by address."""
 
     places: tuple[tuple[Address, StackPlace], ...]
+    # Deployments whose place is unknown (their `stack` is not a cloudformation_stack): each
+    # deploy reports its own; a goal that needs them all refuses to run (`complete`).
+    unknown: tuple[str, ...] = ()
 
     def of(self, addresses) -> tuple[StackPlace, ...]:
         wanted = set(addresses)
         return tuple(place for address, place in self.places if address in wanted)
+
+    def complete(self, goal: str) -> None:
+        """Refuse when a deployment's place is unknown: left out, its live stack would look no
+        longer deployed."""
+        if self.unknown:
+            raise JitiError(f"{goal}: {self.unknown[0]}")
 
 
 @rule(desc="Find where every CloudFormation deployment's stack lives", level=LogLevel.DEBUG)
@@ -64,11 +142,15 @@ async def all_stack_places(all_targets: AllTargets) -> AllStackPlaces:
         Get(Addresses, UnparsedAddressInputs, stack_address_input(tgt[DeploymentStackField]))
         for tgt in deployments
     )
-    places = []
+    places, unknown = [], []
     for tgt, stack in zip(deployments, stacks):
         stack_target = by_address.get(stack[0]) if stack else None
         if stack_target is None or not stack_target.has_field(StackAppField):
-            continue  # reported by the deployment itself
+            unknown.append(
+                f"{tgt.address}: field `stack`: {stack[0] if stack else '(empty)'} is not a "
+                "`cloudformation_stack`"
+            )
+            continue
         name = fill_placeholders(
             tgt[DeploymentStackNameField].value,
             {
@@ -85,7 +167,7 @@ async def all_stack_places(all_targets: AllTargets) -> AllStackPlaces:
             stack_set=bool(tgt[DeploymentStackSetAccountsField].value),
         )
         places.append((tgt.address, place))
-    return AllStackPlaces(tuple(sorted(places)))
+    return AllStackPlaces(tuple(sorted(places)), tuple(sorted(unknown)))
 
 
 @dataclass(frozen=True)
