@@ -62,7 +62,7 @@ def change_sets(repo, name: str) -> list[dict]:
 
 def test_every_app_is_live_at_its_packaged_version(repo):
     for app in APPS:
-        live = stack(repo, f"{app}-dev")
+        live = stack(repo, repo.stack(app))
         assert live["StackStatus"] == "CREATE_COMPLETE"
         assert version(live) == repo.manifest(app)["version"]
         assert "jiti:version" not in tags(live)
@@ -70,7 +70,7 @@ def test_every_app_is_live_at_its_packaged_version(repo):
     outputs = json.loads((repo.root / "dist/apps.greeter/stack.deploy.outputs.json").read_text())
     assert outputs["ApiUrl"].startswith("https://")
     # The site's files were published into its bucket.
-    bucket = {o["OutputKey"]: o["OutputValue"] for o in stack(repo, "site-dev")["Outputs"]}[
+    bucket = {o["OutputKey"]: o["OutputValue"] for o in stack(repo, repo.stack("site"))["Outputs"]}[
         "SiteName"
     ]
     keys = {o["Key"] for o in repo.aws("s3").list_objects_v2(Bucket=bucket)["Contents"]}
@@ -78,35 +78,39 @@ def test_every_app_is_live_at_its_packaged_version(repo):
 
 
 def test_redeploying_an_unchanged_app_touches_nothing(repo):
-    before = event_count(repo, "greeter-dev"), len(change_sets(repo, "greeter-dev"))
+    before = event_count(repo, repo.stack("greeter")), len(change_sets(repo, repo.stack("greeter")))
     result = repo.pants("run", "apps/greeter:deploy")
-    assert "target: local AWS at http://127.0.0.1:" in result.stdout
+    where = "target: AWS account" if repo.run.sandbox else "target: local AWS at http://127.0.0.1:"
+    assert where in result.stdout
     assert (
-        f"greeter-dev: up to date (version {repo.manifest('greeter')['version'][:12]})"
+        f"{repo.stack('greeter')}: up to date (version {repo.manifest('greeter')['version'][:12]})"
         in result.stdout
     )
-    assert (event_count(repo, "greeter-dev"), len(change_sets(repo, "greeter-dev"))) == before
+    assert (
+        event_count(repo, repo.stack("greeter")),
+        len(change_sets(repo, repo.stack("greeter"))),
+    ) == before
 
 
 def test_dry_run_shows_the_change_and_changes_nothing_then_deploy_updates(repo):
-    live_version = version(stack(repo, "greeter-dev"))
-    tags_before = tags(stack(repo, "greeter-dev"))
-    sets_before = len(change_sets(repo, "greeter-dev"))
+    live_version = version(stack(repo, repo.stack("greeter")))
+    tags_before = tags(stack(repo, repo.stack("greeter")))
+    sets_before = len(change_sets(repo, repo.stack("greeter")))
     repo.edit("apps/greeter/handler.py", "Hello, ", "Hello again, ")
     dry = repo.pants("run", "apps/greeter:deploy", "--", "--dry-run").stdout
     assert "~ Modify  Handler" in dry and "AWS::Lambda::Function" in dry
     # Exactly what the code change changes: no resource listed for tags.
     assert re.findall(r"~ Modify\s+(\S+)", dry) == ["Handler"]
     assert "dry run, nothing changed" in dry
-    assert version(stack(repo, "greeter-dev")) == live_version
-    assert len(change_sets(repo, "greeter-dev")) == sets_before  # created, shown, deleted
+    assert version(stack(repo, repo.stack("greeter"))) == live_version
+    assert len(change_sets(repo, repo.stack("greeter"))) == sets_before  # created, shown, deleted
 
     repo.pants("package", "apps/greeter:stack")
     new_version = repo.manifest("greeter")["version"]
     assert new_version != live_version
     result = repo.pants("run", "apps/greeter:deploy").stdout
-    assert f"greeter-dev: deployed version {new_version[:12]}" in result
-    live = stack(repo, "greeter-dev")
+    assert f"{repo.stack('greeter')}: deployed version {new_version[:12]}" in result
+    live = stack(repo, repo.stack("greeter"))
     assert live["StackStatus"] == "UPDATE_COMPLETE" and version(live) == new_version
     assert tags(live) == tags_before  # nothing re-tagged
 
@@ -120,16 +124,19 @@ def test_failed_create_is_reported_and_the_next_deploy_recovers(repo):
     repo.write("apps/broken/template.json", json.dumps(FAILING_TEMPLATE))
     failed = repo.pants("run", "apps/broken:deploy", check=False)
     assert failed.returncode != 0
-    assert "broken-dev: deployment failed, stack is ROLLBACK_COMPLETE" in failed.stderr
+    assert f"{repo.stack('broken')}: deployment failed, stack is ROLLBACK_COMPLETE" in failed.stderr
     assert "Fn (AWS::Lambda::Function): " in failed.stderr and "NoSuchBucket" in failed.stderr
     assert "deploy again" in failed.stderr
     assert "Traceback" not in failed.stdout + failed.stderr
-    assert stack(repo, "broken-dev")["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert stack(repo, repo.stack("broken"))["StackStatus"] == "ROLLBACK_COMPLETE"
 
     repo.write("apps/broken/template.json", json.dumps(FIXED_TEMPLATE))
     recovered = repo.pants("run", "apps/broken:deploy").stdout
-    assert "broken-dev is ROLLBACK_COMPLETE from an earlier failed create: deleting it" in recovered
-    assert stack(repo, "broken-dev")["StackStatus"] == "CREATE_COMPLETE"
+    assert (
+        f"{repo.stack('broken')} is ROLLBACK_COMPLETE from an earlier failed create: deleting it"
+        in recovered
+    )
+    assert stack(repo, repo.stack("broken"))["StackStatus"] == "CREATE_COMPLETE"
 
 
 def test_unknown_parameter_names_the_field(repo):
@@ -152,6 +159,7 @@ def report_rows(repo) -> list[dict]:
     return json.loads((repo.root / "dist/jiti-deploy-report.json").read_text())["deployments"]
 
 
+@pytest.mark.local_only("about deploys to the local AWS")
 def test_a_default_aws_profile_does_not_take_deploys_off_the_local_aws(repo, tmp_path):
     """The README's main command, on a laptop with AWS credentials configured, still deploys to
     the local AWS: real deploys are opted into, never guessed."""
@@ -168,6 +176,7 @@ def test_a_default_aws_profile_does_not_take_deploys_off_the_local_aws(repo, tmp
     assert [(r["target"], r["result"]) for r in report_rows(repo)] == [("local", "up to date")]
 
 
+@pytest.mark.local_only("deploys with --jiti-target=local")
 def test_a_ci_job_must_say_where_it_deploys(repo):
     result = repo.pants("deploy-stacks", "apps/site:deploy", env={"CI": "true"}, check=False)
     assert result.returncode != 0
@@ -176,4 +185,4 @@ def test_a_ci_job_must_say_where_it_deploys(repo):
     local = repo.pants(
         "--jiti-target=local", "deploy-stacks", "apps/site:deploy", env={"CI": "true"}
     )
-    assert "site-dev: up to date" in local.stdout
+    assert f"{repo.stack('site')}: up to date" in local.stdout

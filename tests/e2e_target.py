@@ -48,6 +48,11 @@ class Run:
     def sandbox(self) -> bool:
         return self.repository is not None
 
+    @property
+    def target(self) -> str:
+        """What the run's deploys say where they go (`target` in the report)."""
+        return "aws" if self.sandbox else "local"
+
     def stack(self, app: str) -> str:
         """The stack name of an app's `deploy` deployment in this run."""
         return f"{app}-{self.environment}"
@@ -114,7 +119,10 @@ def _delete_stacks(run: Run, region: str) -> list[str]:
         s["StackId"]
         for page in cfn.get_paginator("describe_stacks").paginate()
         for s in page["Stacks"]
-        if {"Key": "jiti:repository", "Value": run.repository} in s.get("Tags", [])
+        if (
+            {"Key": "jiti:repository", "Value": run.repository} in s.get("Tags", [])
+            or run.environment in s["StackName"]  # what a test made outside jiti
+        )
         and not s.get("ParentId")
     ]
     for stack_id in ids:

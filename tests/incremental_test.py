@@ -59,7 +59,7 @@ def event_counts(repo) -> dict[str, int]:
     paginator = repo.aws("cloudformation").get_paginator("describe_stack_events")
     return {
         n: sum(len(page["StackEvents"]) for page in paginator.paginate(StackName=n))
-        for n in ("greeter-dev", "orders-dev", "site-dev")
+        for n in (repo.stack("greeter"), repo.stack("orders"), repo.stack("site"))
     }
 
 
@@ -82,9 +82,12 @@ def test_an_app_change_redeploys_only_that_app(repo):
         **{address: "up to date" for address in REPORTS},
     }
     after = event_counts(repo)
-    assert after["greeter-dev"] == before["greeter-dev"] and after["site-dev"] == before["site-dev"]
-    assert after["orders-dev"] > before["orders-dev"]
-    assert "apps/orders:deploy" in out and "orders-dev" in out
+    assert (
+        after[repo.stack("greeter")] == before[repo.stack("greeter")]
+        and after[repo.stack("site")] == before[repo.stack("site")]
+    )
+    assert after[repo.stack("orders")] > before[repo.stack("orders")]
+    assert "apps/orders:deploy" in out and repo.stack("orders") in out
 
 
 def test_a_shared_library_change_redeploys_its_users_only(repo):
@@ -157,6 +160,7 @@ def test_a_failure_skips_its_dependents_and_spares_the_rest_then_a_rerun_finishe
     }
 
 
+@pytest.mark.local_only("four accounts, reached through STS")
 def test_one_app_to_many_accounts_and_regions_with_one_failing_account(repo):
     template = {
         "Resources": {
@@ -232,6 +236,7 @@ def test_one_app_to_many_accounts_and_regions_with_one_failing_account(repo):
     assert again.count("fanout-prod: up to date") == 4
 
 
+@pytest.mark.local_only("StackSet instances in two more accounts")
 def test_stack_sets_mode_rolls_out_instances_and_skips_what_is_live(repo):
     repo.write(
         "tests/fleet/BUILD",

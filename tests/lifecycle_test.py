@@ -51,10 +51,12 @@ def stack_names(repo) -> set[str]:
 
 def test_every_stack_carries_the_repository_and_its_deployment(repo):
     for app in ("greeter", "orders", "site"):
-        live = tags(repo, f"{app}-dev")
-        assert live["jiti:repository"] == "jiti" and live["jiti:deployment"] == f"apps/{app}:deploy"
+        live = tags(repo, repo.stack(app))
+        repository = repo.run.repository or "jiti"  # pants.toml's, or the sandbox run's
+        assert live["jiti:repository"] == repository
+        assert live["jiti:deployment"] == f"apps/{app}:deploy"
     # The orders table is data: its stack has the default policy guarding it.
-    policy = repo.aws("cloudformation").get_stack_policy(StackName="orders-dev")
+    policy = repo.aws("cloudformation").get_stack_policy(StackName=repo.stack("orders"))
     denied = json.loads(policy["StackPolicyBody"])["Statement"][1]
     assert denied["Effect"] == "Deny" and "LogicalResourceId/OrdersTable" in denied["Resource"]
 
@@ -67,23 +69,23 @@ def test_a_dry_run_writes_its_plan_as_markdown_and_each_change_in_the_report(rep
         repo.git("checkout", "--", "apps/orders/worker.py")
     plan = (repo.root / "dist/jiti-plan.md").read_text()
     assert plan.startswith("## jiti plan (dry run)\n")
-    assert "| `apps/orders:deploy` | orders-dev | local " in plan
+    assert f"| `apps/orders:deploy` | {repo.stack('orders')} | local " in plan
     assert "| Modify | Worker | AWS::Lambda::Function | False | Code: " in plan
-    assert "| `apps/greeter:deploy` | greeter-dev | local " in plan
-    orders = rows(repo)["orders-dev"]
+    assert f"| `apps/greeter:deploy` | {repo.stack('greeter')} | local " in plan
+    orders = rows(repo)[repo.stack("orders")]
     assert orders["result"] == "dry run"
     (worker,) = [c for c in orders["changes"] if c["logical_id"] == "Worker"]
     assert (worker["action"], worker["replacement"]) == ("Modify", "False")
     (code,) = [d for d in worker["details"] if d["name"] == "Code"]
     assert code["before"] != code["after"] and code["requires_recreation"] == "Never"
-    assert rows(repo)["greeter-dev"]["changes"] == []  # up to date: no change set
+    assert rows(repo)[repo.stack("greeter")]["changes"] == []  # up to date: no change set
 
 
 def test_a_change_that_replaces_the_orders_table_fails_the_gate_and_leaves_the_stack_untouched(
     repo,
 ):
-    before = stack(repo, "orders-dev")
-    table = outputs(repo, "orders-dev")["OrdersTableName"]
+    before = stack(repo, repo.stack("orders"))
+    table = outputs(repo, repo.stack("orders"))["OrdersTableName"]
     repo.edit(
         "infra-lib/jiti_infra/constructs/storage.py",
         "TableName=app.physical_name(name),",
@@ -98,26 +100,26 @@ def test_a_change_that_replaces_the_orders_table_fails_the_gate_and_leaves_the_s
         assert "stopped before changing anything (--jiti-fail-on-replace)" in out
         assert "OrdersTable (AWS::DynamoDB::Table): would be replaced: TableName changed" in out
         assert "Traceback" not in out
-        assert rows(repo)["orders-dev"]["result"] == "blocked: would replace or delete data"
+        assert rows(repo)[repo.stack("orders")]["result"] == "blocked: would replace or delete data"
         assert (
             "| Modify | OrdersTable | AWS::DynamoDB::Table | **True** |"
             in (repo.root / "dist/jiti-plan.md").read_text()
         )
-        after = stack(repo, "orders-dev")
-        assert (after["StackStatus"], outputs(repo, "orders-dev")["JitiVersion"]) == (
+        after = stack(repo, repo.stack("orders"))
+        assert (after["StackStatus"], outputs(repo, repo.stack("orders"))["JitiVersion"]) == (
             before["StackStatus"],
             {o["OutputKey"]: o["OutputValue"] for o in before["Outputs"]}["JitiVersion"],
         )
-        summaries = repo.aws("cloudformation").list_change_sets(StackName="orders-dev")
+        summaries = repo.aws("cloudformation").list_change_sets(StackName=repo.stack("orders"))
         assert not [s for s in summaries["Summaries"] if s["ExecutionStatus"] == "AVAILABLE"]
 
         # Without the gate, the stack policy refuses the replacement: the update rolls back.
         refused = repo.pants("deploy-stacks", "apps/orders:deploy", check=False)
         assert refused.returncode != 0
         assert "Action denied by stack policy" in refused.stdout + refused.stderr
-        assert stack(repo, "orders-dev")["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+        assert stack(repo, repo.stack("orders"))["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
         assert table in repo.aws("dynamodb").list_tables()["TableNames"]
-        assert outputs(repo, "orders-dev")["OrdersTableName"] == table
+        assert outputs(repo, repo.stack("orders"))["OrdersTableName"] == table
     finally:
         repo.git("checkout", "--", "infra-lib")
 
@@ -126,19 +128,20 @@ def test_drift_stacks_reports_a_queue_attribute_changed_out_of_band(repo):
     repo.pants("deploy-stacks", "apps/orders:deploy")  # back from the rolled-back update
     sqs = repo.aws("sqs")
     sqs.set_queue_attributes(
-        QueueUrl=outputs(repo, "orders-dev")["OrdersUrl"], Attributes={"VisibilityTimeout": "5"}
+        QueueUrl=outputs(repo, repo.stack("orders"))["OrdersUrl"],
+        Attributes={"VisibilityTimeout": "5"},
     )
     result = repo.pants("drift-stacks", *DEV_APPS, check=False)
     assert result.returncode == 1
-    assert "orders-dev: Orders (AWS::SQS::Queue) MODIFIED" in result.stdout
+    assert f"{repo.stack('orders')}: Orders (AWS::SQS::Queue) MODIFIED" in result.stdout
     assert "/VisibilityTimeout: expected 60, actual 5 (NOT_EQUAL)" in result.stdout
     found = rows(repo, "drift")
     assert {name: row["result"] for name, row in found.items()} == {
-        "greeter-dev": "in sync",
-        "orders-dev": "drifted",
-        "site-dev": "in sync",
+        repo.stack("greeter"): "in sync",
+        repo.stack("orders"): "drifted",
+        repo.stack("site"): "in sync",
     }
-    (drifted,) = found["orders-dev"]["drift"]
+    (drifted,) = found[repo.stack("orders")]["drift"]
     assert drifted["properties"] == [
         {"path": "/VisibilityTimeout", "expected": "60", "actual": "5", "difference": "NOT_EQUAL"}
     ]
@@ -147,10 +150,12 @@ def test_drift_stacks_reports_a_queue_attribute_changed_out_of_band(repo):
 def test_an_app_deleted_in_a_merge_is_pruned_and_nothing_else(repo):
     """CI after the merge: `--changed-since` selects nothing for a deleted app, so deploy-stacks
     deploys nothing; prune-stacks lists the app's stack, then deletes it and nothing else."""
-    site_asset = outputs(repo, "site-dev")["SiteContent"].split("/", 3)[3]  # s3://bucket/key
+    site_asset = outputs(repo, repo.stack("site"))["SiteContent"].split("/", 3)[
+        3
+    ]  # s3://bucket/key
     cfn = repo.aws("cloudformation")
     cfn.create_stack(  # someone else's stack, in the same account and region
-        StackName="not-jiti",
+        StackName=f"not-jiti-{repo.run.environment}",
         TemplateBody=json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}),
     )
     repo.git("rm", "-rq", "apps/site")
@@ -160,10 +165,13 @@ def test_an_app_deleted_in_a_merge_is_pruned_and_nothing_else(repo):
     before = stack_names(repo)
 
     listed = repo.pants("prune-stacks")
-    assert "site-dev" in listed.stdout and "no deployment deploys site-dev" in listed.stdout
+    assert (
+        repo.stack("site") in listed.stdout
+        and f"no deployment deploys {repo.stack('site')}" in listed.stdout
+    )
     assert "dry run: nothing deleted; add --jiti-prune-confirm to delete" in listed.stdout
     assert {name: row["result"] for name, row in rows(repo, "prune").items()} == {
-        "site-dev": "would delete"
+        repo.stack("site"): "would delete"
     }
     assert stack_names(repo) == before
 
@@ -173,15 +181,19 @@ def test_an_app_deleted_in_a_merge_is_pruned_and_nothing_else(repo):
         "--jiti-prune-assets-grace-days=0",
         "prune-stacks",
     )
-    site = rows(repo, "prune")["site-dev"]
+    site = rows(repo, "prune")[repo.stack("site")]
     assert (site["result"], site["deployment"]) == ("deleted", "apps/site:deploy")
     assert site["retained"] and site["retained"][0].startswith("Site (AWS::S3::Bucket): ")
     assert "left behind (DeletionPolicy Retain): Site (AWS::S3::Bucket)" in pruned.stdout
-    assert stack_names(repo) == before - {"site-dev"}
-    assert {"greeter-dev", "orders-dev", "not-jiti"} <= stack_names(repo)
+    assert stack_names(repo) == before - {repo.stack("site")}
+    assert {
+        repo.stack("greeter"),
+        repo.stack("orders"),
+        f"not-jiti-{repo.run.environment}",
+    } <= stack_names(repo)
     deleted = {a["key"] for a in report(repo, "prune")["assets"]}
     assert site_asset in deleted
-    assert all(k == site_asset or k.startswith("published/site-dev/") for k in deleted)
+    assert all(k == site_asset or k.startswith(f"published/{repo.stack('site')}/") for k in deleted)
 
     again = repo.pants("prune-stacks")
     assert "nothing to prune" in again.stdout

@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+pytestmark = pytest.mark.local_only("production copies in other accounts, reached through STS")
+
 CHANGED = ("--changed-since=HEAD~1", "--changed-dependents=transitive")
 COPIES = [
     (account, region)
@@ -81,13 +83,13 @@ def test_a_dry_run_before_orders_is_deployed_shows_the_values_as_pending(repo):
     for name in ("OrdersTableArn", "OrdersTableName"):
         assert (
             f"input {name} = (pending: apps/orders:deploy is not deployed yet "
-            "(stack orders-dev in us-east-1))" in result.stdout
+            f"(stack {repo.stack('orders')} in us-east-1))" in result.stdout
         )
     assert "+ Add     Report " in result.stdout
     assert results(repo) == {"apps/reports:deploy": "dry run"}
     pages = cfn(repo).get_paginator("describe_stacks").paginate()
     names = {s["StackName"] for page in pages for s in page["Stacks"]}
-    assert not {"orders-dev", "reports-dev"} & names
+    assert not {"orders-dev", repo.stack("reports")} & names
 
 
 def test_each_reports_copy_depends_on_the_orders_copy_in_its_account_and_region(repo):
@@ -104,7 +106,9 @@ def test_deploying_everything_deploys_orders_first_and_hands_its_outputs_to_repo
     result = repo.pants("deploy-stacks", "apps::")
     assert set(results(repo).values()) == {"deployed"}
     log = result.stdout
-    assert log.index("orders-dev: deployed version") < log.index("reports-dev: none ->")
+    assert log.index(f"{repo.stack('orders')}: deployed version") < log.index(
+        f"{repo.stack('reports')}: none ->"
+    )
     for name, (given, value) in taken(repo).items():
         assert given == value, name
         assert f"input {name} = {value}  <- apps/orders:deploy.{name}" in log
@@ -124,7 +128,7 @@ ALLOW_REPLACING = {
 
 
 def test_an_orders_change_that_changes_a_value_redeploys_reports_with_it(repo):
-    before = stack(repo, "reports-dev")
+    before = stack(repo, repo.stack("reports"))
     repo.edit(
         "apps/orders/infra.py",
         'store = table(app, "OrdersTable", partition_key="id")',
@@ -140,20 +144,29 @@ def test_an_orders_change_that_changes_a_value_redeploys_reports_with_it(repo):
     out = repo.pants(*CHANGED, "deploy-stacks").stdout
     assert results(repo) == {address: "deployed" for address in ORDERS + REPORTS}
     version = outputs(before)["JitiVersion"][:12]  # same template: only values changed
-    assert f"reports-dev: version {version} is live, with other settings or input values" in out
     assert (
-        "input OrdersTableName = orders-dev-OrderBook  <- apps/orders:deploy.OrdersTableName" in out
+        f"{repo.stack('reports')}: version {version} is live, with other settings or input values"
+        in out
+    )
+    assert (
+        f"input OrdersTableName = {repo.stack('orders')}-OrderBook  <- apps/orders:deploy.OrdersTableName"
+        in out
     )
     values = taken(repo)
-    assert values["OrdersTableName"] == ("orders-dev-OrderBook", "orders-dev-OrderBook")
-    assert values["OrdersTableArn"][1].endswith(":table/orders-dev-OrderBook")
-    assert outputs(stack(repo, "reports-dev"))["JitiConfig"] != outputs(before)["JitiConfig"]
+    assert values["OrdersTableName"] == (
+        f"{repo.stack('orders')}-OrderBook",
+        f"{repo.stack('orders')}-OrderBook",
+    )
+    assert values["OrdersTableArn"][1].endswith(f":table/{repo.stack('orders')}-OrderBook")
+    assert (
+        outputs(stack(repo, repo.stack("reports")))["JitiConfig"] != outputs(before)["JitiConfig"]
+    )
     account, region = COPIES[-1]
     assert taken(repo, account, region)["OrdersTableName"][1] == "orders-prod-OrderBook"
 
 
 def test_an_orders_change_that_keeps_its_outputs_leaves_reports_up_to_date(repo):
-    events = event_count(repo, "reports-dev")
+    events = event_count(repo, repo.stack("reports"))
     repo.edit("apps/orders/worker.py", '"status": "stored"', '"status": "kept"')
     repo.commit("orders: rename the stored status")
     repo.pants(*CHANGED, "deploy-stacks")
@@ -161,11 +174,11 @@ def test_an_orders_change_that_keeps_its_outputs_leaves_reports_up_to_date(repo)
         **{address: "deployed" for address in ORDERS},
         **{address: "up to date" for address in REPORTS},  # selected, as orders' dependents
     }
-    assert event_count(repo, "reports-dev") == events
+    assert event_count(repo, repo.stack("reports")) == events
 
 
 def test_dropping_an_output_reports_takes_is_refused_before_anything_is_written(repo):
-    version = outputs(stack(repo, "orders-dev"))["JitiVersion"]
+    version = outputs(stack(repo, repo.stack("orders")))["JitiVersion"]
     repo.edit(
         "apps/orders/infra.py",
         "    return app.template",
@@ -176,14 +189,15 @@ def test_dropping_an_output_reports_takes_is_refused_before_anything_is_written(
     alone = repo.pants("deploy-stacks", "apps/orders:deploy", check=False)
     assert alone.returncode != 0
     assert (
-        "apps/orders:deploy: the new template of orders-dev has no output OrdersTableArn, "
+        f"apps/orders:deploy: the new template of {repo.stack('orders')} has no output OrdersTableArn, "
         "which live deployments take as inputs:" in alone.stdout
     )
-    assert "apps/reports:deploy (stack reports-dev in us-east-1) takes OrdersTableArn" in (
-        alone.stdout
+    assert (
+        f"apps/reports:deploy (stack {repo.stack('reports')} in us-east-1) takes OrdersTableArn"
+        in (alone.stdout)
     )
     assert results(repo) == {"apps/orders:deploy": "failed"}
-    assert outputs(stack(repo, "orders-dev"))["JitiVersion"] == version
+    assert outputs(stack(repo, repo.stack("orders")))["JitiVersion"] == version
 
     # With its dependents selected too, the plan of reports refuses it before any deploy starts.
     together = repo.pants(*CHANGED, "deploy-stacks", check=False)
@@ -194,4 +208,4 @@ def test_dropping_an_output_reports_takes_is_refused_before_anything_is_written(
         together.stderr,
     ), together.stderr
     assert "Traceback" not in together.stdout + together.stderr
-    assert outputs(stack(repo, "orders-dev"))["JitiVersion"] == version
+    assert outputs(stack(repo, repo.stack("orders")))["JitiVersion"] == version
