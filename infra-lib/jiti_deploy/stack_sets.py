@@ -214,7 +214,9 @@ class _Operations:
     def _check_again(self) -> None:
         described = _describe(self.cfn, self.deployment.stack_name)
         if described:
-            again = _LiveStackSet(described, record.from_template(described.get("TemplateBody")), {}, [])
+            again = _LiveStackSet(
+                described, record.from_template(described.get("TemplateBody")), {}, []
+            )
             _check_owner(again, self.deployment)
             _check_not_newer(again, self.deployment, self.force)
 

@@ -39,12 +39,14 @@ def test_a_put_whose_checksum_is_not_its_bytes_is_refused(endpoint):
 
 
 def test_moto_still_keeps_a_checksum_that_is_not_the_bytes():
-    result = unpatched(f"""
+    result = unpatched(
+        f"""
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="sums")
         s3.put_object(Bucket="sums", Key="k", Body=b"other bytes", ChecksumAlgorithm="SHA256",
                       ChecksumSHA256="{CLAIMED}")
         result["kept"] = s3.head_object(Bucket="sums", Key="k", ChecksumMode="ENABLED").get(
             "ChecksumSHA256")
-        """)
+        """
+    )
     assert result == {"kept": CLAIMED}

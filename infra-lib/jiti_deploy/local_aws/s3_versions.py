@@ -59,9 +59,12 @@ def _pinned_update(original):
         original(self, updated_spec)
         if updated_spec.get("S3ObjectVersion") and "S3Key" in updated_spec:
             key = _pinned_code(self.account_id, self.partition, updated_spec)
-            self.code_bytes, self.code_size, self.code_sha_256, self.code_digest = (
-                lambda_models._s3_content(key)
-            )
+            (
+                self.code_bytes,
+                self.code_size,
+                self.code_sha_256,
+                self.code_digest,
+            ) = lambda_models._s3_content(key)
 
     return set_function_code
 

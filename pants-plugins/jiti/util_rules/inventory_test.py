@@ -72,7 +72,7 @@ def test_the_repository_is_the_option_and_never_the_directory_name(rule_runner):
         repository.required("prune-stacks")
     assert str(error.value) == (
         "prune-stacks: this repository has no id to tell its stacks from other repositories' "
-        "(no `[jiti].repository` and no git remote `origin`): set `repository = \"<id>\"` "
+        '(no `[jiti].repository` and no git remote `origin`): set `repository = "<id>"` '
         "under `[jiti]` in pants.toml, the same for every clone (e.g. `github.com/org/repo`)"
     )
     set_options(rule_runner, "--jiti-repository=shop")
