@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+import tomllib
 from cfn_flip import load as load_yaml  # a declared requirement, unlike PyYAML
 
 from jiti_contract import ASSETS_BUCKET_PARAMETER, Input, Inventory, StackPlace, StackSetSettings
