@@ -18,10 +18,10 @@ import jiti_daemon
 from jiti_deploy import local_aws
 from jiti_deploy.testutil import quiet
 
-REAL_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "AKIAREALREALREAL0001",
-    "AWS_SECRET_ACCESS_KEY": "real-secret-access-key",
-    "AWS_SESSION_TOKEN": "real-session-token",
+CALLER_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "caller-access-key-id",
+    "AWS_SECRET_ACCESS_KEY": "caller-secret-access-key",
+    "AWS_SESSION_TOKEN": "caller-session-token",
     "AWS_PROFILE": "production",
     "AWS_SHARED_CREDENTIALS_FILE": "/home/someone/.aws/credentials",
 }
@@ -107,13 +107,13 @@ def test_our_own_process_behind_another_program_s_port_is_not_used(started, impo
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_the_local_aws_gets_no_real_credentials(tmp_path):
-    server = start(tmp_path, **REAL_CREDENTIALS)
+    server = start(tmp_path, **CALLER_CREDENTIALS)
     try:
         with open(f"/proc/{server.pid}/environ", "rb") as f:
             environment = f.read().decode()
         with open(f"/proc/{server.pid}/cmdline", "rb") as f:
             command_line = f.read().decode()
-        for name, value in REAL_CREDENTIALS.items():
+        for name, value in CALLER_CREDENTIALS.items():
             assert value not in environment, name
         token = json.loads((tmp_path / local_aws.STATE_FILE).read_text())["token"]
         assert token not in command_line  # others may read it; the environment only we can
