@@ -16,11 +16,9 @@ resource an update removes: DELETE_IN_PROGRESS, DELETE_COMPLETE after the cleanu
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
-from jiti_deploy import local_aws
-from jiti_deploy.local_aws.fidelity_test import NO_RETRIES, REGION, execute, unpatched
+from jiti_deploy.local_aws.fidelity_test import execute, local_cfn, unpatched
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
 MADE = [
@@ -32,13 +30,7 @@ MADE = [
 
 @pytest.fixture
 def cfn(endpoint):
-    return boto3.client(
-        "cloudformation",
-        region_name=REGION,
-        endpoint_url=endpoint,
-        config=NO_RETRIES,
-        **local_aws.CREDENTIALS,
-    )
+    return local_cfn(endpoint)
 
 
 def queues(n: int, visibility: int = 30) -> dict:

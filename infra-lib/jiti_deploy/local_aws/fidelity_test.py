@@ -76,8 +76,8 @@ BROKEN_FN = {
 # --- jiti's local AWS: a patched moto server on loopback ------------------------------------
 
 
-@pytest.fixture
-def cfn(endpoint):
+def local_cfn(endpoint: str):
+    """CloudFormation on the local AWS at `endpoint`, one attempt per call."""
     return boto3.client(
         "cloudformation",
         region_name=REGION,
@@ -85,6 +85,11 @@ def cfn(endpoint):
         config=NO_RETRIES,
         **local_aws.CREDENTIALS,
     )
+
+
+@pytest.fixture
+def cfn(endpoint):
+    return local_cfn(endpoint)
 
 
 def execute(cfn, stack: str, template: dict, kind: str, tags: dict | None = None) -> dict:

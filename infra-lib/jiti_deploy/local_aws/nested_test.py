@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from jiti_deploy import local_aws
-from jiti_deploy.local_aws.fidelity_test import NO_RETRIES, REGION, execute, unpatched
+from jiti_deploy.local_aws.fidelity_test import REGION, execute, local_cfn, unpatched
 
 BUCKET = "nested-templates"
 QUEUE = {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}
@@ -38,13 +38,7 @@ def cfn(endpoint):
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="queue.json", Body=json.dumps(QUEUE))
     s3.put_object(Bucket=BUCKET, Key="middle.json", Body=json.dumps(nesting("queue.json")))
-    return boto3.client(
-        "cloudformation",
-        region_name=REGION,
-        endpoint_url=endpoint,
-        config=NO_RETRIES,
-        **local_aws.CREDENTIALS,
-    )
+    return local_cfn(endpoint)
 
 
 def test_a_nested_stack_names_its_parent_and_root_and_carries_the_parent_s_tags(cfn):

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 
-from jiti_deploy import local_aws
-from jiti_deploy.local_aws.fidelity_test import BROKEN_FN, NO_RETRIES, QUEUE, REGION, unpatched
+from jiti_deploy.local_aws.fidelity_test import BROKEN_FN, QUEUE, local_cfn, unpatched
 
 TAGS = [{"Key": "jiti:deployment", "Value": "apps/review:deploy"}]
 TWO_QUEUES = {"Resources": {**QUEUE, "Q2": {"Type": "AWS::SQS::Queue"}}}
@@ -26,13 +24,7 @@ TWO_QUEUES = {"Resources": {**QUEUE, "Q2": {"Type": "AWS::SQS::Queue"}}}
 
 @pytest.fixture
 def cfn(endpoint):
-    return boto3.client(
-        "cloudformation",
-        region_name=REGION,
-        endpoint_url=endpoint,
-        config=NO_RETRIES,
-        **local_aws.CREDENTIALS,
-    )
+    return local_cfn(endpoint)
 
 
 def change_set(cfn, stack: str, name: str, kind: str, template: dict) -> str:
