@@ -31,6 +31,11 @@ REPOSITORY_TAG = "jiti:repository"  # the repository that deploys the stack ([ji
 # value holds at most TAG_VALUE_LIMIT characters: longer lists go on in `jiti:depends-on-2`, ...
 DEPENDS_ON_TAG = "jiti:depends-on"
 TAG_VALUE_LIMIT = 256
+# A preview environment's stacks (`deploy-stacks --jiti-preview=<name>`): its name, and when
+# `prune-stacks --jiti-prune-expired` may remove it (ISO 8601 UTC, `2026-12-05T07:00:00Z`),
+# renewed by each deploy of the preview.
+PREVIEW_TAG = "jiti:preview"
+EXPIRES_TAG = "jiti:expires"
 
 # What changes with each deploy is recorded as outputs instead, which the deploy adds to the
 # template it sends (constant values: no resource depends on them) and reads back in the same
