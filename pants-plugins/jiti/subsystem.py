@@ -231,3 +231,33 @@ class JitiSubsystem(Subsystem):
         ),
         advanced=True,
     )
+    preview = StrOption(
+        default=None,
+        help=help_text(
+            """
+            A preview environment's name (e.g. `pr-123`). With `deploy-stacks`, the selected
+            deployments whose environment is `[jiti].preview_base` are deployed as copies in
+            this environment; with `destroy-stacks`, the whole preview is removed.
+            """
+        ),
+    )
+    preview_base = StrOption(
+        default="dev",
+        help=help_text(
+            """
+            The environment a preview copies: only deployments in it are copied, and inputs
+            whose producer is not in the preview take this environment's outputs.
+            """
+        ),
+        advanced=True,
+    )
+    preview_ttl_hours = IntOption(
+        default=72,
+        help=help_text(
+            """
+            How long a preview environment lives after its last deploy, in hours, before
+            `prune-stacks --jiti-prune-expired` removes it.
+            """
+        ),
+        advanced=True,
+    )
