@@ -104,7 +104,7 @@ TARGETS = ("local", "aws", "auto")
 # Placeholders users may write in BUILD files, and where each is allowed.
 STACK_NAME_PLACEHOLDERS = ("app", "env")
 PARAMETER_PLACEHOLDERS = ("account", "region", "env")  # also in the SSM names of `inputs`
-ASSUME_ROLE_PLACEHOLDERS = ("account",)
+ASSUME_ROLE_PLACEHOLDERS = ("account", "partition")  # `{partition}`: filled by the runtime
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 

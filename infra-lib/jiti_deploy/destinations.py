@@ -23,6 +23,7 @@ from botocore.credentials import (
 
 from jiti_contract import ASSETS_BUCKET_DEFAULT, StackPlace, fill_placeholders
 from jiti_deploy import local_aws
+from jiti_deploy.aws_names import partition
 from jiti_deploy.errors import DeployError
 
 DEFAULT_REGION = "us-east-1"
@@ -95,6 +96,11 @@ def _session(region: str, credentials: Credentials) -> boto3.Session:
     return boto3.Session(botocore_session=core, region_name=region)
 
 
+def _in_partition(role_arn: str, base: Destination) -> str:
+    """`role_arn` with `{partition}` filled in for the destination's region (`aws-cn` in China)."""
+    return fill_placeholders(role_arn, {"partition": partition(base.session, base.region)})
+
+
 def default_region(region: str | None) -> str:
     return (
         region
@@ -164,7 +170,9 @@ class Destinations:
                     self._target, region, self._state_dir, self._log, self._assets_bucket
                 )
             base = self._bases[region]
-            destination = self._assume(base, account, role_arn) if account else base
+            destination = base
+            if account:
+                destination = self._assume(base, account, _in_partition(role_arn, base))
             self._log(f"target: {destination.describe()}")
             self._destinations[key] = destination
         return self._destinations[key]

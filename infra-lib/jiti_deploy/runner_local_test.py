@@ -12,6 +12,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.credentials import AssumeRoleCredentialFetcher
 
 from jiti_contract import StackSetSettings
 from jiti_deploy import assets, in_review, runner, site_content
@@ -172,6 +173,40 @@ def test_a_role_that_reaches_another_account_is_refused(endpoint, tmp_path, monk
         destinations.get("111111111111", REGION, wrong_role)
     right = destinations.get("111111111111", REGION, "arn:aws:iam::111111111111:role/jiti-deploy")
     assert right.account == "111111111111"
+
+
+def test_the_default_role_is_named_in_the_partition_of_the_deployment_s_region(
+    endpoint, tmp_path, monkeypatch
+):
+    """A role ARN names its partition (IAM User Guide, "IAM identifiers": `arn:aws-cn:iam::...`
+    in the China regions): the default `assume_role` holds `{partition}`, filled from botocore's
+    data for the deployment's region, so a deployment in cn-north-1 assumes an `aws-cn` role."""
+    monkeypatch.setattr(
+        "jiti_deploy.local_aws.ensure_running",
+        lambda state_dir, log=print: LocalAws(endpoint=endpoint, pid=0),
+    )
+    assumed = []
+    monkeypatch.setattr(
+        "jiti_deploy.destinations.AssumeRoleCredentialFetcher",
+        recording(AssumeRoleCredentialFetcher, assumed),
+    )
+    destinations = Destinations("local", Path(tmp_path), log=quiet)
+    for region in ("cn-north-1", REGION):
+        destinations.get("111111111111", region, "arn:{partition}:iam::111111111111:role/jiti-deploy")
+    assert assumed == [
+        "arn:aws-cn:iam::111111111111:role/jiti-deploy",
+        "arn:aws:iam::111111111111:role/jiti-deploy",
+    ]
+
+
+def recording(fetcher_class, roles: list):
+    """`fetcher_class`, noting the role each fetcher is made for."""
+
+    def make(**kwargs):
+        roles.append(kwargs["role_arn"])
+        return fetcher_class(**kwargs)
+
+    return make
 
 
 class Killed(BaseException):

@@ -273,11 +273,12 @@ class DeploymentAccountField(StringField):
 
 class DeploymentAssumeRoleField(StringField):
     alias = "assume_role"
-    default = "arn:aws:iam::{account}:role/jiti-deploy"
+    default = "arn:{partition}:iam::{account}:role/jiti-deploy"
     help = help_text(
         """
-        The role assumed to deploy into `account` (`{account}` is filled in). Used only when
-        `account` is set.
+        The role assumed to deploy into `account` (`{account}` is filled in, and `{partition}`
+        with the partition of the deployment's region: `aws`, `aws-cn` in China, `aws-us-gov`
+        in GovCloud). Used only when `account` is set.
         """
     )
 

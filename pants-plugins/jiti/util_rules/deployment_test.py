@@ -216,7 +216,7 @@ def test_plan_carries_the_deployment_settings(rule_runner) -> None:
         stack_name="queue-app-prod",
         environment="prod",
         manifest="apps.q/stack.manifest.json",
-        assume_role="arn:aws:iam::{account}:role/jiti-deploy",
+        assume_role="arn:{partition}:iam::{account}:role/jiti-deploy",
         parameters={"Size": "3"},
         tags={"team": "a"},
         capabilities=("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"),
@@ -374,7 +374,7 @@ def test_a_producer_plan_names_the_consumers_of_each_copy_and_the_outputs_they_t
     assert second.consumers == (Consumer(consumer("reports", "222222222222"), ("TableArn",)),)
 
 
-DEFAULT_ROLE = "arn:aws:iam::{account}:role/jiti-deploy"
+DEFAULT_ROLE = "arn:{partition}:iam::{account}:role/jiti-deploy"
 
 
 @pytest.mark.parametrize(

@@ -45,7 +45,7 @@ def rule_runner():
 def test_every_deployment_and_where_its_stack_lives_without_building_it(rule_runner):
     set_options(rule_runner)
     places = dict(rule_runner.request(AllStackPlaces, []).places)
-    role = "arn:aws:iam::{account}:role/jiti-deploy"
+    role = "arn:{partition}:iam::{account}:role/jiti-deploy"
     assert places == {
         Address("apps/a", target_name="deploy"): StackPlace(
             "apps/a:deploy", "shop-dev", assume_role=role
