@@ -10,7 +10,7 @@ import pytest
 from jiti_aws_proxy import is_read
 
 from jiti_contract import Input, StackPlace
-from jiti_deploy import batch, iam_calls, local_aws, plan_mode, runner
+from jiti_deploy import batch, iam_calls, local_aws, plan_mode, plan_output, runner
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.report import Result
 from jiti_deploy.testutil import quiet, table
@@ -187,3 +187,26 @@ def test_a_plan_makes_only_read_calls_and_takes_a_changing_producer_s_known_outp
         <= READ_ONLY_ACTIONS
     )
     assert not any(c.operation.startswith("s3:") for c in calls)
+
+
+def test_no_echo_values_are_never_shown(destination, destinations, make, tmp_path):
+    template = {
+        "Parameters": {"Token": {"Type": "String", "NoEcho": True}},
+        "Resources": {
+            "Q": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"Tags": [{"Key": "token", "Value": {"Ref": "Token"}}]},
+            }
+        },
+    }
+    deployed(destination, make, "pl-secret", template, parameters={"Token": "first-s3cret"})
+    entry = planned(destinations, make("pl-secret", template, parameters={"Token": "next-s3cret"}))
+    ((change_id, (tags,)),) = [(c["logical_id"], c["details"]) for c in entry["changes"]]
+    assert (change_id, tags["property"], tags["change_source"]) == (
+        "Q",
+        "Tags",
+        "ParameterReference",
+    )
+    plan_output.write_json(tmp_path / "plan.json", [entry])
+    shown = (tmp_path / "plan.json").read_text() + plan_output.markdown([entry])
+    assert "s3cret" not in shown and "****" in shown

@@ -20,7 +20,7 @@ import json
 
 import pytest
 
-from jiti_contract import deployment_tag
+from jiti_contract import Input, StackPlace, deployment_tag
 from jiti_deploy import plan_mode, record, settings
 from jiti_deploy.runner_test import ACCOUNT, REGION, T0, StubbedAws
 from jiti_deploy.schemas import parse
@@ -232,3 +232,25 @@ def test_the_schema_is_json_text_with_json_pointers():
     assert schema.create_only_paths("TableName") == [()]
     assert schema.create_only_paths("KeySchema") == [("0", "AttributeName")]
     assert schema.taggable  # no `tagging`: a `Tags` property says it
+
+
+def test_the_plan_role_replaces_each_deployment_s_role_in_its_account_and_region(make):
+    producer = StackPlace(
+        "apps/base:deploy",
+        "base-dev",
+        account="222222222222",
+        region="us-west-2",
+        assume_role="arn:aws:iam::{account}:role/deploy",
+    )
+    deployment = make(
+        "roles",
+        OLD,
+        account="111111111111",
+        region="eu-west-2",
+        assume_role="arn:aws:iam::{account}:role/deploy",
+        inputs=(Input("Url", producer=producer, output="Url"),),
+    )
+    planned = plan_mode.with_role(deployment, "arn:aws:iam::{account}:role/jiti-plan-{region}")
+    assert planned.role_to_assume == "arn:aws:iam::111111111111:role/jiti-plan-eu-west-2"
+    (item,) = planned.plan.inputs
+    assert item.producer.role_to_assume == "arn:aws:iam::222222222222:role/jiti-plan-us-west-2"
