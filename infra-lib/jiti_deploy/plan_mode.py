@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from botocore.exceptions import BotoCoreError, ClientError
 
 from jiti_contract import ASSET_VERSION_PARAMETER_PREFIX, StackPlace
-from jiti_deploy import inputs, live, masking, plan_diff, plan_security, settings
+from jiti_deploy import inputs, live, masking, plan_diff, plan_security, record, settings
 from jiti_deploy.assets import AssetsBucket
 from jiti_deploy.batch import dependencies_in_run
 from jiti_deploy.deployment import Deployment
@@ -148,7 +148,7 @@ class Planner:
         if d.has_secret_values:  # never the real key: see the module's docstring
             d = d.keyed(secrets.token_hex(32))
         parameters = self._parameters(d, destination, current)
-        new = json.loads(d.template_path.read_text())
+        new = json.loads(record.template_text(d))  # as the deploy would send it
         entry = self._entry(d, destination, live=_live(current))
         entry["pending_inputs"] = [
             {"parameter": name, "reason": why} for name, why in sorted(d.pending.items())

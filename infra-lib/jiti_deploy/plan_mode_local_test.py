@@ -210,3 +210,12 @@ def test_no_echo_values_are_never_shown(destination, destinations, make, tmp_pat
     plan_output.write_json(tmp_path / "plan.json", [entry])
     shown = (tmp_path / "plan.json").read_text() + plan_output.markdown([entry])
     assert "s3cret" not in shown and "****" in shown
+
+
+def test_what_a_deploy_would_refuse_fails_the_plan_of_that_deployment_only(destinations, make):
+    reserved = app("pl-reserved", Outputs={"JitiVersion": {"Value": "mine"}})
+    bad, good = plan_mode.run(
+        destinations, [make("pl-reserved", reserved), make("pl-fine", app("pl-fine"))], log=quiet
+    )
+    assert bad["status"] == "failed" and "a name jiti keeps for its own record" in bad["error"]
+    assert good["status"] == "new"
