@@ -1,0 +1,221 @@
+"""Read-only plans against the local AWS: stacks deployed by the real runner, then planned
+without a change set, as CloudFormation's change sets would list the changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from jiti_aws_proxy import is_read
+
+from jiti_contract import Input, StackPlace
+from jiti_deploy import batch, iam_calls, local_aws, plan_mode, plan_output, runner
+from jiti_deploy.destinations import Destinations
+from jiti_deploy.report import Result
+from jiti_deploy.testutil import quiet, table
+
+PROXY_REGION = "eu-west-2"  # the proxy fixture's region
+ACCOUNT = "123456789012"  # the account the local AWS serves
+
+
+@pytest.fixture
+def destinations(endpoint, tmp_path, monkeypatch) -> Destinations:
+    monkeypatch.setattr(
+        local_aws, "ensure_running", lambda state_dir, log=print: local_aws.LocalAws(endpoint, 0)
+    )
+    return Destinations("local", Path(tmp_path), log=quiet)
+
+
+def app(name: str, visibility: int = 30, table_name: str | None = None, **extra) -> dict:
+    """A queue, a table and a wait condition handle (which takes no tags)."""
+    return {
+        "Resources": {
+            "Jobs": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": visibility}},
+            "Orders": table(table_name or f"{name}-orders", "Delete"),
+            "Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
+        },
+        **extra,
+    }
+
+
+def deployed(destination, make, name: str, template: dict, **plan):
+    assert runner.deploy(destination, make(name, template, **plan), log=quiet) is Result.DEPLOYED
+
+
+def planned(destinations, deployment) -> dict:
+    (entry,) = plan_mode.run(destinations, [deployment], log=quiet)
+    assert entry["error"] is None
+    return entry
+
+
+def summary(entry: dict) -> list[tuple]:
+    return [
+        (
+            c["logical_id"],
+            c["action"],
+            c["replacement"],
+            c["scope"],
+            [(d["property"], d["replacement"]) for d in c["details"]],
+        )
+        for c in entry["changes"]
+    ]
+
+
+def test_a_property_change_modifies_and_a_create_only_one_replaces(destination, destinations, make):
+    deployed(destination, make, "pl-props", app("pl-props"))
+    entry = planned(destinations, make("pl-props", app("pl-props", 45, "pl-props-orders-2")))
+    assert entry["status"] == "changes"
+    assert summary(entry) == [
+        ("Jobs", "Modify", "False", ["Properties"], [("VisibilityTimeout", "Never")]),
+        ("Orders", "Modify", "True", ["Properties"], [("TableName", "Always")]),
+    ]
+    (jobs,) = [c for c in entry["changes"] if c["logical_id"] == "Jobs"]
+    assert (jobs["details"][0]["before"], jobs["details"][0]["after"]) == ("30", "45")
+    live = entry["live"]
+    assert live["stack_id"].startswith("arn:") and live["last_updated"] and live["version"]
+
+
+def test_a_version_only_change_lists_no_resource(destination, destinations, make):
+    deployed(destination, make, "pl-version", app("pl-version"))
+    newer = make("pl-version", app("pl-version", Outputs={"Built": {"Value": "again"}}))
+    entry = planned(destinations, newer)
+    assert (entry["status"], entry["changes"]) == ("changes", [])
+    assert entry["new_version"] == newer.version != entry["live"]["version"]
+
+
+def test_the_same_version_is_unchanged(destination, destinations, make):
+    deployed(destination, make, "pl-same", app("pl-same"))
+    entry = planned(destinations, make("pl-same", app("pl-same")))
+    assert (entry["status"], entry["changes"]) == ("unchanged", [])
+
+
+def test_a_stack_tag_change_modifies_every_taggable_resource(destination, destinations, make):
+    deployed(destination, make, "pl-tags", app("pl-tags"), tags={"team": "a"})
+    entry = planned(destinations, make("pl-tags", app("pl-tags"), tags={"team": "b"}))
+    assert summary(entry) == [
+        ("Jobs", "Modify", "False", ["Tags"], [("Tags", "Never")]),
+        ("Orders", "Modify", "False", ["Tags"], [("Tags", "Never")]),
+    ]
+
+
+def test_a_new_stack_adds_every_resource(destinations, make):
+    entry = planned(destinations, make("pl-new", app("pl-new")))
+    assert (entry["status"], entry["live"]) == ("new", None)
+    assert [(c["logical_id"], c["action"]) for c in entry["changes"]] == [
+        ("Handle", "Add"),
+        ("Jobs", "Add"),
+        ("Orders", "Add"),
+    ]
+
+
+PRODUCER = {
+    "Parameters": {"Colour": {"Type": "String"}},
+    "Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 30}}},
+    "Outputs": {"Url": {"Value": {"Ref": "Q"}}, "Colour": {"Value": {"Ref": "Colour"}}},
+}
+CONSUMER = {
+    "Parameters": {"Url": {"Type": "String"}, "Colour": {"Type": "String"}},
+    "Resources": {
+        "Inbox": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"Tags": [{"Key": "colour", "Value": {"Ref": "Colour"}}]},
+        }
+    },
+    "Outputs": {"Seen": {"Value": {"Ref": "Url"}}},
+}
+READ_ONLY_ACTIONS = {
+    "cloudformation:DescribeStacks",
+    "cloudformation:GetTemplate",
+    "cloudformation:DescribeType",
+    "ssm:GetParameters",
+}
+
+
+def pair(make, colour: str, visibility: int) -> list:
+    producer_place = StackPlace("apps/pl-producer:deploy", "pl-producer-dev", region=PROXY_REGION)
+    producer = json.loads(json.dumps(PRODUCER))
+    producer["Resources"]["Q"]["Properties"]["VisibilityTimeout"] = visibility
+    return [
+        make("pl-producer", producer, parameters={"Colour": colour}, region=PROXY_REGION),
+        make(
+            "pl-consumer",
+            CONSUMER,
+            region=PROXY_REGION,
+            inputs=(
+                Input("Url", producer=producer_place, output="Url"),
+                Input("Colour", producer=producer_place, output="Colour"),
+            ),
+            depends_on=(producer_place.address,),
+        ),
+    ]
+
+
+def test_a_plan_makes_only_read_calls_and_takes_a_changing_producer_s_known_outputs(
+    proxy, make, tmp_path
+):
+    aws = Destinations("aws", tmp_path, log=quiet)
+    outcomes = batch.run(aws, pair(make, "red", 30), dry_run=False, max_parallel=2, log=quiet)
+    assert {o.result for o in outcomes} == {Result.DEPLOYED}
+
+    proxy.calls.clear()
+    producer, consumer = plan_mode.run(aws, pair(make, "blue", 45), log=quiet)
+    calls = list(proxy.calls)
+
+    assert [c["logical_id"] for c in producer["changes"]] == ["Q"]
+    assert consumer["pending_inputs"] == [
+        {
+            "parameter": "Url",
+            "reason": "apps/pl-producer:deploy changes in this plan; its output Url is known "
+            "once it is deployed",
+        }
+    ]
+    ((inbox, (tags,)),) = [(c["logical_id"], c["details"]) for c in consumer["changes"]]
+    assert (inbox, tags["property"], tags["change_source"]) == (
+        "Inbox",
+        "Tags",
+        "ParameterReference",
+    )
+    assert "blue" in tags["after"] and "red" in tags["before"]
+
+    assert calls and all(is_read(c.operation) for c in calls)
+    recording = iam_calls.Recording(ACCOUNT, PROXY_REGION)
+    actions = {need.action for c in calls for need in recording.needs(c)}
+    assert (
+        {"cloudformation:GetTemplate", "cloudformation:DescribeType"}
+        <= actions
+        <= READ_ONLY_ACTIONS
+    )
+    assert not any(c.operation.startswith("s3:") for c in calls)
+
+
+def test_no_echo_values_are_never_shown(destination, destinations, make, tmp_path):
+    template = {
+        "Parameters": {"Token": {"Type": "String", "NoEcho": True}},
+        "Resources": {
+            "Q": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"Tags": [{"Key": "token", "Value": {"Ref": "Token"}}]},
+            }
+        },
+    }
+    deployed(destination, make, "pl-secret", template, parameters={"Token": "first-s3cret"})
+    entry = planned(destinations, make("pl-secret", template, parameters={"Token": "next-s3cret"}))
+    ((change_id, (tags,)),) = [(c["logical_id"], c["details"]) for c in entry["changes"]]
+    assert (change_id, tags["property"], tags["change_source"]) == (
+        "Q",
+        "Tags",
+        "ParameterReference",
+    )
+    plan_output.write_json(tmp_path / "plan.json", [entry])
+    shown = (tmp_path / "plan.json").read_text() + plan_output.markdown([entry])
+    assert "s3cret" not in shown and "****" in shown
+
+
+def test_what_a_deploy_would_refuse_fails_the_plan_of_that_deployment_only(destinations, make):
+    reserved = app("pl-reserved", Outputs={"JitiVersion": {"Value": "mine"}})
+    bad, good = plan_mode.run(
+        destinations, [make("pl-reserved", reserved), make("pl-fine", app("pl-fine"))], log=quiet
+    )
+    assert bad["status"] == "failed" and "a name jiti keeps for its own record" in bad["error"]
+    assert good["status"] == "new"
