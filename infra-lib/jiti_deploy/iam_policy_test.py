@@ -252,23 +252,37 @@ def ci_recipe() -> dict:
     return json.loads(json.dumps(workflow))
 
 
-def test_no_pull_request_job_of_the_ci_recipe_gets_credentials_or_writes_the_cache():
+def roles_of(job: dict) -> set[str]:
+    """The roles a job of the recipe signs in with."""
+    return {
+        step["with"]["role-to-assume"]
+        for step in job["steps"]
+        if "configure-aws-credentials" in step.get("uses", "")
+    }
+
+
+def test_pull_requests_get_only_the_plan_role_and_never_write_the_cache():
     workflow = ci_recipe()
     assert workflow["permissions"] == {}
     assert "PANTS_REMOTE_CACHE_WRITE" not in workflow["env"]
     jobs = workflow["jobs"]
     for name, job in jobs.items():
-        on_pull_requests = "pull_request" in job["if"]
-        deploys = "id-token" in job["permissions"] or any(
-            "configure-aws-credentials" in step.get("uses", "") for step in job["steps"]
-        )
-        assert not (on_pull_requests and deploys), name
+        if "pull_request" in job["if"]:
+            assert {r.rsplit(":", 1)[1] for r in roles_of(job)} <= {"role/jiti-plan"}, name
         if job.get("env", {}).get("PANTS_REMOTE_CACHE_WRITE") == "true":
             assert job["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
-    assert jobs["deploy"]["environment"] == "production"
-    assert jobs["deploy"]["permissions"]["id-token"] == "write"
-    assert "id-token" not in jobs["plan"]["permissions"]
-    assert all("actions/cache@" not in s.get("uses", "") for s in jobs["plan"]["steps"])
+    plan, deploy = jobs["plan"], jobs["deploy"]
+    assert [r.rsplit(":", 1)[1] for r in roles_of(plan)] == ["role/jiti-plan"]
+    assert any("plan-stacks" in step.get("run", "") for step in plan["steps"])
+    assert all("actions/cache@" not in s.get("uses", "") for s in plan["steps"])
+    assert deploy["environment"] == "production"
+    assert deploy["permissions"]["id-token"] == "write"
+    assert [r.rsplit(":", 1)[1] for r in roles_of(deploy)] == ["role/jiti-deploy"]
+    assert any(
+        "--jiti-expect-plan=dist/jiti-plan.json" in step.get("run", "")
+        and "deploy-stacks" in step["run"]
+        for step in deploy["steps"]
+    )
 
 
 def test_the_ci_config_reads_the_shared_cache_and_writes_it_only_when_a_job_says_so():
