@@ -3,6 +3,10 @@
 
 Usage: jiti-deploy [--mode deploy] --plan PLAN [--plan PLAN ...] --artifacts DIR
                    [--fail-on-replace TYPE,...] [--plan-markdown FILE] [--dry-run] [--force]
+                   [--expect-plan FILE]
+       jiti-deploy --mode plan --plan PLAN [--plan PLAN ...] --artifacts DIR
+                   --plan-json FILE [--plan-markdown FILE]
+                   [--require-approval never|broadening] [--assume-role TEMPLATE]
        jiti-deploy --mode prune --inventory FILE [--confirm] [--prune-assets]
                    [--assets-grace-days N]
        jiti-deploy --mode drift --inventory FILE
@@ -13,7 +17,10 @@ Usage: jiti-deploy [--mode deploy] --plan PLAN [--plan PLAN ...] --artifacts DIR
 One plan deploys one stack; several are deployed together: one batched read of what is live
 per region, then only what differs, in dependency order, with a summary table. `prune` deletes
 (with `--confirm`; lists otherwise) the stacks this repository deployed and no longer deploys;
-`drift` runs CloudFormation's drift detection on the inventory's stacks.
+`drift` runs CloudFormation's drift detection on the inventory's stacks. `plan` shows what a
+deploy would change with read-only calls only (`plan_mode.py`), as JSON and Markdown, flagging
+what widens access (`plan_security.py`); a deploy with `--expect-plan` refuses each deployment
+that is not as that plan reviewed it (`expect_plan.py`).
 """
 
 from __future__ import annotations
@@ -32,11 +39,14 @@ from jiti_deploy import (
     checks,
     deployment,
     drift,
+    expect_plan,
     interrupt,
     live,
     masking,
     output,
     plan_markdown,
+    plan_mode,
+    plan_output,
     prune,
     report,
     runner,
@@ -108,15 +118,40 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="prune: unused objects of the assets buckets too",
     )
     parser.add_argument("--assets-grace-days", type=float, default=7.0)
+    _plan_arguments(parser)
     args = parser.parse_args(argv)
-    if args.mode == "deploy" and not (args.plan and args.artifacts):
-        parser.error("deploying needs --plan and --artifacts")
-    if args.mode != "deploy" and not args.inventory:
+    if args.mode in ("deploy", "plan") and not (args.plan and args.artifacts):
+        parser.error(f"--mode {args.mode} needs --plan and --artifacts")
+    if args.mode == "plan" and not args.plan_json:
+        parser.error("--mode plan needs --plan-json")
+    if args.mode not in ("deploy", "plan") and not args.inventory:
         parser.error(f"--mode {args.mode} needs --inventory")
     return args
 
 
-MODES = ("deploy", "prune", "drift")
+def _plan_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the read-only plan, and of the deploy that follows it."""
+    parser.add_argument("--plan-json", type=Path, default=None, help="plan: write it as JSON here")
+    parser.add_argument(
+        "--require-approval",
+        choices=("never", "broadening"),
+        default="never",
+        help="plan: exit 1 when a change widens access (broadening)",
+    )
+    parser.add_argument(
+        "--assume-role",
+        default=None,
+        help="plan: the role to read each account with, `{account}` and `{region}` filled",
+    )
+    parser.add_argument(
+        "--expect-plan",
+        type=Path,
+        default=None,
+        help="deploy: refuse each deployment that is not as this JSON plan reviewed it",
+    )
+
+
+MODES = ("deploy", "plan", "prune", "drift")
 
 
 def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
@@ -127,6 +162,9 @@ def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
     )
     if args.mode == "deploy":
         deploy(args, destinations, outcomes)
+        return
+    if args.mode == "plan":
+        extra["plan"] = plan(args, destinations)
         return
     try:
         inventory = from_json(Inventory, args.inventory.read_text())
@@ -158,14 +196,42 @@ def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
         raise UserError(str(e)) from None
 
 
-def deploy(args: argparse.Namespace, destinations: Destinations, outcomes: list) -> None:
-    """Deploy what the plans say."""
+def _loaded(args: argparse.Namespace) -> list:
+    """The deployments the plans name, checked before any call."""
     source = source_of(args.build_root)
     deployments = [deployment.load(p, args.artifacts, args.outputs_dir, source) for p in args.plan]
     masking.add(v for d in deployments for v in d.secret_values)
     problems = checks.problems(deployments)
     if problems:
         raise UserError("\n".join(problems))
+    return deployments
+
+
+def plan(args: argparse.Namespace, destinations: Destinations) -> list[dict]:
+    """What a deploy would change, read-only; each deployment's entry of the JSON plan."""
+    deployments = _loaded(args)
+    return plan_mode.run(
+        destinations,
+        deployments,
+        assume_role=args.assume_role,
+        max_parallel=args.max_parallel,
+        log=log,
+    )
+
+
+def _expected(args: argparse.Namespace):
+    if args.expect_plan is None:
+        return None
+    try:
+        return expect_plan.load(args.expect_plan)
+    except ValueError as e:
+        raise UserError(f"--expect-plan: {e}") from None
+
+
+def deploy(args: argparse.Namespace, destinations: Destinations, outcomes: list) -> None:
+    """Deploy what the plans say."""
+    expected = _expected(args)
+    deployments = _loaded(args)
     fail_on_replace = tuple(t for t in args.fail_on_replace.split(",") if t)
     if len(deployments) == 1 and not args.report:  # `pants run`: no table for one stack
         d = deployments[0]
@@ -179,6 +245,7 @@ def deploy(args: argparse.Namespace, destinations: Destinations, outcomes: list)
             log=log,
             fail_on_replace=fail_on_replace,
             stacks=stacks,
+            expected=expected,
         )
         return
     outcomes += batch.run(
@@ -189,6 +256,7 @@ def deploy(args: argparse.Namespace, destinations: Destinations, outcomes: list)
         max_parallel=args.max_parallel,
         log=log,
         fail_on_replace=fail_on_replace,
+        expected=expected,
     )
 
 
@@ -241,6 +309,8 @@ def main(argv: list[str]) -> int:
             extra=extra,
         )
         log(f"report: {args.report}")
+    if args.mode == "plan":
+        return finish_plan(args, extra.get("plan"), code)
     if args.plan_markdown:
         args.plan_markdown.parent.mkdir(parents=True, exist_ok=True)
         args.plan_markdown.write_text(
@@ -254,6 +324,29 @@ def main(argv: list[str]) -> int:
     if code:
         return code
     return 0 if all(o.result.ok for o in outcomes) else 1
+
+
+def finish_plan(args: argparse.Namespace, entries: list[dict] | None, code: int) -> int:
+    """Write the plan (when one was made) and say how the run ends: 1 when a deployment could
+    not be planned, or, with `--require-approval broadening`, when a change widens access."""
+    if entries is None:
+        return code or 1
+    plan_output.write_json(args.plan_json, entries)
+    log(f"plan: {args.plan_json}")
+    if args.plan_markdown:
+        plan_output.write_markdown(args.plan_markdown, entries)
+        log(f"plan: {args.plan_markdown}")
+    log(plan_output.blast_radius(plan_output.summary(entries)))
+    if interrupt.requested():
+        return interrupt.exit_code()
+    flags = [(e, f) for e in entries for f in e["broadening"]]
+    if args.require_approval == "broadening" and flags:
+        for e, f in flags:
+            output.err(
+                masking.mask(f"approval required: {e['address']}: {f['logical_id']}: {f['detail']}")
+            )
+        return code or 1
+    return code or (1 if any(e["status"] == "failed" for e in entries) else 0)
 
 
 def exit_when_written(code: int) -> None:

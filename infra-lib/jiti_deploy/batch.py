@@ -128,8 +128,10 @@ class Batch:
         max_parallel: int,
         log=print,
         fail_on_replace: tuple[str, ...] = (),
+        expected=None,
     ):
         self.destinations = destinations
+        self.expected = expected  # the reviewed plan (`--expect-plan`)
         self.deployments = deployments
         self.dry_run = dry_run
         self.force = force
@@ -226,6 +228,7 @@ class Batch:
                 fail_on_replace=self.fail_on_replace,
                 change_sets=shown,
                 stacks=self.stacks,
+                expected=self.expected,
             )
             if result is Result.DEPLOYED:
                 self.stacks.forget(d.place)  # its consumers in this run read its new outputs
@@ -283,6 +286,7 @@ def run(
     max_parallel: int,
     log=print,
     fail_on_replace: tuple[str, ...] = (),
+    expected=None,
 ) -> list[Outcome]:
     return Batch(
         destinations,
@@ -292,4 +296,5 @@ def run(
         max_parallel=max_parallel,
         log=log,
         fail_on_replace=fail_on_replace,
+        expected=expected,
     ).run()

@@ -54,6 +54,8 @@ class LiveStack:
     stack_id: str | None = None
     nested: bool = False  # a nested stack: its parent's resource, with its parent's tags
     record: dict = field(default_factory=dict)  # jiti's record outputs (see record.py)
+    parameters: dict = field(default_factory=dict)  # as DescribeStacks shows them (NoEcho: ****)
+    last_updated: str | None = None  # ISO 8601: LastUpdatedTime, else CreationTime
 
     @classmethod
     def from_description(cls, stack: dict) -> "LiveStack":
@@ -69,6 +71,11 @@ class LiveStack:
             stack_id=stack.get("StackId"),
             nested=bool(stack.get("ParentId") or stack.get("RootId")),
             record=recorded,
+            parameters={
+                p["ParameterKey"]: p.get("ParameterValue", "")
+                for p in stack.get("Parameters", []) or []
+            },
+            last_updated=_iso(stack.get("LastUpdatedTime") or stack.get("CreationTime")),
         )
 
     @property
@@ -102,6 +109,13 @@ class LiveStack:
             and self.record.get(VERSION_OUTPUT) == version
             and self.record.get(CONFIG_OUTPUT) == config
         )
+
+
+def _iso(when) -> str | None:
+    """A time as ISO 8601 (botocore gives datetimes; a Stubber may give text)."""
+    if when is None:
+        return None
+    return when.isoformat() if hasattr(when, "isoformat") else str(when)
 
 
 def describe(cfn, stack_name: str) -> LiveStack | None:

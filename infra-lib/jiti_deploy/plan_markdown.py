@@ -4,52 +4,14 @@ comment: one row per deployment, then each change set's resource changes, replac
 from __future__ import annotations
 
 import json
-import re
 
+from jiti_deploy.markdown_text import code as _code
+from jiti_deploy.markdown_text import fenced as _fenced
+from jiti_deploy.markdown_text import name as _name
+from jiti_deploy.markdown_text import value as _value
 from jiti_deploy.report import Outcome, Result
 
-VALUE_LIMIT = 80  # characters of a property value shown in a cell
 ORDER = {"Remove": 0, "Modify": 1, "Add": 2}
-
-
-# Logical ids, resource types, stack and property names: shown as they are (nothing that
-# could become a link, a mention or markup).
-IDENTIFIER = re.compile(r"[A-Za-z0-9:-]*")
-
-
-def _cell(text: str) -> str:
-    """One line that stays in its table cell: each pipe escaped, as GitHub reads it (after an
-    odd number of backslashes)."""
-    text = re.sub(r"\s*\n\s*", " ", text)
-    return re.sub(r"(\\*)\|", lambda m: m.group(1) + "\\" * (len(m.group(1)) % 2 == 0) + "|", text)
-
-
-def _code(text: str) -> str:
-    """`text` as a code span, so that nothing in it renders: no link, image, mention or HTML
-    (its delimiters are longer than any run of backticks it holds)."""
-    text = _cell(text)
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    return f"{fence} {text} {fence}" if longest else f"{fence}{text}{fence}"
-
-
-def _fenced(text: str) -> list[str]:
-    """`text` as a code block whose fence no line of it can close."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return [fence, text, fence]
-
-
-def _name(text: str) -> str:
-    """A name from a template or a BUILD file: as it is when it is one, else inert code."""
-    return text if IDENTIFIER.fullmatch(text) else _code(text)
-
-
-def _value(value: str | None) -> str:
-    if value is None:
-        return "-"
-    short = value if len(value) <= VALUE_LIMIT else value[: VALUE_LIMIT - 1] + "…"
-    return _code(short)
 
 
 def _counts(outcome: Outcome) -> str:

@@ -18,6 +18,7 @@ from jiti_deploy import (
     changes,
     config_key,
     events,
+    expect_plan,
     in_review,
     inputs,
     interrupt,
@@ -407,6 +408,7 @@ class _Run:
     fail_on_replace: tuple[str, ...]  # the resource types the replace gate guards
     change_sets: list | None  # each change set made, for the report and the plan
     log: Callable[[str], None]
+    expected: expect_plan.Expected | None = None  # the reviewed plan (`--expect-plan`)
 
     @property
     def cfn(self):
@@ -526,8 +528,10 @@ def deploy(
     fail_on_replace: tuple[str, ...] = (),
     change_sets: list | None = None,
     stacks: live.LiveStacks | None = None,
+    expected: expect_plan.Expected | None = None,
 ) -> Result:
-    """Deploy one stack; raises DeployError (Blocked when the replace gate stops it).
+    """Deploy one stack; raises DeployError (Blocked when the replace gate stops it;
+    expect_plan.Unplanned when it is not what the reviewed plan `expected` shows).
 
     `current` is the live stack when the caller already looked it up (batched), so an
     unchanged stack costs no call at all here. `fail_on_replace`: the resource types the
@@ -537,10 +541,11 @@ def deploy(
     """
     interrupt.check(f"{deployment.stack_name}: interrupted before it started; nothing changed")
     if deployment.plan.stack_set:  # StackSets mode: one StackSet, many instances
+        expect_plan.check(expected, deployment, None)  # a plan never reviews one
         return stack_sets.deploy(destination, deployment, dry_run=dry_run, force=force, log=log)
     if stacks is None and (deployment.plan.inputs or deployment.plan.consumers):
         raise ValueError(f"{deployment.address}: its inputs and consumers are read with `stacks`")
-    run = _Run(destination, dry_run, force, fail_on_replace, change_sets, log)
+    run = _Run(destination, dry_run, force, fail_on_replace, change_sets, log, expected)
     for _ in range(MOVES):
         try:
             return _attempt(run, deployment, current, stacks)
@@ -557,6 +562,10 @@ def deploy(
 
 def _attempt(run: _Run, deployment: Deployment, current, stacks) -> Result:
     """Read the stack, decide, change it; raises _Moved when the stack changed meanwhile."""
+    if run.expected is not None:  # before anything is read or written for it
+        if current is NOT_LOOKED_UP:
+            current = live.describe(run.cfn, deployment.stack_name)
+        expect_plan.check(run.expected, deployment, current)
     deployment, current = run.read_live(deployment, current, stacks)
     if run.is_live(deployment, current):
         return _when_live(run.destination, deployment, current, dry_run=run.dry_run, log=run.log)

@@ -54,7 +54,9 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
     tags, where CloudFormation sets both ids and propagates the parent's tags (`nested.py`);
 22. a change of the stack's tags alone is no change ("No updates are to be performed"), lists
     no resource, and no stack tag reaches a resource; CloudFormation propagates the stack's
-    tags to each taggable resource and lists those as `Modify`, `Scope: ["Tags"]` (`tags.py`).
+    tags to each taggable resource and lists those as `Modify`, `Scope: ["Tags"]` (`tags.py`);
+23. DescribeType is not implemented, so no registry schema says which properties are
+    create-only or which types take tags (`registry.py`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -80,6 +82,7 @@ from jiti_deploy.local_aws import (
     drift,
     events,
     nested,
+    registry,
     review,
     s3_checksums,
     s3_versions,
@@ -399,4 +402,5 @@ def apply() -> None:
     dynamodb_table.Table.update_from_cloudformation_json = classmethod(_update_table)
     events.apply()
     nested.apply()
+    registry.apply()
     _applied = True

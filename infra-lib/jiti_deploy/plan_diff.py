@@ -1,0 +1,242 @@
+"""The resource changes of an update, computed here, without a change set, as CloudFormation
+would list them: each resource added, modified or removed, each changed property, and whether
+it replaces the resource (the registry schema's create-only properties).
+
+Rules CloudFormation follows and this keeps:
+- outputs are no resource: a change to them alone (jiti's record) lists nothing;
+- a change to the stack's own tags modifies every taggable resource, in scope `Tags`;
+- a property whose new value CloudFormation only knows while it updates (a reference to a
+  resource that is replaced or modified, a dynamic reference `{{resolve:...}}`,
+  `Fn::ImportValue`, a value jiti cannot read) replaces `Conditional`ly, not surely.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable, Mapping
+
+from jiti_deploy.schemas import TypeSchema
+
+# Resource attributes besides Properties a change can touch (ResourceChange `Scope`).
+ATTRIBUTES = ("Metadata", "CreationPolicy", "UpdatePolicy", "DeletionPolicy", "UpdateReplacePolicy")
+UNKNOWN = "(known once deployed)"
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def resolved(value, parameters: Mapping[str, str]):
+    """`value` with each `Ref` to a parameter in `parameters`, and each `${Name}` of a `Sub`,
+    replaced by the parameter's value."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in parameters:
+            return parameters[value["Ref"]]
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            text = value["Fn::Sub"]
+            for name, v in parameters.items():
+                text = text.replace("${" + name + "}", str(v))
+            return {"Fn::Sub": text} if "${" in text else text
+        return {k: resolved(v, parameters) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolved(v, parameters) for v in value]
+    return value
+
+
+def references(value) -> set[str]:
+    """The names `value` refers to: Ref, GetAtt, and `${Name}` or `${Name.Attr}` in a Sub."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if isinstance(value.get("Ref"), str):
+            found.add(value["Ref"])
+        attr = value.get("Fn::GetAtt")
+        if isinstance(attr, list) and attr:
+            found.add(str(attr[0]))
+        elif isinstance(attr, str):
+            found.add(attr.split(".")[0])
+        sub = value.get("Fn::Sub")
+        text = sub if isinstance(sub, str) else (sub[0] if isinstance(sub, list) and sub else "")
+        if isinstance(text, str):
+            for part in text.split("${")[1:]:
+                found.add(part.split("}")[0].split(".")[0])
+        for v in value.values():
+            found |= references(v)
+    elif isinstance(value, list):
+        for v in value:
+            found |= references(v)
+    return found
+
+
+def dynamic(value) -> bool:
+    """CloudFormation resolves `value` only while it deploys (dynamic references, imports)."""
+    text = json.dumps(value)
+    return "{{resolve:" in text or "Fn::ImportValue" in text
+
+
+def _at(value, path: tuple[str, ...]):
+    for key in path:
+        if key == "*":
+            return value  # any element: the whole value decides
+        if isinstance(value, dict):
+            value = value.get(key)
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return None
+    return value
+
+
+class Stacks:
+    """The two sides of an update: templates and parameter values (those jiti cannot know, a
+    NoEcho value or a pending input, left out of `*_parameters` and named in `unknown`)."""
+
+    def __init__(self, old: Mapping, new: Mapping, old_parameters, new_parameters, unknown=()):
+        self.old = old.get("Resources") or {}
+        self.new = new.get("Resources") or {}
+        self.old_parameters, self.new_parameters = dict(old_parameters), dict(new_parameters)
+        self.unknown = set(unknown)
+
+
+def _detail(name, attribute, before, after, replacement, source) -> dict:
+    return {
+        "property": name or attribute,
+        "attribute": attribute,
+        "before": _text(before),
+        "after": _text(after),
+        "replacement": replacement,
+        "change_source": source,
+    }
+
+
+def _property(stacks: Stacks, lid: str, name: str, schema: TypeSchema, changed: dict):
+    """The detail of one property of a kept resource, or None when it does not change.
+    `changed`: the resources changing so far, by logical id, with their replacement."""
+    old_props = stacks.old[lid].get("Properties") or {}
+    new_props = stacks.new[lid].get("Properties") or {}
+    before = resolved(old_props.get(name), stacks.old_parameters)
+    after = resolved(new_props.get(name), stacks.new_parameters)
+    refs = references(after) & (set(changed) | stacks.unknown)
+    replaced_refs = {r for r in refs if changed.get(r) in ("True", "Conditional")}
+    paths = schema.create_only_paths(name)
+    create_only = any(_at(before, p) != _at(after, p) for p in paths)
+    if before != after:
+        same_text = old_props.get(name) == new_props.get(name)
+        source = "ParameterReference" if same_text else "DirectModification"
+    elif replaced_refs or (refs & stacks.unknown):
+        source, create_only = "ResourceReference", bool(paths)
+    elif refs and paths:  # a create-only value read from a modified resource
+        source, create_only = "ResourceReference", True
+    else:
+        return None
+    if source == "ResourceReference" and refs & stacks.unknown:
+        source = "ParameterReference"
+    if not create_only:
+        replacement = "Never"
+    elif not schema.known or refs or dynamic(after):
+        replacement = "Conditional"
+    else:
+        replacement = "Always"
+    if not schema.known and replacement == "Never":
+        replacement = "Conditional"
+    return _detail(name, "Properties", before, after, replacement, source)
+
+
+def _modification(stacks: Stacks, lid: str, schema: TypeSchema, changed: dict) -> list[dict]:
+    old, new = stacks.old[lid], stacks.new[lid]
+    if old.get("Type") != new.get("Type"):
+        return [
+            _detail(
+                "Type",
+                "Properties",
+                old.get("Type"),
+                new.get("Type"),
+                "Always",
+                "DirectModification",
+            )
+        ]
+    names = set(old.get("Properties") or {}) | set(new.get("Properties") or {})
+    details = [d for n in sorted(names) if (d := _property(stacks, lid, n, schema, changed))]
+    for attribute in ATTRIBUTES:
+        if old.get(attribute) != new.get(attribute):
+            details.append(
+                _detail(
+                    None,
+                    attribute,
+                    old.get(attribute),
+                    new.get(attribute),
+                    "Never",
+                    "DirectModification",
+                )
+            )
+    return details
+
+
+def _replacement(details: list[dict]) -> str:
+    found = {d["replacement"] for d in details}
+    if "Always" in found:
+        return "True"
+    return "Conditional" if "Conditional" in found else "False"
+
+
+def compute(
+    stacks: Stacks, schema_of: Callable[[str], TypeSchema], *, tags_changed: bool
+) -> list[dict]:
+    """Every resource change, by logical id. Modifications spread to the resources that refer
+    to a changed one, until nothing more changes."""
+    changes: dict[str, dict] = {}
+    for lid in sorted(set(stacks.new) - set(stacks.old)):
+        changes[lid] = _change(lid, stacks.new[lid].get("Type", "?"), "Add", "False", [])
+    for lid in sorted(set(stacks.old) - set(stacks.new)):
+        changes[lid] = _change(lid, stacks.old[lid].get("Type", "?"), "Remove", "False", [])
+    kept = sorted(set(stacks.old) & set(stacks.new))
+    for _ in range(len(kept) + 2):  # each round adds a resource, or ends
+        changed = {lid: c["replacement"] for lid, c in changes.items() if c["action"] == "Modify"}
+        found = {}
+        for lid in kept:
+            details = _modification(
+                stacks, lid, schema_of(stacks.new[lid].get("Type", "")), changed
+            )
+            if details:
+                found[lid] = _change(
+                    lid, stacks.new[lid]["Type"], "Modify", _replacement(details), details
+                )
+        if {k: v["replacement"] for k, v in found.items()} == changed:
+            break
+        changes = {lid: c for lid, c in changes.items() if c["action"] != "Modify"} | found
+    if tags_changed:
+        _tag(changes, stacks, kept, schema_of)
+    return [changes[lid] for lid in sorted(changes)]
+
+
+def _tag(changes: dict, stacks: Stacks, kept: list[str], schema_of) -> None:
+    """The stack's tags changed: each taggable resource kept is modified in its tags."""
+    for lid in kept:
+        kind = stacks.new[lid].get("Type", "")
+        if not schema_of(kind).taggable:
+            continue
+        change = changes.setdefault(lid, _change(lid, kind, "Modify", "False", []))
+        change["details"].append(_detail(None, "Tags", None, None, "Never", "DirectModification"))
+        change["scope"] = sorted({*change["scope"], "Tags"})
+
+
+def _change(lid: str, kind: str, action: str, replacement: str, details: list[dict]) -> dict:
+    return {
+        "logical_id": lid,
+        "type": kind,
+        "action": action,
+        "replacement": replacement if action == "Modify" else "False",
+        "scope": sorted({d["attribute"] for d in details}),
+        "details": details,
+    }
+
+
+def hide(changes: list[dict], derived: set[tuple[str, str]], mask: str) -> list[dict]:
+    """Each value of a property built from a NoEcho parameter hidden whole."""
+    for change in changes:
+        for d in change["details"]:
+            if (change["logical_id"], d["property"]) in derived:
+                d["before"] = None if d["before"] is None else mask
+                d["after"] = None if d["after"] is None else mask
+    return changes
