@@ -20,9 +20,8 @@ CHANGED = (
 )
 APPS = ("greeter", "orders", "reports")
 BLAST_RADIUS = re.compile(
-    r"^\*{0,2}(\d+) stacks? changes? in (\d+) accounts?: (\d+) resources? modified, (\d+) "
-    r"replaced, (\d+) removed; (\d+) selected deployments? unchanged",
-    re.MULTILINE,
+    r"(\d+) stacks? changes? in (\d+) accounts?: (\d+) resources added, (\d+) modified, "
+    r"(\d+) replaced, (\d+) removed; (\d+) selected deployments unchanged"
 )
 
 
@@ -65,15 +64,19 @@ def move_by_hand(repo, stack_name: str) -> None:
 @pytest.fixture(scope="module")
 def reviewed(repo):
     """A commit that modifies greeter (more memory, and a wider grant: security broadens) and
-    replaces orders' table (its key schema is create-only), planned as a pull request is."""
+    replaces orders' table (a new name), planned as a pull request is."""
     repo.edit("apps/greeter/infra.py", "memory=256)", "memory=512)")
     repo.edit(
         "apps/greeter/infra.py",
         "    http_api(",
         '    fn.allow(["sqs:SendMessage"], ["arn:aws:sqs:*:*:*"])\n    http_api(',
     )
-    repo.edit("apps/orders/infra.py", 'partition_key="id"', 'partition_key="order_id"')
-    repo.commit("greeter: more memory and a wider grant; orders: a new table key")
+    repo.edit(  # TableName is create-only: the table is replaced
+        "apps/orders/infra.py",
+        'partition_key="id")',
+        'partition_key="id")\n    store.TableName = app.physical_name("OrdersTable-v2")',
+    )
+    repo.commit("greeter: more memory and a wider grant; orders: a new table name")
     return repo.pants(*CHANGED, "--jiti-require-approval=broadening", "plan-stacks", check=False)
 
 
@@ -92,7 +95,7 @@ def test_the_plan_shows_the_modification_the_replacement_and_what_stays(repo, re
     markdown = (repo.root / "dist/jiti-plan.md").read_text()
     radius = BLAST_RADIUS.search(markdown)
     assert radius, markdown
-    assert radius.group(1, 2, 4) == ("2", "1", "1")  # greeter and orders; the table replaced
+    assert radius.group(1, 2, 5) == ("2", "1", "1")  # greeter and orders; the table replaced
     assert "OrdersTable" in markdown and "apps/greeter:deploy" in markdown
 
 
