@@ -75,11 +75,18 @@ def differences(expected: Expected, deployment: Deployment, current) -> list[str
     elif planned is not None:
         now = {k: getattr(current, k) for k in LIVE_KEYS}
         found += [
-            f"live {k.replace('_', ' ')} is {now[k]}, the plan saw {planned[k]}"
+            f"live {k.replace('_', ' ')} is {_short(k, now[k])}, the plan saw "
+            f"{_short(k, planned[k])}"
             for k in LIVE_KEYS
             if now[k] != planned[k]
         ]
     return found
+
+
+def _short(key: str, value) -> str:
+    if value is None:
+        return "none"
+    return str(value)[:12] if key == "version" else str(value)
 
 
 def check(expected: Expected | None, deployment: Deployment, current) -> None:

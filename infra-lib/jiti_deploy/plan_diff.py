@@ -45,28 +45,32 @@ def resolved(value, parameters: Mapping[str, str]):
     return value
 
 
-def references(value) -> set[str]:
-    """The names `value` refers to: Ref, GetAtt, and `${Name}` or `${Name.Attr}` in a Sub."""
-    found: set[str] = set()
+def references(value) -> tuple[set[str], set[str]]:
+    """The names `value` refers to, as (Ref or `${Name}` in a Sub, GetAtt or `${Name.Attr}`)."""
+    refs: set[str] = set()
+    attrs: set[str] = set()
     if isinstance(value, dict):
         if isinstance(value.get("Ref"), str):
-            found.add(value["Ref"])
+            refs.add(value["Ref"])
         attr = value.get("Fn::GetAtt")
         if isinstance(attr, list) and attr:
-            found.add(str(attr[0]))
+            attrs.add(str(attr[0]))
         elif isinstance(attr, str):
-            found.add(attr.split(".")[0])
+            attrs.add(attr.split(".")[0])
         sub = value.get("Fn::Sub")
         text = sub if isinstance(sub, str) else (sub[0] if isinstance(sub, list) and sub else "")
         if isinstance(text, str):
             for part in text.split("${")[1:]:
-                found.add(part.split("}")[0].split(".")[0])
-        for v in value.values():
-            found |= references(v)
-    elif isinstance(value, list):
-        for v in value:
-            found |= references(v)
-    return found
+                target = part.split("}")[0]
+                (attrs if "." in target else refs).add(target.split(".")[0])
+        children = list(value.values())
+    else:
+        children = value if isinstance(value, list) else []
+    for child in children:
+        more_refs, more_attrs = references(child)
+        refs |= more_refs
+        attrs |= more_attrs
+    return refs, attrs
 
 
 def dynamic(value) -> bool:
@@ -112,33 +116,33 @@ def _detail(name, attribute, before, after, replacement, source) -> dict:
 
 def _property(stacks: Stacks, lid: str, name: str, schema: TypeSchema, changed: dict):
     """The detail of one property of a kept resource, or None when it does not change.
-    `changed`: the resources changing so far, by logical id, with their replacement."""
+    `changed`: the resources modified so far, by logical id, with their replacement. A value
+    that names a replaced resource (Ref) or an attribute of a modified one (GetAtt) changes
+    with it, as CloudFormation only learns while it updates."""
     old_props = stacks.old[lid].get("Properties") or {}
     new_props = stacks.new[lid].get("Properties") or {}
     before = resolved(old_props.get(name), stacks.old_parameters)
     after = resolved(new_props.get(name), stacks.new_parameters)
-    refs = references(after) & (set(changed) | stacks.unknown)
-    replaced_refs = {r for r in refs if changed.get(r) in ("True", "Conditional")}
     paths = schema.create_only_paths(name)
-    create_only = any(_at(before, p) != _at(after, p) for p in paths)
     if before != after:
         same_text = old_props.get(name) == new_props.get(name)
         source = "ParameterReference" if same_text else "DirectModification"
-    elif replaced_refs or (refs & stacks.unknown):
-        source, create_only = "ResourceReference", bool(paths)
-    elif refs and paths:  # a create-only value read from a modified resource
-        source, create_only = "ResourceReference", True
+        hit = any(_at(before, p) != _at(after, p) for p in paths)
+        sure = schema.known and not dynamic(after)
+        replacement = ("Always" if sure else "Conditional") if hit else "Never"
     else:
-        return None
-    if source == "ResourceReference" and refs & stacks.unknown:
-        source = "ParameterReference"
-    if not create_only:
-        replacement = "Never"
-    elif not schema.known or refs or dynamic(after):
-        replacement = "Conditional"
-    else:
-        replacement = "Always"
-    if not schema.known and replacement == "Never":
+        refs, attrs = references(after)
+        replaced = {r for r, how in changed.items() if how in ("True", "Conditional")}
+        if refs & stacks.unknown:
+            source = "ParameterReference"
+        elif refs & replaced:
+            source = "ResourceReference"
+        elif attrs & set(changed):
+            source = "ResourceAttribute"
+        else:
+            return None
+        replacement = "Conditional" if paths else "Never"
+    if not schema.known:
         replacement = "Conditional"
     return _detail(name, "Properties", before, after, replacement, source)
 

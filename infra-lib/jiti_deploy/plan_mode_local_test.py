@@ -7,11 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
+from jiti_aws_proxy import is_read
 
-from jiti_deploy import local_aws, plan_mode, runner
+from jiti_contract import Input, StackPlace
+from jiti_deploy import batch, iam_calls, local_aws, plan_mode, plan_output, runner
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.report import Result
 from jiti_deploy.testutil import quiet, table
+
+PROXY_REGION = "eu-west-2"  # the proxy fixture's region
+ACCOUNT = "123456789012"  # the account the local AWS serves
 
 
 @pytest.fixture
@@ -102,3 +107,106 @@ def test_a_new_stack_adds_every_resource(destinations, make):
         ("Jobs", "Add"),
         ("Orders", "Add"),
     ]
+
+
+PRODUCER = {
+    "Parameters": {"Colour": {"Type": "String"}},
+    "Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 30}}},
+    "Outputs": {"Url": {"Value": {"Ref": "Q"}}, "Colour": {"Value": {"Ref": "Colour"}}},
+}
+CONSUMER = {
+    "Parameters": {"Url": {"Type": "String"}, "Colour": {"Type": "String"}},
+    "Resources": {
+        "Inbox": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"Tags": [{"Key": "colour", "Value": {"Ref": "Colour"}}]},
+        }
+    },
+    "Outputs": {"Seen": {"Value": {"Ref": "Url"}}},
+}
+READ_ONLY_ACTIONS = {
+    "cloudformation:DescribeStacks",
+    "cloudformation:GetTemplate",
+    "cloudformation:DescribeType",
+    "ssm:GetParameters",
+}
+
+
+def pair(make, colour: str, visibility: int) -> list:
+    producer_place = StackPlace("apps/pl-producer:deploy", "pl-producer-dev", region=PROXY_REGION)
+    producer = json.loads(json.dumps(PRODUCER))
+    producer["Resources"]["Q"]["Properties"]["VisibilityTimeout"] = visibility
+    return [
+        make("pl-producer", producer, parameters={"Colour": colour}, region=PROXY_REGION),
+        make(
+            "pl-consumer",
+            CONSUMER,
+            region=PROXY_REGION,
+            inputs=(
+                Input("Url", producer=producer_place, output="Url"),
+                Input("Colour", producer=producer_place, output="Colour"),
+            ),
+            depends_on=(producer_place.address,),
+        ),
+    ]
+
+
+def test_a_plan_makes_only_read_calls_and_takes_a_changing_producer_s_known_outputs(
+    proxy, make, tmp_path
+):
+    aws = Destinations("aws", tmp_path, log=quiet)
+    outcomes = batch.run(aws, pair(make, "red", 30), dry_run=False, max_parallel=2, log=quiet)
+    assert {o.result for o in outcomes} == {Result.DEPLOYED}
+
+    proxy.calls.clear()
+    producer, consumer = plan_mode.run(aws, pair(make, "blue", 45), log=quiet)
+    calls = list(proxy.calls)
+
+    assert [c["logical_id"] for c in producer["changes"]] == ["Q"]
+    assert consumer["pending_inputs"] == [
+        {
+            "parameter": "Url",
+            "reason": "apps/pl-producer:deploy changes in this plan; its output Url is known "
+            "once it is deployed",
+        }
+    ]
+    ((inbox, (tags,)),) = [(c["logical_id"], c["details"]) for c in consumer["changes"]]
+    assert (inbox, tags["property"], tags["change_source"]) == (
+        "Inbox",
+        "Tags",
+        "ParameterReference",
+    )
+    assert "blue" in tags["after"] and "red" in tags["before"]
+
+    assert calls and all(is_read(c.operation) for c in calls)
+    recording = iam_calls.Recording(ACCOUNT, PROXY_REGION)
+    actions = {need.action for c in calls for need in recording.needs(c)}
+    assert (
+        {"cloudformation:GetTemplate", "cloudformation:DescribeType"}
+        <= actions
+        <= READ_ONLY_ACTIONS
+    )
+    assert not any(c.operation.startswith("s3:") for c in calls)
+
+
+def test_no_echo_values_are_never_shown(destination, destinations, make, tmp_path):
+    template = {
+        "Parameters": {"Token": {"Type": "String", "NoEcho": True}},
+        "Resources": {
+            "Q": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"Tags": [{"Key": "token", "Value": {"Ref": "Token"}}]},
+            }
+        },
+    }
+    deployed(destination, make, "pl-secret", template, parameters={"Token": "first-s3cret"})
+    entry = planned(destinations, make("pl-secret", template, parameters={"Token": "next-s3cret"}))
+    ((change_id, (tags,)),) = [(c["logical_id"], c["details"]) for c in entry["changes"]]
+    assert (change_id, tags["property"], tags["change_source"]) == (
+        "Q",
+        "Tags",
+        "ParameterReference",
+    )
+    plan_output.write_json(tmp_path / "plan.json", [entry])
+    shown = (tmp_path / "plan.json").read_text() + plan_output.markdown([entry])
+    assert "s3cret" not in shown and "****" in shown

@@ -9,6 +9,7 @@ resource's logical id, a kind and what widened.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from typing import Any, Iterable
 
@@ -19,14 +20,14 @@ PUBLIC_ACCESS_FLAGS = (
     "IgnorePublicAcls",
     "RestrictPublicBuckets",
 )
-# Resource type -> (property holding one policy document, is it a resource policy).
+# Resource type -> the property holding its policy document (identity or resource policy).
 DOCUMENTS = {
-    "AWS::IAM::Policy": ("PolicyDocument", False),
-    "AWS::IAM::ManagedPolicy": ("PolicyDocument", False),
-    "AWS::S3::BucketPolicy": ("PolicyDocument", True),
-    "AWS::SQS::QueuePolicy": ("PolicyDocument", True),
-    "AWS::SNS::TopicPolicy": ("PolicyDocument", True),
-    "AWS::KMS::Key": ("KeyPolicy", True),
+    "AWS::IAM::Policy": "PolicyDocument",
+    "AWS::IAM::ManagedPolicy": "PolicyDocument",
+    "AWS::S3::BucketPolicy": "PolicyDocument",
+    "AWS::SQS::QueuePolicy": "PolicyDocument",
+    "AWS::SNS::TopicPolicy": "PolicyDocument",
+    "AWS::KMS::Key": "KeyPolicy",
 }
 WITH_INLINE_POLICIES = ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group")
 
@@ -79,14 +80,22 @@ def grants(document) -> dict[str, set[str]]:
     return found
 
 
+def _uncovered(new: set[str], old: set[str]) -> list[str]:
+    """What `new` holds that no pattern of `old` covers (IAM's wildcards, actions any case)."""
+    return sorted(
+        n for n in new - old if not any(fnmatch.fnmatchcase(n.lower(), o.lower()) for o in old)
+    )
+
+
 def widened(old_document, new_document, *, trust: bool = False) -> list[tuple[str, str]]:
-    """(kind, what) for each way `new_document` grants more than `old_document`."""
+    """(kind, what) for each way `new_document` grants more than `old_document` (of a trust
+    policy, only who it trusts)."""
     old, new = grants(old_document), grants(new_document)
     found = []
-    actions = sorted(new["actions"] - old["actions"])
+    actions = [] if trust else _uncovered(new["actions"], old["actions"])
     if actions:
         found.append(("iam-actions", f"allows new actions: {', '.join(actions)}"))
-    if "*" in new["resources"] - old["resources"]:
+    if not trust and "*" in _uncovered(new["resources"], old["resources"]):
         found.append(("iam-any-resource", "allows actions on any resource (*)"))
     principals = sorted(new["principals"] - old["principals"])
     if principals:
@@ -187,7 +196,7 @@ def _resource_flags(kind: str, old: dict | None, new: dict) -> list[tuple[str, s
     if kind in WITH_INLINE_POLICIES:
         return _identity(before, new)
     if kind in DOCUMENTS:
-        name, resource_policy = DOCUMENTS[kind]
+        name = DOCUMENTS[kind]
         found = widened(before.get(name), new.get(name))
         if (
             kind == "AWS::KMS::Key"
