@@ -7,6 +7,7 @@ commit, so `--changed-since` works in it.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import signal
@@ -119,15 +120,25 @@ class Monorepo:
         return [f"{app_name(i)}-dev" for i in range(self.apps)]
 
 
+def _not_needed(directory: str, names: list[str]) -> list[str]:
+    """What is not copied: caches and tests, but a test a BUILD file's `overrides` names (Pants
+    refuses an override of a missing file)."""
+    build = Path(directory, "BUILD")
+    named = build.read_text() if build.is_file() else ""
+    return [
+        n
+        for n in names
+        if n == "__pycache__" or (fnmatch.fnmatch(n, "*_test.py") and f'"{n}"' not in named)
+    ]
+
+
 def generate(source: Path, dest: Path, apps: int, store: Path) -> Monorepo:
     """Write a repository of `apps` apps at `dest` from the repository at `source`."""
     dest.mkdir(parents=True)
     for name in COPIED:
         src = source / name
         if src.is_dir():
-            shutil.copytree(
-                src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*_test.py")
-            )
+            shutil.copytree(src, dest / name, ignore=_not_needed)
         else:
             shutil.copy2(src, dest / name)
     for k in range(SHARED_LIBS):
