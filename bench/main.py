@@ -251,7 +251,7 @@ class Bench:
         spec = self.write_fleet(repo, name, size - 1)
         with (repo.root / name / "BUILD").open("a") as build:
             build.write(
-                f'cloudformation_stack(name="changed-stack", source="changed.json", app="{name}")\n'
+                f'cloudformation_stack(name="changed-stack", source="changed.json", app="{name}-changed")\n'
                 'cloudformation_deployment(name="changed", stack=":changed-stack", '
                 f'stack_name="{name}-changed-{{env}}", region="us-east-1")\n'
             )
