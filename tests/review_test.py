@@ -43,22 +43,33 @@ def changes(row: dict) -> dict[str, dict]:
 
 
 def move_by_hand(repo, stack_name: str) -> None:
-    """Another deploy of the stack, outside this review: same resources, a new last update."""
+    """Another deploy of the stack since the plan, as from another commit: its queue changes and
+    it records another version. (The local AWS keeps no `LastUpdatedTime`, the other sign of a
+    moved stack on AWS.)"""
     cfn = repo.aws("cloudformation")
-    body = json.loads(cfn.get_template(StackName=stack_name)["TemplateBody"])
-    body.setdefault("Metadata", {})["EditedByHand"] = "yes"
+    body = cfn.get_template(StackName=stack_name)["TemplateBody"]  # boto3 parses JSON
+    body = json.loads(body) if isinstance(body, str) else body
+    body["Resources"]["Orders"]["Properties"]["VisibilityTimeout"] = 90
+    body["Outputs"]["JitiVersion"]["Value"] = "deployed-by-hand"
     (live,) = cfn.describe_stacks(StackName=stack_name)["Stacks"]
-    cfn.update_stack(
+    cfn.create_change_set(
         StackName=stack_name,
+        ChangeSetName="by-hand",
+        ChangeSetType="UPDATE",
         TemplateBody=json.dumps(body),
         Parameters=[
             {"ParameterKey": p["ParameterKey"], "UsePreviousValue": True}
             for p in live.get("Parameters", [])
         ],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        Tags=live["Tags"],
     )
-    waiter = cfn.get_waiter("stack_update_complete")
-    waiter.wait(StackName=stack_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    wait = {"Delay": 1, "MaxAttempts": 120}
+    cfn.get_waiter("change_set_create_complete").wait(
+        StackName=stack_name, ChangeSetName="by-hand", WaiterConfig=wait
+    )
+    cfn.execute_change_set(StackName=stack_name, ChangeSetName="by-hand")
+    cfn.get_waiter("stack_update_complete").wait(StackName=stack_name, WaiterConfig=wait)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +106,25 @@ def test_the_plan_shows_the_modification_the_replacement_and_what_stays(repo, re
     markdown = (repo.root / "dist/jiti-plan.md").read_text()
     radius = BLAST_RADIUS.search(markdown)
     assert radius, markdown
-    assert radius.group(1, 2, 5) == ("2", "1", "1")  # greeter and orders; the table replaced
+    # The Markdown's blast radius counts what the JSON holds: one account, the stacks that
+    # change (greeter, orders, and reports while its inputs are pending), the replacements.
+    shown = {
+        a: [(c["action"], c["logical_id"], c["replacement"]) for c in e["changes"]]
+        for a, e in plan.items()
+    }
+    changing = [e for e in plan.values() if e["status"] != "unchanged"]
+    replaced = [  # sure or possible ("may replace"): both count in the blast radius
+        c
+        for e in plan.values()
+        for c in e["changes"]
+        if c["replacement"] in ("True", "Conditional")
+    ]
+    assert radius.group(1, 2, 5, 7) == (
+        str(len(changing)),
+        "1",
+        str(len(replaced)),
+        str(len(plan) - len(changing)),
+    ), (radius.group(0), shown)
     assert "OrdersTable" in markdown and "apps/greeter:deploy" in markdown
 
 
@@ -111,15 +140,18 @@ def test_a_broadening_change_fails_the_plan_when_approval_is_required(repo, revi
 def test_deploying_the_plan_refuses_the_stack_that_moved_and_deploys_the_rest(repo, reviewed):
     orders = repo.stack("orders")
     move_by_hand(repo, orders)
-    moved = repo.aws("cloudformation").describe_stacks(StackName=orders)["Stacks"][0]
     result = repo.pants(
         *CHANGED, "--jiti-expect-plan=dist/jiti-plan.json", "deploy-stacks", check=False
     )
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
-    assert "apps/orders:deploy" in out and "Traceback" not in out
-    after = repo.aws("cloudformation").describe_stacks(StackName=orders)["Stacks"][0]
-    assert after["LastUpdatedTime"] == moved["LastUpdatedTime"]  # refused: untouched
+    assert "apps/orders:deploy: refused, not as reviewed in jiti-plan.json: live version" in out
+    assert "Traceback" not in out
+    (after,) = repo.aws("cloudformation").describe_stacks(StackName=orders)["Stacks"]
+    assert {o["OutputKey"]: o["OutputValue"] for o in after["Outputs"]}["JitiVersion"] == (
+        "deployed-by-hand"  # refused: untouched
+    )
     rows = json.loads((repo.root / "dist/jiti-deploy-report.json").read_text())["deployments"]
     results = {row["deployment"]: row["result"] for row in rows}
-    assert results[repo.stack("greeter")] == "deployed", results
+    assert results["apps/greeter:deploy"] == "deployed", results
+    assert results["apps/reports:deploy"] == "skipped: dependency failed", results
