@@ -7,7 +7,6 @@ commit, so `--changed-since` works in it.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import shutil
 import signal
@@ -120,16 +119,14 @@ class Monorepo:
         return [f"{app_name(i)}-dev" for i in range(self.apps)]
 
 
-def _not_needed(directory: str, names: list[str]) -> list[str]:
-    """What is not copied: caches and tests, but a test a BUILD file's `overrides` names (Pants
-    refuses an override of a missing file)."""
-    build = Path(directory, "BUILD")
-    named = build.read_text() if build.is_file() else ""
-    return [
-        n
-        for n in names
-        if n == "__pycache__" or (fnmatch.fnmatch(n, "*_test.py") and f'"{n}"' not in named)
-    ]
+def _drop_test_overrides(root: Path) -> None:
+    """Tests are not copied: drop the BUILD files' `overrides` of them (Pants refuses an
+    override of a missing file)."""
+    for build in root.rglob("BUILD"):
+        lines = build.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if not line.lstrip().startswith("overrides=")]
+        if kept != lines:
+            build.write_text("".join(kept))
 
 
 def generate(source: Path, dest: Path, apps: int, store: Path) -> Monorepo:
@@ -138,9 +135,12 @@ def generate(source: Path, dest: Path, apps: int, store: Path) -> Monorepo:
     for name in COPIED:
         src = source / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=_not_needed)
+            shutil.copytree(
+                src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*_test.py")
+            )
         else:
             shutil.copy2(src, dest / name)
+    _drop_test_overrides(dest)
     for k in range(SHARED_LIBS):
         lib = dest / f"libs/shared{k}"
         lib.mkdir(parents=True)
