@@ -33,7 +33,16 @@ from bench.monorepo import Monorepo, app_name, generate, stop_process
 from bench.stats import Samples, child_env, pants_counters, ratio, run
 
 CHANGE_SET = "cloudformation:CreateChangeSet"
-MEASUREMENTS = ("package", "noop", "parallel", "scale", "incremental", "remote_cache", "cdk")
+MEASUREMENTS = (
+    "package",
+    "noop",
+    "parallel",
+    "scale",
+    "plan",
+    "incremental",
+    "remote_cache",
+    "cdk",
+)
 FLEET_TEMPLATE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
 CI_CONFIG = {"PANTS_CONFIG_FILES": "pants.ci.toml"}
 
@@ -234,6 +243,67 @@ class Bench:
         )
         return by_median
 
+    # --- plan: review 1 changed deployment of many -----------------------------------------
+
+    def write_plan_fleet(self, repo: Monorepo, name: str, size: int) -> str:
+        """A fleet of `size` deployments, the last of a stack of its own (`changed.json`), so
+        that a commit can change exactly one of them."""
+        spec = self.write_fleet(repo, name, size - 1)
+        with (repo.root / name / "BUILD").open("a") as build:
+            build.write(
+                f'cloudformation_stack(name="changed-stack", source="changed.json", app="{name}-changed")\n'
+                'cloudformation_deployment(name="changed", stack=":changed-stack", '
+                f'stack_name="{name}-changed-{{env}}", region="us-east-1")\n'
+            )
+        (repo.root / name / "changed.json").write_text(json.dumps(FLEET_TEMPLATE))
+        return spec
+
+    def commit(self, repo: Monorepo, message: str) -> None:
+        repo.git("add", "-A")
+        repo.git(
+            "-c", "user.name=bench", "-c", "user.email=b@example.invalid", "commit", "-qm", message
+        )
+
+    def plan_review(self, repo: Monorepo, proxy: AwsProxy, env: dict) -> None:
+        """1 changed deployment of a deployed fleet, as a pull request reviews it: `plan-stacks
+        --changed-since` (read-only, no change set) against a dry run of `deploy-stacks`, which
+        makes and deletes the change set."""
+        size = self.args.fleet
+        spec = self.write_plan_fleet(repo, "planfleet", size)
+        log(f"first deploy of a fleet of {size} deployments, for the plan")
+        repo.pants("--jiti-max-parallel=8", "deploy-stacks", spec, env=env)
+        self.commit(repo, "a deployed fleet")
+        changed = {"Resources": {"Queue": {**FLEET_TEMPLATE["Resources"]["Queue"]}}}
+        changed["Resources"]["Queue"]["Properties"] = {"VisibilityTimeout": 45}
+        (repo.root / "planfleet/changed.json").write_text(json.dumps(changed))
+        self.commit(repo, "one deployment changes")
+        selected = ("--changed-since=HEAD~1", "--changed-dependents=transitive")
+        proxy.take()
+        plan, dry = Samples("plan-stacks"), Samples("dry run")
+        calls: dict[str, Counter] = {}
+        for r in range(self.args.runs):
+            log(f"plan of 1 changed deployment of {size}, run {r + 1}/{self.args.runs}")
+            plan.time(repo.pants, *selected, "plan-stacks", env=env)
+            calls["plan"] = proxy.take()
+            dry.time(repo.pants, *selected, "--jiti-dry-run", "deploy-stacks", env=env)
+            calls["dry"] = proxy.take()
+        rows = json.loads((repo.root / "dist/jiti-plan.json").read_text())["deployments"]
+        if [(r["address"], r["status"]) for r in rows] != [("planfleet:changed", "changes")]:
+            raise RuntimeError(f"expected planfleet:changed to change, got {rows}")
+        self.results["plan"] = {
+            "plan_stacks": plan.times,
+            "dry_run": dry.times,
+            "calls": {k: dict(v) for k, v in calls.items()},
+        }
+        by_min, by_median = ratio(dry, plan)
+        self.row(
+            f"review 1 changed deployment of {size}: `plan-stacks --changed-since` vs "
+            "`--jiti-dry-run deploy-stacks` (change sets)",
+            f"{plan.cell()}; {describe_calls(calls['plan'])}",
+            f"{dry.cell()}; {describe_calls(calls['dry'])}",
+            f"{by_median:.1f}x faster (min {by_min:.1f}x)",
+        )
+
     # --- 4. parallel deploy -----------------------------------------------------------------
 
     def parallel_deploy(self, repo: Monorepo, proxy: AwsProxy, env: dict) -> float:
@@ -414,13 +484,13 @@ class Bench:
             "cold_s_per_app": None,
             "scale_ratio": None,
         }
-        if {"package", "noop", "parallel", "scale", "cdk", "remote_cache"} & set(only):
+        if {"package", "noop", "parallel", "scale", "plan", "cdk", "remote_cache"} & set(only):
             repo = self.repo(n)
             if "package" in only:
                 self.package_all(repo)
             elif {"noop", "parallel", "cdk"} & set(only):
                 repo.pants("package", "::")
-            if {"noop", "parallel", "scale"} & set(only):
+            if {"noop", "parallel", "scale", "plan"} & set(only):
                 found.update(self.deploys(repo, only))
             if "cdk" in only:
                 self.cdk_synth(repo)
@@ -460,6 +530,8 @@ class Bench:
                     found["parallel_speedup"] = self.parallel_deploy(repo, proxy, env)
                 if "scale" in only:
                     found["scale_ratio"] = self.scale(repo, proxy, env)
+                if "plan" in only:
+                    self.plan_review(repo, proxy, env)
         finally:
             stop_process(state["pid"])
         return found

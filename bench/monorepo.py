@@ -119,6 +119,16 @@ class Monorepo:
         return [f"{app_name(i)}-dev" for i in range(self.apps)]
 
 
+def _drop_test_overrides(root: Path) -> None:
+    """Tests are not copied: drop the BUILD files' `overrides` of them (Pants refuses an
+    override of a missing file)."""
+    for build in root.rglob("BUILD"):
+        lines = build.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if not line.lstrip().startswith("overrides=")]
+        if kept != lines:
+            build.write_text("".join(kept))
+
+
 def generate(source: Path, dest: Path, apps: int, store: Path) -> Monorepo:
     """Write a repository of `apps` apps at `dest` from the repository at `source`."""
     dest.mkdir(parents=True)
@@ -130,6 +140,7 @@ def generate(source: Path, dest: Path, apps: int, store: Path) -> Monorepo:
             )
         else:
             shutil.copy2(src, dest / name)
+    _drop_test_overrides(dest)
     for k in range(SHARED_LIBS):
         lib = dest / f"libs/shared{k}"
         lib.mkdir(parents=True)

@@ -67,7 +67,7 @@ def test_a_dry_run_writes_its_plan_as_markdown_and_each_change_in_the_report(rep
         repo.pants("--jiti-dry-run", "deploy-stacks", *DEV_APPS)
     finally:
         repo.git("checkout", "--", "apps/orders/worker.py")
-    plan = (repo.root / "dist/jiti-plan.md").read_text()
+    plan = (repo.root / "dist/jiti-deploy-report.md").read_text()
     assert plan.startswith("## jiti plan (dry run)\n")
     assert f"| `apps/orders:deploy` | {repo.stack('orders')} | local " in plan
     assert "| Modify | Worker | AWS::Lambda::Function | False | Code: " in plan
@@ -103,7 +103,7 @@ def test_a_change_that_replaces_the_orders_table_fails_the_gate_and_leaves_the_s
         assert rows(repo)[repo.stack("orders")]["result"] == "blocked: would replace or delete data"
         assert (
             "| Modify | OrdersTable | AWS::DynamoDB::Table | **True** |"
-            in (repo.root / "dist/jiti-plan.md").read_text()
+            in (repo.root / "dist/jiti-deploy-report.md").read_text()
         )
         after = stack(repo, repo.stack("orders"))
         assert (after["StackStatus"], outputs(repo, repo.stack("orders"))["JitiVersion"]) == (

@@ -1,5 +1,5 @@
-"""The IAM policy documents of `docs/iam/` are sufficient and minimal: real deploys, dry runs
-and prunes run against the local AWS through the proxy, which records every call; each call's
+"""The IAM policy documents of `docs/iam/` are sufficient and minimal: real deploys, dry runs,
+read-only plans and prunes run against the local AWS through the proxy, which records every call; each call's
 IAM actions (and resources) must be allowed by the role's document, and every action the
 document allows must be used by some recorded run."""
 
@@ -16,7 +16,7 @@ import tomllib
 from cfn_flip import load as load_yaml  # a declared requirement, unlike PyYAML
 
 from jiti_contract import ASSETS_BUCKET_PARAMETER, Input, Inventory, StackPlace, StackSetSettings
-from jiti_deploy import batch, drift, iam_calls
+from jiti_deploy import batch, drift, iam_calls, plan_mode
 from jiti_deploy import prune as jiti_prune
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.report import Result
@@ -137,6 +137,15 @@ def run(make, tmp_path, version: str, *, dry_run: bool, force: bool = False) -> 
     ]
 
 
+def plan(make, tmp_path, version: str) -> None:
+    """A read-only plan (`plan-stacks`) of every kind of deployment, new or live."""
+    entries = plan_mode.run(aws(tmp_path), deployments(make, version), max_parallel=2, log=quiet)
+    assert {(e["status"], e["error"]) for e in entries if e["status"] != "skipped"} <= {
+        ("new", None),
+        ("changes", None),
+    }, entries
+
+
 def prune(tmp_path, kept: tuple[str, ...], *, assets: bool) -> dict:
     """Prune what the repository no longer deploys (all but `kept`), and with `assets`, the
     assets no live stack uses; the result of each stack."""
@@ -165,19 +174,21 @@ EVERY_APP = ("iam-fn", "iam-large", "iam-set", "iam-data", "iam-producer", "iam-
 
 
 def recorded_runs(proxy, make, tmp_path) -> dict[str, list]:
-    """The calls of each role's runs: the plan role's (dry runs of new and live stacks), the
-    deploy role's (creates, updates, a forced deploy of what is live, prunes) and the drift
-    role's (drift detection)."""
+    """The calls of each role's runs: the plan role's (read-only plans of new and live stacks),
+    the deploy role's (dry runs, creates, updates, a forced deploy of what is live, prunes) and
+    the drift role's (drift detection)."""
     aws(tmp_path).get(None, REGION, None).client("ssm").put_parameter(
         Name="/iam-test/dev/colour", Value="teal", Type="String", Overwrite=True
     )
     runs: dict[str, list] = {"plan": [], "deploy": [], "drift": []}
     for role, step in [
-        ("plan", lambda: run(make, tmp_path, "one", dry_run=True)),
+        ("plan", lambda: plan(make, tmp_path, "one")),
+        ("deploy", lambda: run(make, tmp_path, "one", dry_run=True)),
         ("deploy", lambda: run(make, tmp_path, "one", dry_run=False)),
         ("deploy", lambda: run(make, tmp_path, "two", dry_run=False)),
         ("deploy", lambda: run(make, tmp_path, "two", dry_run=False, force=True)),
-        ("plan", lambda: run(make, tmp_path, "three", dry_run=True)),
+        ("plan", lambda: plan(make, tmp_path, "three")),
+        ("deploy", lambda: run(make, tmp_path, "three", dry_run=True)),
         ("drift", lambda: detect_drift(tmp_path)),
         ("deploy", lambda: prune(tmp_path, EVERY_APP, assets=True)),  # the old assets
         ("deploy", lambda: prune(tmp_path, EVERY_APP[:1], assets=False)),  # stacks, a StackSet
@@ -214,7 +225,13 @@ def test_the_documents_keep_to_jiti_s_own_bucket_and_the_plan_changes_nothing():
     assert allowed(deploy, "s3:PutObject", "arn:aws:s3:::jiti-assets-1-eu-west-2/assets/a.zip")
     assert not allowed(deploy, "s3:PutObject", "arn:aws:s3:::someone-else/assets/a.zip")
     assert not allowed(deploy, "s3:PutBucketPolicy", "arn:aws:s3:::someone-else")
-    for action in ("cloudformation:ExecuteChangeSet", "cloudformation:UpdateStack", "s3:PutObject"):
+    for action in (
+        "cloudformation:ExecuteChangeSet",
+        "cloudformation:UpdateStack",
+        "cloudformation:CreateChangeSet",  # a CREATE change set makes an (empty) stack
+        "cloudformation:DeleteStack",
+        "s3:PutObject",
+    ):
         assert not allowed(plan, action, "*") and not any(
             allowed(plan, action, r)
             for r in (
@@ -252,23 +269,37 @@ def ci_recipe() -> dict:
     return json.loads(json.dumps(workflow))
 
 
-def test_no_pull_request_job_of_the_ci_recipe_gets_credentials_or_writes_the_cache():
+def roles_of(job: dict) -> set[str]:
+    """The roles a job of the recipe signs in with."""
+    return {
+        step["with"]["role-to-assume"]
+        for step in job["steps"]
+        if "configure-aws-credentials" in step.get("uses", "")
+    }
+
+
+def test_pull_requests_get_only_the_plan_role_and_never_write_the_cache():
     workflow = ci_recipe()
     assert workflow["permissions"] == {}
     assert "PANTS_REMOTE_CACHE_WRITE" not in workflow["env"]
     jobs = workflow["jobs"]
     for name, job in jobs.items():
-        on_pull_requests = "pull_request" in job["if"]
-        deploys = "id-token" in job["permissions"] or any(
-            "configure-aws-credentials" in step.get("uses", "") for step in job["steps"]
-        )
-        assert not (on_pull_requests and deploys), name
+        if "pull_request" in job["if"]:
+            assert {r.rsplit(":", 1)[1] for r in roles_of(job)} <= {"role/jiti-plan"}, name
         if job.get("env", {}).get("PANTS_REMOTE_CACHE_WRITE") == "true":
             assert job["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
-    assert jobs["deploy"]["environment"] == "production"
-    assert jobs["deploy"]["permissions"]["id-token"] == "write"
-    assert "id-token" not in jobs["plan"]["permissions"]
-    assert all("actions/cache@" not in s.get("uses", "") for s in jobs["plan"]["steps"])
+    plan, deploy = jobs["plan"], jobs["deploy"]
+    assert [r.rsplit(":", 1)[1] for r in roles_of(plan)] == ["role/jiti-plan"]
+    assert any("plan-stacks" in step.get("run", "") for step in plan["steps"])
+    assert all("actions/cache@" not in s.get("uses", "") for s in plan["steps"])
+    assert deploy["environment"] == "production"
+    assert deploy["permissions"]["id-token"] == "write"
+    assert [r.rsplit(":", 1)[1] for r in roles_of(deploy)] == ["role/jiti-deploy"]
+    assert any(
+        "--jiti-expect-plan=dist/jiti-plan.json" in step.get("run", "")
+        and "deploy-stacks" in step["run"]
+        for step in deploy["steps"]
+    )
 
 
 def test_the_ci_config_reads_the_shared_cache_and_writes_it_only_when_a_job_says_so():

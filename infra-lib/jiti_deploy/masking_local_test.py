@@ -45,7 +45,7 @@ def _deploy_stacks(tmp_path: Path, deployments, capsys, *extra: str) -> tuple[in
     dist = tmp_path / "dist"
     argv = ["--artifacts", str(tmp_path), "--state-dir", str(tmp_path / "state")]
     argv += ["--report", str(dist / "jiti-deploy-report.json"), "--outputs-dir", str(dist)]
-    argv += ["--plan-markdown", str(dist / "jiti-plan.md"), *extra]
+    argv += ["--plan-markdown", str(dist / "jiti-deploy-report.md"), *extra]
     for d in deployments:
         path = tmp_path / f"{d.plan.app}.plan.json"
         path.write_text(to_json(d.plan))
@@ -83,7 +83,7 @@ def test_a_changed_no_echo_password_shows_nowhere(local, make, tmp_path, capsys)
         assert "Tags: **** -> ****" in shown
         assert _clear(shown, OLD, NEW) == []
         assert _clear(_dist(tmp_path), OLD, NEW) == []
-        assert "VisibilityTimeout: `30` → `60`" in (tmp_path / "dist/jiti-plan.md").read_text()
+        assert "VisibilityTimeout: `30` → `60`" in (tmp_path / "dist/jiti-deploy-report.md").read_text()
 
 
 def test_an_output_a_consumer_takes_as_no_echo_is_masked_in_the_producer_s_deploy(

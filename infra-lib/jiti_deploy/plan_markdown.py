@@ -1,4 +1,4 @@
-"""The deploy report as Markdown (`dist/jiti-plan.md`), ready to post as a pull-request
+"""The deploy report as Markdown (`dist/jiti-deploy-report.md`), ready to post as a pull-request
 comment: one row per deployment, then each change set's resource changes, replacements first."""
 
 from __future__ import annotations

@@ -23,6 +23,11 @@ class DeployTarget(Enum):
     auto = "auto"
 
 
+class RequireApproval(Enum):
+    never = "never"
+    broadening = "broadening"
+
+
 # Environment variables a deploy sees (with `[jiti].extra_env_vars`), the same for `run`,
 # `experimental-deploy` and `deploy-stacks`: what boto3's credential chain, its endpoint and
 # proxy settings and the CI check read. Nothing else of the caller's environment reaches it.
@@ -260,4 +265,29 @@ class JitiSubsystem(Subsystem):
             """
         ),
         advanced=True,
+    )
+    require_approval = EnumOption(
+        enum_type=RequireApproval,
+        default=RequireApproval.never,
+        help=help_text(
+            """
+            With `broadening`, `plan-stacks` fails (after writing its plan) when a change
+            broadens security: an IAM statement, policy or role trust that grants more, a
+            security group rule that opens more, a resource policy that lets more principals in
+            (as `cdk deploy --require-approval broadening`). With `never`, such changes are only
+            flagged in the plan.
+            """
+        ),
+    )
+    expect_plan = StrOption(
+        default=None,
+        help=help_text(
+            """
+            A plan written by `plan-stacks` (e.g. `dist/jiti-plan.json`, relative to the build
+            root): `deploy-stacks`, `experimental-deploy` and `run` then refuse each deployment
+            whose live stack changed since the plan read it, or whose version differs from the
+            one planned (its template, assets or settings changed after the review), naming it;
+            the others deploy. Re-run `plan-stacks` to review the refused ones again.
+            """
+        ),
     )

@@ -54,7 +54,7 @@ class DeployStacksSubsystem(GoalSubsystem):
         ),
     )
     plan = StrOption(
-        default="jiti-plan.md",
+        default="jiti-deploy-report.md",
         help=help_text(
             """
             Where to write the change sets as Markdown, relative to `--distdir` (dry run or

@@ -93,6 +93,15 @@ def test_run_request_runs_the_runtime_from_its_chroot(rule_runner):
     assert "PATH" in run.extra_env
 
 
+def test_an_expected_plan_reaches_the_runtime_from_the_build_root(rule_runner):
+    """The runtime runs in a sandbox: the plan the user names is passed as an absolute path."""
+    set_options(rule_runner, "--jiti-expect-plan=dist/jiti-plan.json")
+    run = rule_runner.request(RunRequest, [CloudFormationRunFieldSet.create(target(rule_runner))])
+    assert run.args == expected_argv(
+        rule_runner, "{chroot}/", "--expect-plan", f"{rule_runner.build_root}/dist/jiti-plan.json"
+    )
+
+
 @pytest.mark.parametrize(
     "args, env, expected",
     [

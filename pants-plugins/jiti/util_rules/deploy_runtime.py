@@ -64,7 +64,8 @@ class DeployRuntime:
         extra: Iterable[str] = (),
     ) -> tuple[str, ...]:
         """The runtime's command line; `root` prefixes paths inside the input digest. Modes
-        other than deploying (`--mode`, in `extra`) pass no plans."""
+        other than deploying (`--mode`, in `extra`) pass no plans, but for `plan`."""
+        extra = tuple(extra)
         return (
             "/bin/sh",
             f"{root}{self.pex_path}",
@@ -92,6 +93,7 @@ class DeployRuntime:
                 if jiti.fail_on_replace and jiti.fail_on_replace_types
                 else ()
             ),
+            *_expect_plan(jiti, build_root, extra),
             *extra,
         )
 
@@ -101,6 +103,14 @@ class DeployRuntime:
         env = dict(environment.env)
         python_dir = os.path.dirname(self.python)
         return {**env, "PATH": os.pathsep.join(filter(None, (python_dir, env.get("PATH"))))}
+
+
+def _expect_plan(jiti: JitiSubsystem, build_root: BuildRoot, extra: Iterable[str]) -> tuple:
+    """`--expect-plan` for a deploy (the modes in `extra` do not deploy), as an absolute path:
+    the runtime runs in a sandbox, the user names the file from the build root."""
+    if not jiti.expect_plan or "--mode" in extra:
+        return ()
+    return ("--expect-plan", os.path.join(build_root.path, jiti.expect_plan))
 
 
 @dataclass(frozen=True)
