@@ -161,7 +161,10 @@ def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
 def deploy(args: argparse.Namespace, destinations: Destinations, outcomes: list) -> None:
     """Deploy what the plans say."""
     source = source_of(args.build_root)
-    deployments = [deployment.load(p, args.artifacts, args.outputs_dir, source) for p in args.plan]
+    now = time.time()  # one expiry for every preview stack of the run
+    deployments = [
+        deployment.load(p, args.artifacts, args.outputs_dir, source, now) for p in args.plan
+    ]
     masking.add(v for d in deployments for v in d.secret_values)
     problems = checks.problems(deployments)
     if problems:

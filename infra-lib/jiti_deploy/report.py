@@ -61,6 +61,8 @@ class Outcome:
     reason: str | None = None  # prune: why the stack goes, or why it may not
     retained: list[str] = field(default_factory=list)  # prune: resources its deletion kept
     drift: list[dict] = field(default_factory=list)  # drift: drifted resources, by property
+    outputs: dict = field(default_factory=dict)  # deploy: the stack's outputs (secrets masked)
+    preview: str | None = None  # deploy: the preview environment the stack is a copy in
 
 
 def table(headers: tuple[str, ...], rows: list[tuple]) -> str:
@@ -94,7 +96,22 @@ def summary(outcomes: list[Outcome], *, all_rows_up_to: int = 20) -> str:
         for o in outcomes
     ]
     text = table(headers, rows)
-    return text + (f"\n... and {hidden} more up to date" if hidden else "")
+    text += f"\n... and {hidden} more up to date" if hidden else ""
+    return text + preview_outputs(outcomes)
+
+
+def preview_outputs(outcomes: list[Outcome]) -> str:
+    """The outputs of preview stacks (the URLs a reviewer opens), under the table."""
+    lines = [
+        f"  {o.stack}: {key} = {value}"
+        for o in outcomes
+        if o.preview
+        for key, value in sorted(masking.mask(o.outputs).items())
+    ]
+    previews = sorted({o.preview for o in outcomes if o.preview})
+    if not lines:
+        return ""
+    return f"\noutputs of the preview {', '.join(previews)}:\n" + "\n".join(lines)
 
 
 def write(
