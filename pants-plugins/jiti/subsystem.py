@@ -235,9 +235,17 @@ class JitiSubsystem(Subsystem):
         default=None,
         help=help_text(
             """
-            A preview environment's name (e.g. `pr-123`). With `deploy-stacks`, the selected
-            deployments whose environment is `[jiti].preview_base` are deployed as copies in
-            this environment; with `destroy-stacks`, the whole preview is removed.
+            A preview environment's name (e.g. `pr-123`: 1 to 20 lowercase letters, digits and
+            hyphens). With `deploy-stacks`, the selected deployments whose environment is
+            `[jiti].preview_base` are deployed as copies in this environment (its name in
+            their stack names, `{env}` placeholders, `Environment` parameter and `jiti:env`
+            tag; the base's account and region), the others left out; an input whose producer
+            is not copied too reads the base environment's stack. Their stacks are tagged
+            `jiti:preview` and `jiti:expires`: CloudFormation puts a stack's tags on every
+            taggable resource, so a deploy that renews the expiry re-tags the preview's
+            resources (acceptable for a preview, never done to other stacks). With
+            `drift-stacks`, the copies are checked; with `destroy-stacks`, the whole preview is
+            removed. Refused for a protected environment's name or base, and for StackSets.
             """
         ),
     )
@@ -256,7 +264,8 @@ class JitiSubsystem(Subsystem):
         help=help_text(
             """
             How long a preview environment lives after its last deploy, in hours, before
-            `prune-stacks --jiti-prune-expired` removes it.
+            `prune-stacks --jiti-prune-expired` removes it (`jiti:expires`, rounded down to the
+            hour: a deploy in the same hour leaves an unchanged stack alone).
             """
         ),
         advanced=True,
