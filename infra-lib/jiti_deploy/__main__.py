@@ -4,7 +4,7 @@
 Usage: jiti-deploy [--mode deploy] --plan PLAN [--plan PLAN ...] --artifacts DIR
                    [--fail-on-replace TYPE,...] [--plan-markdown FILE] [--dry-run] [--force]
        jiti-deploy --mode prune --inventory FILE [--confirm] [--prune-assets]
-                   [--assets-grace-days N]
+                   [--assets-grace-days N] [--prune-expired]
        jiti-deploy --mode drift --inventory FILE
        each with [--state-dir DIR] [--build-root DIR] [--outputs-dir DIR] [--max-parallel N]
                  [--report FILE] [--target local|aws|auto] [--assets-bucket NAME]
@@ -108,6 +108,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="prune: unused objects of the assets buckets too",
     )
     parser.add_argument("--assets-grace-days", type=float, default=7.0)
+    parser.add_argument(
+        "--prune-expired",
+        action="store_true",
+        help="prune: also the preview environments' stacks whose jiti:expires has passed",
+    )
     args = parser.parse_args(argv)
     if args.mode == "deploy" and not (args.plan and args.artifacts):
         parser.error("deploying needs --plan and --artifacts")
@@ -153,6 +158,7 @@ def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
             outcomes=outcomes,
             assets=extra["assets"],
             log=log,
+            prune_expired=args.prune_expired,
         )
     except prune.Refused as e:
         raise UserError(str(e)) from None
