@@ -34,7 +34,8 @@ from jiti_contract import EXIT_USER_ERROR
 
 class DestroyStacksSubsystem(GoalSubsystem):
     name = "destroy-stacks"
-    help = help_text("""
+    help = help_text(
+        """
         List the stacks of the selected `cloudformation_deployment` targets (with
         `--jiti-preview=<name>`: every stack of that preview environment, wherever the
         repository deploys); with `--jiti-destroy-confirm`, delete them, dependents first. Only
@@ -42,7 +43,8 @@ class DestroyStacksSubsystem(GoalSubsystem):
         the deployment's; never one that a live stack left behind depends on; never in a
         protected environment without `--jiti-destroy-protected`. Resources a deletion keeps
         (DeletionPolicy Retain) are listed, or deleted with `--jiti-destroy-data`.
-        """)
+        """
+    )
 
     report = StrOption(
         default="jiti-destroy-report.json",
