@@ -4,8 +4,10 @@
 Usage: jiti-deploy [--mode deploy] --plan PLAN [--plan PLAN ...] --artifacts DIR
                    [--fail-on-replace TYPE,...] [--plan-markdown FILE] [--dry-run] [--force]
        jiti-deploy --mode prune --inventory FILE [--confirm] [--prune-assets]
-                   [--assets-grace-days N]
+                   [--assets-grace-days N] [--prune-expired]
        jiti-deploy --mode drift --inventory FILE
+       jiti-deploy --mode destroy --inventory FILE (--deployment ADDRESS ... | --preview NAME)
+                   [--confirm] [--destroy-data] [--protected ENV ...]
        each with [--state-dir DIR] [--build-root DIR] [--outputs-dir DIR] [--max-parallel N]
                  [--report FILE] [--target local|aws|auto] [--assets-bucket NAME]
                  [--env-vars NAME,...]
@@ -13,7 +15,8 @@ Usage: jiti-deploy [--mode deploy] --plan PLAN [--plan PLAN ...] --artifacts DIR
 One plan deploys one stack; several are deployed together: one batched read of what is live
 per region, then only what differs, in dependency order, with a summary table. `prune` deletes
 (with `--confirm`; lists otherwise) the stacks this repository deployed and no longer deploys;
-`drift` runs CloudFormation's drift detection on the inventory's stacks.
+`drift` runs CloudFormation's drift detection on the inventory's stacks; `destroy` deletes
+(with `--confirm`) the stacks of the deployments named, or of a whole preview environment.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from jiti_deploy import (
     batch,
     checks,
     deployment,
+    destroy,
     drift,
     interrupt,
     live,
@@ -108,15 +112,32 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="prune: unused objects of the assets buckets too",
     )
     parser.add_argument("--assets-grace-days", type=float, default=7.0)
+    parser.add_argument(
+        "--deployment", action="append", default=[], help="destroy: a deployment to destroy"
+    )
+    parser.add_argument("--preview", default=None, help="destroy: the preview to destroy whole")
+    parser.add_argument(
+        "--destroy-data", action="store_true", help="destroy: delete what a deletion keeps too"
+    )
+    parser.add_argument(
+        "--protected", action="append", default=[], help="destroy: an environment to refuse"
+    )
+    parser.add_argument(
+        "--prune-expired",
+        action="store_true",
+        help="prune: also the preview environments' stacks whose jiti:expires has passed",
+    )
     args = parser.parse_args(argv)
     if args.mode == "deploy" and not (args.plan and args.artifacts):
         parser.error("deploying needs --plan and --artifacts")
     if args.mode != "deploy" and not args.inventory:
         parser.error(f"--mode {args.mode} needs --inventory")
+    if args.mode == "destroy" and bool(args.deployment) == bool(args.preview):
+        parser.error("--mode destroy needs --deployment (one or more) or --preview, not both")
     return args
 
 
-MODES = ("deploy", "prune", "drift")
+MODES = ("deploy", "prune", "drift", "destroy")
 
 
 def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
@@ -142,7 +163,12 @@ def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
         return
     extra.update(repository=inventory.repository, confirmed=args.confirm, assets=[])
     if not inventory.repository:  # it deletes what carries the id: never without one
-        raise UserError("prune: no repository id: set `repository` under `[jiti]` in pants.toml")
+        raise UserError(
+            f"{args.mode}: no repository id: set `repository` under `[jiti]` in pants.toml"
+        )
+    if args.mode == "destroy":
+        destroy_mode(args, destinations, inventory, outcomes, extra)
+        return
     try:
         prune.run(
             destinations,
@@ -153,8 +179,30 @@ def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
             outcomes=outcomes,
             assets=extra["assets"],
             log=log,
+            prune_expired=args.prune_expired,
         )
     except prune.Refused as e:
+        raise UserError(str(e)) from None
+
+
+def destroy_mode(args, destinations: Destinations, inventory, outcomes: list, extra: dict) -> None:
+    """Delete the stacks of the deployments named, or of the preview."""
+    del extra["assets"]
+    extra.update(preview=args.preview, destroy_data=args.destroy_data)
+    try:
+        destroy.run(
+            destinations,
+            inventory,
+            selected=tuple(args.deployment),
+            preview=args.preview,
+            confirm=args.confirm,
+            destroy_data=args.destroy_data,
+            protected=tuple(args.protected),
+            max_parallel=args.max_parallel,
+            outcomes=outcomes,
+            log=log,
+        )
+    except (prune.Refused, destroy.Refused) as e:
         raise UserError(str(e)) from None
 
 
@@ -233,6 +281,9 @@ def main(argv: list[str]) -> int:
     elif args.mode == "prune":
         log("")
         log(prune.summary(outcomes, extra.get("assets", []), args.confirm, elapsed_s))
+    elif args.mode == "destroy":
+        log("")
+        log(destroy.summary(outcomes, args.confirm, elapsed_s))
     if args.report:
         report.write(
             args.report,

@@ -16,7 +16,7 @@ import tomllib
 from cfn_flip import load as load_yaml  # a declared requirement, unlike PyYAML
 
 from jiti_contract import ASSETS_BUCKET_PARAMETER, Input, Inventory, StackPlace, StackSetSettings
-from jiti_deploy import batch, drift, iam_calls
+from jiti_deploy import batch, destroy, drift, iam_calls
 from jiti_deploy import prune as jiti_prune
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.report import Result
@@ -200,6 +200,63 @@ def test_each_role_s_document_allows_what_its_runs_do_and_nothing_else(proxy, ma
         assert refused == [], f"{role}-policy.json does not allow what a {role} run needs"
         unused = sorted({(g.sid, g.action) for g in grants if not any(g.allows(n) for n in needs)})
         assert unused == [], f"{role}-policy.json allows what no {role} run needs"
+
+
+def retained_data() -> dict:
+    """A table, a bucket and a log group that outlive their stack."""
+    kept = {"DeletionPolicy": "Retain"}
+    return {
+        "Resources": {
+            "T": table("iam-kept-table", "Retain"),
+            "B": {"Type": "AWS::S3::Bucket", **kept, "Properties": {"BucketName": "iam-kept"}},
+            "L": {
+                "Type": "AWS::Logs::LogGroup",
+                **kept,
+                "Properties": {"LogGroupName": "iam-kept"},
+            },
+        }
+    }
+
+
+def test_destroy_data_needs_the_deploy_document_and_the_destroy_data_one_only(
+    proxy, make, tmp_path
+):
+    """`destroy-stacks --jiti-destroy-data` runs with the deploy role and, attached to it only
+    where data may be deleted, `destroy-data-policy.json`: together they allow every call, and
+    that document allows nothing the run did not use."""
+    d = make("iam-kept", retained_data(), region=REGION, repository=REPOSITORY)
+    (deployed,) = batch.run(
+        aws(tmp_path), [d], dry_run=False, force=False, max_parallel=1, log=quiet
+    )
+    assert deployed.result is Result.DEPLOYED, deployed.error
+    s3 = aws(tmp_path).get(None, REGION, None).client("s3")
+    s3.put_bucket_versioning(Bucket="iam-kept", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket="iam-kept", Key="a", Body=b"1")
+    proxy.calls.clear()
+    outcomes: list = []
+    place = StackPlace(d.address, d.stack_name, region=REGION)
+    destroy.run(
+        aws(tmp_path),
+        Inventory(REPOSITORY, (place,)),
+        selected=(d.address,),
+        confirm=True,
+        destroy_data=True,
+        max_parallel=1,
+        outcomes=outcomes,
+        log=quiet,
+    )
+    (gone,) = outcomes
+    assert [r["fate"] for r in gone.retained] == ["deleted"] * 3, gone.retained
+    recording = iam_calls.Recording(ACCOUNT, REGION)
+    needs = {n for c in proxy.calls for n in recording.needs(c)}
+    data = iam_calls.grants(DOCS / "destroy-data-policy.json")
+    grants = iam_calls.grants(DOCS / "deploy-policy.json") + data
+    refused = sorted(
+        {(n.action, n.resource) for n in needs if not any(g.allows(n) for g in grants)}
+    )
+    assert refused == []
+    unused = sorted({(g.sid, g.action) for g in data if not any(g.allows(n) for n in needs)})
+    assert unused == []
 
 
 def test_the_documents_keep_to_jiti_s_own_bucket_and_the_plan_changes_nothing():

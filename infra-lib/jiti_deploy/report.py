@@ -26,6 +26,7 @@ class Result(str, Enum):
     DELETED = "deleted"
     REFUSED = "refused"
     KEPT = "kept: a stack that depends on it remains"
+    ABSENT = "absent"  # destroy-stacks: the deployment has no stack to delete
     # drift-stacks
     IN_SYNC = "in sync"
     DRIFTED = "drifted"
@@ -59,7 +60,8 @@ class Outcome:
     error: str | None = None
     changes: list[dict] = field(default_factory=list)  # the change set's resource changes
     reason: str | None = None  # prune: why the stack goes, or why it may not
-    retained: list[str] = field(default_factory=list)  # prune: resources its deletion kept
+    # prune: resources its deletion kept; destroy: each as a dict, with what became of it
+    retained: list = field(default_factory=list)
     drift: list[dict] = field(default_factory=list)  # drift: drifted resources, by property
     outputs: dict = field(default_factory=dict)  # deploy: the stack's outputs (secrets masked)
     preview: str | None = None  # deploy: the preview environment the stack is a copy in

@@ -7,7 +7,15 @@ jiti also packages `python_awslambda` targets (jiti.util_rules.lambda_zip), in p
 from pants.backend.awslambda.python.target_types import PythonAWSLambda
 
 from jiti import dependency_inference
-from jiti.goals import deploy, deploy_stacks, drift_stacks, package, prune_stacks, tailor
+from jiti.goals import (
+    deploy,
+    deploy_stacks,
+    destroy_stacks,
+    drift_stacks,
+    package,
+    prune_stacks,
+    tailor,
+)
 from jiti.lint.cfn_lint import rules as cfn_lint
 from jiti.lint.checkov import rules as checkov
 from jiti.target_types import CloudFormationDeploymentTarget, CloudFormationStackTarget
@@ -45,6 +53,7 @@ def rules():
         *deploy_stacks.rules(),
         *prune_stacks.rules(),
         *drift_stacks.rules(),
+        *destroy_stacks.rules(),
         *cfn_lint.rules(),
         *checkov.rules(),
         *tailor.rules(),

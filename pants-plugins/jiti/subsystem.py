@@ -270,3 +270,44 @@ class JitiSubsystem(Subsystem):
         ),
         advanced=True,
     )
+    prune_expired = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Let `prune-stacks` also find the preview environments' stacks (tag `jiti:preview`)
+            whose `jiti:expires` has passed, in every account and region the repository reaches;
+            `--jiti-prune-confirm` deletes them. Without it, and always for live previews,
+            `prune-stacks` never touches a preview's stack.
+            """
+        ),
+    )
+    destroy_confirm = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Let `destroy-stacks` delete the stacks of the selected deployments (or, with
+            `[jiti].preview`, the whole preview); without it, it only lists them.
+            """
+        ),
+    )
+    destroy_protected = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Let `destroy-stacks` delete the stacks of deployments whose environment is in
+            `[jiti].protected_environments`; without it they are refused, before anything is
+            deleted.
+            """
+        ),
+    )
+    destroy_data = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Let `destroy-stacks` also delete the resources a stack's deletion keeps (DeletionPolicy
+            Retain): DynamoDB tables, S3 buckets (every object version first) and log groups;
+            anything else is listed with the command that deletes it. Without it they are
+            listed and kept.
+            """
+        ),
+    )
