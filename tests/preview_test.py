@@ -96,3 +96,20 @@ def test_the_summary_and_the_report_give_the_preview_urls(repo, previewed):
     assert url.startswith("https://") and url.endswith("/live")
     assert "outputs of the preview pr-7:" in result.stdout
     assert f"  greeter-pr-7: ApiUrl = {url}" in result.stdout
+
+
+def test_an_expired_preview_is_pruned_and_a_live_one_kept(repo, previewed):
+    repo.pants("--jiti-preview=pr-8", "--jiti-preview-ttl-hours=0", "deploy-stacks", *DEV[2:])
+    assert "greeter-pr-8" in stacks(repo)
+    repo.pants("prune-stacks", "--jiti-prune-expired", "--jiti-prune-confirm")
+    rows = report(repo, "jiti-prune-report.json")["stacks"]
+    assert {(r["stack"], r["result"]) for r in rows} == {("greeter-pr-8", "deleted")}
+    live = set(stacks(repo))
+    assert "greeter-pr-8" not in live
+    assert {"greeter-pr-7", "reports-pr-7", "orders-dev", "greeter-dev"} <= live
+
+
+def test_destroying_the_preview_removes_exactly_its_stacks(repo, previewed):
+    before = set(stacks(repo))
+    repo.pants("--jiti-preview=pr-7", "destroy-stacks", "--jiti-destroy-confirm")
+    assert before - set(stacks(repo)) == {"greeter-pr-7", "reports-pr-7"}
