@@ -5,6 +5,7 @@ document allows must be used by some recorded run."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -15,8 +16,15 @@ import pytest
 import tomllib
 from cfn_flip import load as load_yaml  # a declared requirement, unlike PyYAML
 
-from jiti_contract import ASSETS_BUCKET_PARAMETER, Input, Inventory, StackPlace, StackSetSettings
-from jiti_deploy import batch, destroy, drift, iam_calls
+from jiti_contract import (
+    ASSETS_BUCKET_PARAMETER,
+    Input,
+    Inventory,
+    PreviewSettings,
+    StackPlace,
+    StackSetSettings,
+)
+from jiti_deploy import batch, destroy, drift, iam_calls, preview
 from jiti_deploy import prune as jiti_prune
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.report import Result
@@ -287,6 +295,7 @@ def test_the_documents_keep_to_jiti_s_own_bucket_and_the_plan_changes_nothing():
         ("deploy", "repo:ORG/REPO:environment:production"),
         ("plan", "repo:ORG/REPO:pull_request"),
         ("drift", "repo:ORG/REPO:ref:refs/heads/main"),
+        ("preview", "repo:ORG/REPO:pull_request"),
     ],
 )
 def test_each_role_trusts_one_exact_github_subject(role, subject):
@@ -332,3 +341,74 @@ def test_the_ci_config_reads_the_shared_cache_and_writes_it_only_when_a_job_says
     config = tomllib.loads((DOCS.parents[1] / "pants.ci.toml").read_text())
     assert config["GLOBAL"]["remote_cache_read"] is True
     assert config["GLOBAL"]["remote_cache_write"] is False
+
+
+def preview_copy(deployment, now: float):
+    """The deployment's copy in the preview `pr-1`, as the plugin plans it, loaded at `now`."""
+    plan = dataclasses.replace(
+        deployment.plan,
+        stack_name=f"{deployment.plan.app}-pr-1",
+        environment="pr-1",
+        preview=PreviewSettings("pr-1", "dev", 72),
+        depends_on=(),
+    )
+    return dataclasses.replace(deployment, plan=plan, expires=preview.expires_at(now, 72))
+
+
+def preview_runs(proxy, make, tmp_path) -> list:
+    """A pull request's calls: its preview planned, deployed (a function, and a consumer reading
+    the dev producer), renewed an hour later, and destroyed whole."""
+    common = {"region": REGION, "repository": REPOSITORY}
+    producer = make("iam-pv-producer", PRODUCER, **common)
+    base_run = batch.run(aws(tmp_path), [producer], dry_run=False, max_parallel=1, log=quiet)
+    assert [o.result for o in base_run] == [Result.DEPLOYED]
+    code = zip_of("preview")
+    base = [
+        make("iam-pv-fn", function(code), {"apps/iam-pv-fn:lambda": code},
+             capabilities=("CAPABILITY_IAM",), **common),
+        make("iam-pv-consumer", CONSUMER, **common, inputs=(
+            Input("Url", producer=producer.place, output="Url"),
+            Input("Colour", ssm_parameter="/iam-test/dev/colour"),
+        )),
+    ]  # fmt: skip
+    aws(tmp_path).get(None, REGION, None).client("ssm").put_parameter(
+        Name="/iam-test/dev/colour", Value="teal", Type="String", Overwrite=True
+    )
+    proxy.calls.clear()
+    for now, dry_run in [(0, True), (0, False), (2 * 3600, False)]:
+        copies = [preview_copy(d, 1_800_000_000 + now) for d in base]
+        outcomes = batch.run(aws(tmp_path), copies, dry_run=dry_run, max_parallel=2, log=quiet)
+        expected = Result.DRY_RUN if dry_run else Result.DEPLOYED
+        assert [(o.result, o.error) for o in outcomes] == [(expected, None)] * 2
+    gone: list = []
+    places = tuple(d.place for d in [producer, *base])
+    destroy.run(aws(tmp_path), Inventory(REPOSITORY, places), preview="pr-1", confirm=True,
+                destroy_data=False, max_parallel=2, outcomes=gone, log=quiet)  # fmt: skip
+    assert sorted((o.stack, o.result) for o in gone) == [
+        ("iam-pv-consumer-pr-1", Result.DELETED),
+        ("iam-pv-fn-pr-1", Result.DELETED),
+    ]
+    return list(proxy.calls)
+
+
+def test_the_preview_document_allows_what_a_preview_does_and_only_on_preview_stacks(
+    proxy, make, tmp_path
+):
+    """`preview-policy.json`, for pull requests' previews: every call of planning, deploying,
+    renewing and destroying a preview is allowed, nothing else is, and no stack outside the
+    previews' names (`*-pr-*`) can be changed."""
+    calls = preview_runs(proxy, make, tmp_path)
+    recording = iam_calls.Recording(ACCOUNT, REGION)
+    needs = {n for c in calls for n in recording.needs(c)}
+    grants = iam_calls.grants(DOCS / "preview-policy.json")
+    refused = sorted(
+        {(n.action, n.resource) for n in needs if not any(g.allows(n) for g in grants)}
+    )
+    assert refused == []
+    unused = sorted({(g.sid, g.action) for g in grants if not any(g.allows(n) for n in needs)})
+    assert unused == [], "\n".join(map(str, unused))
+    for action in ("ExecuteChangeSet", "UpdateStack", "DeleteStack", "CreateChangeSet"):
+        need = iam_calls.Need(
+            f"cloudformation:{action}", "arn:aws:cloudformation:eu-west-2:1:stack/shop-dev/x", "?"
+        )
+        assert not any(g.allows(need) for g in grants), action

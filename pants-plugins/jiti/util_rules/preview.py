@@ -18,7 +18,7 @@ from pants.engine.addresses import Address
 
 from jiti.errors import JitiError
 from jiti.subsystem import JitiSubsystem
-from jiti.target_types import DeploymentEnvironmentField
+from jiti.target_types import DeploymentEnvironmentField, DeploymentTerminationProtectionField
 from jiti.util_rules.inventory import AllStackPlaces
 from jiti_contract import PreviewSettings, StackPlace, fill_placeholders
 
@@ -38,9 +38,14 @@ class Preview:
         return PreviewSettings(self.name, self.base, self.ttl_hours)
 
     def copy(self, field_set):
-        """The deployment's field set as its copy in the preview."""
-        environment = DeploymentEnvironmentField(self.name, field_set.address)
-        return dataclasses.replace(field_set, environment=environment)
+        """The deployment's field set as its copy in the preview, which `destroy-stacks` and
+        `prune-stacks --jiti-prune-expired` must be able to delete: no termination protection."""
+        address = field_set.address
+        return dataclasses.replace(
+            field_set,
+            environment=DeploymentEnvironmentField(self.name, address),
+            termination_protection=DeploymentTerminationProtectionField(False, address),
+        )
 
     def places(self, all_places: AllStackPlaces) -> dict[Address, StackPlace]:
         """Every deployment's place, the members' moved to their copies' stacks; refused when a

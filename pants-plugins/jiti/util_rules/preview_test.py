@@ -33,7 +33,8 @@ def rule_runner():
                 """\
                 cloudformation_stack(name="producer", source="producer.json", app="orders")
                 cloudformation_stack(name="consumer", source="consumer.json", app="reports")
-                cloudformation_deployment(name="orders", stack=":producer", region="eu-west-1")
+                cloudformation_deployment(name="orders", stack=":producer", region="eu-west-1",
+                    termination_protection=True)
                 cloudformation_deployment(name="reports", stack=":consumer", region="eu-west-1",
                     parameters={"Prefix": "shop-{env}"}, inputs={"TableArn": ":orders.TableArn"})
                 cloudformation_deployment(name="prod", stack=":producer", environment="prod")
@@ -97,6 +98,7 @@ def test_a_copy_reads_the_copy_of_a_producer_in_the_preview(rule_runner):
     assert table.producer == StackPlace("apps/s:orders", "orders-pr-7", None, "eu-west-1", ROLE)
     orders = preview_plan(rule_runner, "orders", "orders", "reports")
     assert [c.place.stack_name for c in orders.consumers] == ["reports-pr-7"]
+    assert orders.termination_protection is False  # destroy-stacks and expiry can delete it
 
 
 def test_a_copy_alone_reads_the_base_environment_and_its_base_consumers_are_not_its_own(
