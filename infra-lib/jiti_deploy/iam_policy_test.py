@@ -412,3 +412,30 @@ def test_the_preview_document_allows_what_a_preview_does_and_only_on_preview_sta
             f"cloudformation:{action}", "arn:aws:cloudformation:eu-west-2:1:stack/shop-dev/x", "?"
         )
         assert not any(g.allows(need) for g in grants), action
+
+
+def test_the_preview_workflow_gets_the_preview_role_only_for_the_repository_s_pull_requests():
+    """docs/ci.md's preview workflow: deploy on push, destroy on close, never for a fork, with
+    the role whose document is tested above and nothing stronger."""
+    text = (DOCS.parent / "ci.md").read_text()
+    section = text[text.index("## Preview environments") :]
+    workflow, _ = load_yaml(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    workflow = json.loads(json.dumps(workflow))
+    triggers = workflow.get("on", workflow.get("true"))  # YAML 1.1 reads `on` as true
+    assert list(triggers) == ["pull_request"] and workflow["permissions"] == {}
+    commands = []
+    for job in workflow["jobs"].values():
+        assert "!github.event.pull_request.head.repo.fork" in job["if"]
+        roles = [
+            s["with"]["role-to-assume"]
+            for s in job["steps"]
+            if "with" in s and "role-to-assume" in s["with"]
+        ]
+        assert roles == ["arn:aws:iam::111111111111:role/jiti-preview"]
+        commands += [s["run"] for s in job["steps"] if "./pants" in s.get("run", "")]
+    assert commands == [
+        "./pants --jiti-target=aws --changed-since=origin/main --changed-dependents=transitive "
+        "--jiti-preview=pr-${{ github.event.number }} deploy-stacks",
+        "./pants --jiti-target=aws --jiti-preview=pr-${{ github.event.number }} destroy-stacks "
+        "--jiti-destroy-confirm",
+    ]
