@@ -8,6 +8,7 @@ commit, so `--changed-since` works in it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -130,6 +131,7 @@ def generate(source: Path, dest: Path, apps: int, store: Path) -> Monorepo:
             )
         else:
             shutil.copy2(src, dest / name)
+    _drop_test_overrides(dest / "infra-lib")
     for k in range(SHARED_LIBS):
         lib = dest / f"libs/shared{k}"
         lib.mkdir(parents=True)
@@ -155,6 +157,16 @@ def generate(source: Path, dest: Path, apps: int, store: Path) -> Monorepo:
         "initial",
     )
     return repo
+
+
+def _drop_test_overrides(root: Path) -> None:
+    """The tests are not copied: neither are the BUILD files' overrides naming them (which Pants
+    refuses when the file is missing)."""
+    for build in root.rglob("BUILD"):
+        text = build.read_text()
+        kept = re.sub(r'(?m)^\s*overrides=\{"[\w/]+_test\.py".*\n', "", text)
+        if kept != text:
+            build.write_text(kept)
 
 
 def stop_process(pid: int) -> None:
