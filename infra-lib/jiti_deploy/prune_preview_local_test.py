@@ -5,11 +5,12 @@ passed, dependents first, and keeps the live ones."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from jiti_contract import EXPIRES_TAG, PREVIEW_TAG, Inventory, StackPlace
+from jiti_contract import Inventory, PreviewSettings, StackPlace
 from jiti_deploy import prune, runner
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.local_aws import LocalAws
@@ -40,10 +41,11 @@ def previews(destination, make):
     preview `pr-1` of both that expired an hour ago, and a preview `pr-2` that lives on."""
 
     def deploy(stack: str, app: str, preview: str | None = None, hours: float = 0, **plan):
-        tags = {PREVIEW_TAG: preview, EXPIRES_TAG: expiry(hours)} if preview else {}
-        d = make(
-            stack, QUEUE, address=f"apps/{app}:deploy", repository=REPOSITORY, tags=tags, **plan
-        )
+        if preview:  # a preview's copy, as the plugin plans it
+            plan["preview"] = PreviewSettings(preview, "dev", 72)
+        d = make(stack, QUEUE, address=f"apps/{app}:deploy", repository=REPOSITORY, **plan)
+        if preview:
+            d = dataclasses.replace(d, expires=expiry(hours))
         runner.deploy(destination, d, log=quiet)
 
     deploy("v-api", "v-api")
