@@ -7,8 +7,10 @@ Each measurement runs both sides in the same session, on synthetic monorepos gen
 this repository's plugin and infra-lib, against the embedded local AWS (behind a proxy that
 counts API calls). Results go to bench/out/results.{md,json}; the last line printed is
 `noop_speedup=<x> incremental_ratio=<x> parallel_speedup=<x> remote_cache_ratio=<x>
-cold_s_per_app=<x> scale_ratio=<x>` (ratios of medians; seconds each app adds to a cold
-`package ::`; the time of a no-op `deploy-stacks` of 1,000 deployments over that of 20).
+cold_s_per_app=<x> scale_ratio=<x> preview_speedup=<x>` (ratios of medians; seconds each app
+adds to a cold `package ::`; the time of a no-op `deploy-stacks` of 1,000 deployments over that
+of 20; deploying a whole environment of `--fleet` deployments under a new name over a preview
+of one changed app).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ MEASUREMENTS = (
     "incremental",
     "remote_cache",
     "cdk",
+    "preview",
 )
 FLEET_TEMPLATE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
 CI_CONFIG = {"PANTS_CONFIG_FILES": "pants.ci.toml"}
@@ -303,6 +306,54 @@ class Bench:
             f"{dry.cell()}; {describe_calls(calls['dry'])}",
             f"{by_median:.1f}x faster (min {by_min:.1f}x)",
         )
+    # --- preview: one changed app's copy, against a whole environment's ---------------------
+
+    def preview(self, repo: Monorepo, proxy: AwsProxy, env: dict) -> float:
+        """A `dev` environment of `--fleet` deployments (the apps and a fleet): a pull request's
+        preview of one changed app, against deploying the whole environment under a new name."""
+        self.write_fleet(repo, "previewfleet", self.args.fleet - repo.apps)
+        repo.git("add", "-A")
+        repo.git(
+            "-c", "user.name=b", "-c", "user.email=b@example.invalid", "commit", "-qm", "fleet"
+        )
+        log(f"deploying the dev environment of {self.args.fleet} deployments")
+        repo.pants("--jiti-max-parallel=8", "deploy-stacks", "::", env=env)
+        total = len(self.deployed(repo, None))
+        proxy.take()
+        one, whole = Samples("preview of one changed app"), Samples(f"{total} stacks, new name")
+        changed = ("--changed-since=HEAD", "--changed-dependents=transitive")
+        for r in range(self.args.runs):
+            repo.edit_handler(0, 100 + r)
+            log(f"preview pr-{r} of one changed app, run {r + 1}")
+            one.time(repo.pants, f"--jiti-preview=pr-{r}", *changed, "deploy-stacks", env=env)
+            if self.deployed(repo, f"pr-{r}") != [f"{app_name(0)}-pr-{r}"]:
+                raise RuntimeError(f"expected one preview stack, got {self.deployed(repo, None)}")
+            if r < self.args.secondary_runs:
+                log(f"the whole dev environment as `full-{r}`, run {r + 1}")
+                new_name = (f"--jiti-preview=full-{r}", "--jiti-max-parallel=8", "deploy-stacks")
+                whole.time(repo.pants, *new_name, "::", env=env)
+                if len(self.deployed(repo, f"full-{r}")) != total:
+                    raise RuntimeError(f"expected {total} stacks deployed as full-{r}")
+        self.results["preview"] = {"one_changed_app": one.times, "whole": whole.times}
+        by_min, by_median = ratio(whole, one)
+        self.row(
+            f"preview of 1 changed app in a repository of {total} `dev` deployments vs the "
+            "whole environment under a new name (`max_parallel=8`)",
+            f"{one.cell()}; 1 stack",
+            f"{whole.cell()}; {total} stacks",
+            f"{by_median:.1f}x faster (min {by_min:.1f}x)",
+        )
+        return by_median
+
+    @staticmethod
+    def deployed(repo: Monorepo, preview: str | None) -> list[str]:
+        """The stacks the last `deploy-stacks` deployed (of `preview`, if given)."""
+        report = json.loads((repo.root / "dist/jiti-deploy-report.json").read_text())
+        return sorted(
+            d["stack"]
+            for d in report["deployments"]
+            if d["result"] == "deployed" and (preview is None or d.get("preview") == preview)
+        )
 
     # --- 4. parallel deploy -----------------------------------------------------------------
 
@@ -483,14 +534,15 @@ class Bench:
             "remote_cache_ratio": None,
             "cold_s_per_app": None,
             "scale_ratio": None,
+            "preview_speedup": None,
         }
-        if {"package", "noop", "parallel", "scale", "plan", "cdk", "remote_cache"} & set(only):
+        if {"package", "noop", "parallel", "scale", "plan", "cdk", "remote_cache", "preview"} & set(only):
             repo = self.repo(n)
             if "package" in only:
                 self.package_all(repo)
             elif {"noop", "parallel", "cdk"} & set(only):
                 repo.pants("package", "::")
-            if {"noop", "parallel", "scale", "plan"} & set(only):
+            if {"noop", "parallel", "scale", "plan", "preview"} & set(only):
                 found.update(self.deploys(repo, only))
             if "cdk" in only:
                 self.cdk_synth(repo)
@@ -532,6 +584,8 @@ class Bench:
                     found["scale_ratio"] = self.scale(repo, proxy, env)
                 if "plan" in only:
                     self.plan_review(repo, proxy, env)
+                if "preview" in only:
+                    found["preview_speedup"] = self.preview(repo, proxy, env)
         finally:
             stop_process(state["pid"])
         return found

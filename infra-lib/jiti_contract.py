@@ -473,6 +473,17 @@ class Consumer:
 
 
 @dataclass(frozen=True)
+class PreviewSettings:
+    """A deployment deployed as its copy in a preview environment (`deploy-stacks
+    --jiti-preview=<name>`): the plan's environment is `name`, its stack carries PREVIEW_TAG
+    and EXPIRES_TAG (`ttl_hours` after the deploy), and it never takes over `base`'s stack."""
+
+    name: str
+    base: str
+    ttl_hours: int
+
+
+@dataclass(frozen=True)
 class Plan:
     """`jiti-plans/<address>.json`: one deployment's settings, for the deploy runtime."""
 
@@ -500,6 +511,7 @@ class Plan:
     disable_rollback: bool = False  # a failed create or update stays as it failed
     inputs: Tuple[Input, ...] = ()  # parameters whose values the deploy looks up
     consumers: Tuple[Consumer, ...] = ()  # deployments that take this one's outputs
+    preview: Optional[PreviewSettings] = None  # a preview environment's copy of a deployment
 
     DIR = "jiti-plans"
 
@@ -526,6 +538,7 @@ _NESTED: dict[tuple[str, str], type] = {
     ("Inventory", "stacks"): StackPlace,
     ("Plan", "inputs"): Input,
     ("Plan", "consumers"): Consumer,
+    ("Plan", "preview"): PreviewSettings,
     ("Input", "producer"): StackPlace,
     ("Consumer", "place"): StackPlace,
 }

@@ -17,6 +17,7 @@ from jiti_contract import (
     Manifest,
     PlaceholderError,
     Plan,
+    PreviewSettings,
     StackPlace,
     StackSetSettings,
     SynthesisRequest,
@@ -81,7 +82,14 @@ PLAN = Plan(
 )
 
 
-@pytest.mark.parametrize("record", [PLAN, Plan("a:b", "b", "a", "a-dev", "dev", "m.json")])
+PREVIEW_PLAN = Plan(
+    "a:b", "b-pr-7", "a", "a-pr-7", "pr-7", "m.json", preview=PreviewSettings("pr-7", "dev", 72)
+)
+
+
+@pytest.mark.parametrize(
+    "record", [PLAN, PREVIEW_PLAN, Plan("a:b", "b", "a", "a-dev", "dev", "m.json")]
+)
 def test_plan_round_trips(record):
     assert from_json(Plan, to_json(record)) == record
 

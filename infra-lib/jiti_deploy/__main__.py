@@ -8,8 +8,10 @@ Usage: jiti-deploy [--mode deploy] --plan PLAN [--plan PLAN ...] --artifacts DIR
                    --plan-json FILE [--plan-markdown FILE]
                    [--require-approval never|broadening] [--assume-role TEMPLATE]
        jiti-deploy --mode prune --inventory FILE [--confirm] [--prune-assets]
-                   [--assets-grace-days N]
+                   [--assets-grace-days N] [--prune-expired]
        jiti-deploy --mode drift --inventory FILE
+       jiti-deploy --mode destroy --inventory FILE (--deployment ADDRESS ... | --preview NAME)
+                   [--confirm] [--destroy-data] [--protected ENV ...]
        each with [--state-dir DIR] [--build-root DIR] [--outputs-dir DIR] [--max-parallel N]
                  [--report FILE] [--target local|aws|auto] [--assets-bucket NAME]
                  [--env-vars NAME,...]
@@ -17,7 +19,9 @@ Usage: jiti-deploy [--mode deploy] --plan PLAN [--plan PLAN ...] --artifacts DIR
 One plan deploys one stack; several are deployed together: one batched read of what is live
 per region, then only what differs, in dependency order, with a summary table. `prune` deletes
 (with `--confirm`; lists otherwise) the stacks this repository deployed and no longer deploys;
-`drift` runs CloudFormation's drift detection on the inventory's stacks. `plan` shows what a
+`drift` runs CloudFormation's drift detection on the inventory's stacks; `destroy` deletes
+(with `--confirm`) the stacks of the deployments named, or of a whole preview environment.
+`plan` shows what a
 deploy would change with read-only calls only (`plan_mode.py`), as JSON and Markdown, flagging
 what widens access (`plan_security.py`); a deploy with `--expect-plan` refuses each deployment
 that is not as that plan reviewed it (`expect_plan.py`).
@@ -38,6 +42,7 @@ from jiti_deploy import (
     batch,
     checks,
     deployment,
+    destroy,
     drift,
     expect_plan,
     interrupt,
@@ -119,6 +124,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--assets-grace-days", type=float, default=7.0)
     _plan_arguments(parser)
+    parser.add_argument(
+        "--deployment", action="append", default=[], help="destroy: a deployment to destroy"
+    )
+    parser.add_argument("--preview", default=None, help="destroy: the preview to destroy whole")
+    parser.add_argument(
+        "--destroy-data", action="store_true", help="destroy: delete what a deletion keeps too"
+    )
+    parser.add_argument(
+        "--protected", action="append", default=[], help="destroy: an environment to refuse"
+    )
+    parser.add_argument(
+        "--prune-expired",
+        action="store_true",
+        help="prune: also the preview environments' stacks whose jiti:expires has passed",
+    )
     args = parser.parse_args(argv)
     if args.mode in ("deploy", "plan") and not (args.plan and args.artifacts):
         parser.error(f"--mode {args.mode} needs --plan and --artifacts")
@@ -126,6 +146,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error("--mode plan needs --plan-json")
     if args.mode not in ("deploy", "plan") and not args.inventory:
         parser.error(f"--mode {args.mode} needs --inventory")
+    if args.mode == "destroy" and bool(args.deployment) == bool(args.preview):
+        parser.error("--mode destroy needs --deployment (one or more) or --preview, not both")
     return args
 
 
@@ -151,7 +173,7 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-MODES = ("deploy", "plan", "prune", "drift")
+MODES = ("deploy", "plan", "prune", "drift", "destroy")
 
 
 def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
@@ -180,7 +202,12 @@ def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
         return
     extra.update(repository=inventory.repository, confirmed=args.confirm, assets=[])
     if not inventory.repository:  # it deletes what carries the id: never without one
-        raise UserError("prune: no repository id: set `repository` under `[jiti]` in pants.toml")
+        raise UserError(
+            f"{args.mode}: no repository id: set `repository` under `[jiti]` in pants.toml"
+        )
+    if args.mode == "destroy":
+        destroy_mode(args, destinations, inventory, outcomes, extra)
+        return
     try:
         prune.run(
             destinations,
@@ -191,15 +218,40 @@ def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
             outcomes=outcomes,
             assets=extra["assets"],
             log=log,
+            prune_expired=args.prune_expired,
         )
     except prune.Refused as e:
+        raise UserError(str(e)) from None
+
+
+def destroy_mode(args, destinations: Destinations, inventory, outcomes: list, extra: dict) -> None:
+    """Delete the stacks of the deployments named, or of the preview."""
+    del extra["assets"]
+    extra.update(preview=args.preview, destroy_data=args.destroy_data)
+    try:
+        destroy.run(
+            destinations,
+            inventory,
+            selected=tuple(args.deployment),
+            preview=args.preview,
+            confirm=args.confirm,
+            destroy_data=args.destroy_data,
+            protected=tuple(args.protected),
+            max_parallel=args.max_parallel,
+            outcomes=outcomes,
+            log=log,
+        )
+    except (prune.Refused, destroy.Refused) as e:
         raise UserError(str(e)) from None
 
 
 def _loaded(args: argparse.Namespace) -> list:
     """The deployments the plans name, checked before any call."""
     source = source_of(args.build_root)
-    deployments = [deployment.load(p, args.artifacts, args.outputs_dir, source) for p in args.plan]
+    now = time.time()  # one expiry for every preview stack of the run
+    deployments = [
+        deployment.load(p, args.artifacts, args.outputs_dir, source, now) for p in args.plan
+    ]
     masking.add(v for d in deployments for v in d.secret_values)
     problems = checks.problems(deployments)
     if problems:
@@ -298,6 +350,9 @@ def main(argv: list[str]) -> int:
     elif args.mode == "prune":
         log("")
         log(prune.summary(outcomes, extra.get("assets", []), args.confirm, elapsed_s))
+    elif args.mode == "destroy":
+        log("")
+        log(destroy.summary(outcomes, args.confirm, elapsed_s))
     if args.report:
         report.write(
             args.report,

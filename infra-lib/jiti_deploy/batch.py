@@ -217,6 +217,7 @@ class Batch:
 
     def _deploy_and_report(self, d: Deployment, log, before, old: str, started: float) -> Outcome:
         shown: list = []
+        outputs: dict = {}
         try:
             result = runner.deploy(
                 self.destination(d),
@@ -229,6 +230,7 @@ class Batch:
                 change_sets=shown,
                 stacks=self.stacks,
                 expected=self.expected,
+                outputs=outputs,
             )
             if result is Result.DEPLOYED:
                 self.stacks.forget(d.place)  # its consumers in this run read its new outputs
@@ -245,7 +247,7 @@ class Batch:
             message = f"{type(e).__name__}: {e}"
             log(f"error: {message}")
             return self._outcome(d, Result.FAILED, old, started, message, shown)
-        return self._outcome(d, result, old, started, None, shown)
+        return self._outcome(d, result, old, started, None, shown, outputs)
 
     def _outcome(
         self,
@@ -255,6 +257,7 @@ class Batch:
         started: float,
         error: str | None = None,
         change_sets: list | None = None,
+        outputs: dict | None = None,
     ) -> Outcome:
         try:
             destination = self.destination(d)
@@ -274,6 +277,8 @@ class Batch:
             elapsed,
             error,
             changes=[c.to_dict() for cs in change_sets or () for c in cs.changes],
+            outputs=outputs or {},
+            preview=d.preview_name,
         )
 
 

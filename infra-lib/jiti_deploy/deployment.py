@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -18,6 +19,7 @@ from jiti_contract import (
     from_json,
     is_no_echo,
 )
+from jiti_deploy import preview
 from jiti_deploy.errors import DeployError
 from jiti_deploy.source import Source
 
@@ -35,6 +37,12 @@ class Deployment:
     inputs: Mapping[str, str] = field(default_factory=dict)
     pending: Mapping[str, str] = field(default_factory=dict)
     config_key: str | None = field(default=None, repr=False)
+    expires: str | None = None  # a preview copy's expiry, set when the plan is read
+
+    @property
+    def preview_name(self) -> str | None:
+        """The preview environment this deployment is a copy in, if any."""
+        return self.plan.preview.name if self.plan.preview else None
 
     @property
     def address(self) -> str:
@@ -139,7 +147,11 @@ def _keyed_hash(named_value: list[str], key: str) -> str:
 
 
 def load(
-    plan_path: Path, artifacts_dir: Path, outputs_dir: Path | None, source: Source | None = None
+    plan_path: Path,
+    artifacts_dir: Path,
+    outputs_dir: Path | None,
+    source: Source | None = None,
+    now: float | None = None,
 ) -> Deployment:
     try:
         plan = from_json(Plan, plan_path.read_text())
@@ -152,4 +164,8 @@ def load(
         outputs_file = outputs_dir / plan.manifest.replace(
             ".manifest.json", f".{plan.name}.outputs.json"
         )
-    return Deployment(plan, manifest, manifest_path, outputs_file, source)
+    expires = None
+    if plan.preview is not None:
+        now = time.time() if now is None else now
+        expires = preview.expires_at(now, plan.preview.ttl_hours)
+    return Deployment(plan, manifest, manifest_path, outputs_file, source, expires=expires)

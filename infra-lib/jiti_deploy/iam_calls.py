@@ -1,8 +1,8 @@
 """The IAM actions and resources a recorded call needs, and whether a policy document allows them.
 
-The action of a CloudFormation, SSM or STS call is its operation's name; S3's REST calls are
-mapped by the table below (the S3 User Guide's "Required permissions for Amazon S3 API
-operations"). Two calls need no permission, or more than one:
+The action of a CloudFormation, SSM, STS, DynamoDB or CloudWatch Logs call is its operation's
+name; S3's REST calls are mapped by the table below (the S3 User Guide's "Required permissions
+for Amazon S3 API operations"). Two calls need no permission, or more than one:
 - STS `GetCallerIdentity` needs none (its API reference: "No permissions are required").
 - S3 `HeadObject` of a missing key answers 404 only to a caller with `s3:ListBucket` on the
   bucket, 403 otherwise (its API reference), and jiti reads a 403 as "not your bucket".
@@ -41,6 +41,7 @@ S3_ACTIONS = {
     ("GET", False, "lifecycle"): "s3:GetLifecycleConfiguration",
     ("HEAD", True, "versionId"): "s3:GetObjectVersion",
     ("GET", True, "versionId"): "s3:GetObjectVersion",
+    ("DELETE", False, None): "s3:DeleteBucket",
 }
 NO_PERMISSION = {"sts:GetCallerIdentity"}
 
@@ -115,6 +116,10 @@ class Recording:
             pairs = [(op, self._cloudformation(call.params))]
         elif service == "ssm":
             pairs = [(op, r) for r in self._ssm(call.params)]
+        elif service == "dynamodb":  # destroy-stacks --jiti-destroy-data
+            pairs = [(op, self._arn("dynamodb", f"table/{call.params['TableName']}"))]
+        elif service == "logs":
+            pairs = [(op, self._arn("logs", f"log-group:{call.params['logGroupName']}"))]
         elif op == "sts:AssumeRole":
             pairs = [(op, call.params["RoleArn"])]
         else:

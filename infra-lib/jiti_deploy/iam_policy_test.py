@@ -5,6 +5,7 @@ document allows must be used by some recorded run."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -15,8 +16,15 @@ import pytest
 import tomllib
 from cfn_flip import load as load_yaml  # a declared requirement, unlike PyYAML
 
-from jiti_contract import ASSETS_BUCKET_PARAMETER, Input, Inventory, StackPlace, StackSetSettings
-from jiti_deploy import batch, drift, iam_calls, plan_mode
+from jiti_contract import (
+    ASSETS_BUCKET_PARAMETER,
+    Input,
+    Inventory,
+    PreviewSettings,
+    StackPlace,
+    StackSetSettings,
+)
+from jiti_deploy import batch, destroy, drift, iam_calls, plan_mode, preview
 from jiti_deploy import prune as jiti_prune
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.report import Result
@@ -213,6 +221,63 @@ def test_each_role_s_document_allows_what_its_runs_do_and_nothing_else(proxy, ma
         assert unused == [], f"{role}-policy.json allows what no {role} run needs"
 
 
+def retained_data() -> dict:
+    """A table, a bucket and a log group that outlive their stack."""
+    kept = {"DeletionPolicy": "Retain"}
+    return {
+        "Resources": {
+            "T": table("iam-kept-table", "Retain"),
+            "B": {"Type": "AWS::S3::Bucket", **kept, "Properties": {"BucketName": "iam-kept"}},
+            "L": {
+                "Type": "AWS::Logs::LogGroup",
+                **kept,
+                "Properties": {"LogGroupName": "iam-kept"},
+            },
+        }
+    }
+
+
+def test_destroy_data_needs_the_deploy_document_and_the_destroy_data_one_only(
+    proxy, make, tmp_path
+):
+    """`destroy-stacks --jiti-destroy-data` runs with the deploy role and, attached to it only
+    where data may be deleted, `destroy-data-policy.json`: together they allow every call, and
+    that document allows nothing the run did not use."""
+    d = make("iam-kept", retained_data(), region=REGION, repository=REPOSITORY)
+    (deployed,) = batch.run(
+        aws(tmp_path), [d], dry_run=False, force=False, max_parallel=1, log=quiet
+    )
+    assert deployed.result is Result.DEPLOYED, deployed.error
+    s3 = aws(tmp_path).get(None, REGION, None).client("s3")
+    s3.put_bucket_versioning(Bucket="iam-kept", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket="iam-kept", Key="a", Body=b"1")
+    proxy.calls.clear()
+    outcomes: list = []
+    place = StackPlace(d.address, d.stack_name, region=REGION)
+    destroy.run(
+        aws(tmp_path),
+        Inventory(REPOSITORY, (place,)),
+        selected=(d.address,),
+        confirm=True,
+        destroy_data=True,
+        max_parallel=1,
+        outcomes=outcomes,
+        log=quiet,
+    )
+    (gone,) = outcomes
+    assert [r["fate"] for r in gone.retained] == ["deleted"] * 3, gone.retained
+    recording = iam_calls.Recording(ACCOUNT, REGION)
+    needs = {n for c in proxy.calls for n in recording.needs(c)}
+    data = iam_calls.grants(DOCS / "destroy-data-policy.json")
+    grants = iam_calls.grants(DOCS / "deploy-policy.json") + data
+    refused = sorted(
+        {(n.action, n.resource) for n in needs if not any(g.allows(n) for g in grants)}
+    )
+    assert refused == []
+    unused = sorted({(g.sid, g.action) for g in data if not any(g.allows(n) for n in needs)})
+    assert unused == []
+
+
 def test_the_documents_keep_to_jiti_s_own_bucket_and_the_plan_changes_nothing():
     """Resource patterns and the plan's limits, on what the runs above never try."""
     deploy = iam_calls.grants(DOCS / "deploy-policy.json")
@@ -247,6 +312,7 @@ def test_the_documents_keep_to_jiti_s_own_bucket_and_the_plan_changes_nothing():
         ("deploy", "repo:ORG/REPO:environment:production"),
         ("plan", "repo:ORG/REPO:pull_request"),
         ("drift", "repo:ORG/REPO:ref:refs/heads/main"),
+        ("preview", "repo:ORG/REPO:pull_request"),
     ],
 )
 def test_each_role_trusts_one_exact_github_subject(role, subject):
@@ -306,3 +372,101 @@ def test_the_ci_config_reads_the_shared_cache_and_writes_it_only_when_a_job_says
     config = tomllib.loads((DOCS.parents[1] / "pants.ci.toml").read_text())
     assert config["GLOBAL"]["remote_cache_read"] is True
     assert config["GLOBAL"]["remote_cache_write"] is False
+
+
+def preview_copy(deployment, now: float):
+    """The deployment's copy in the preview `pr-1`, as the plugin plans it, loaded at `now`."""
+    plan = dataclasses.replace(
+        deployment.plan,
+        stack_name=f"{deployment.plan.app}-pr-1",
+        environment="pr-1",
+        preview=PreviewSettings("pr-1", "dev", 72),
+        depends_on=(),
+    )
+    return dataclasses.replace(deployment, plan=plan, expires=preview.expires_at(now, 72))
+
+
+def preview_runs(proxy, make, tmp_path) -> list:
+    """A pull request's calls: its preview planned, deployed (a function, and a consumer reading
+    the dev producer), renewed an hour later, and destroyed whole."""
+    common = {"region": REGION, "repository": REPOSITORY}
+    producer = make("iam-pv-producer", PRODUCER, **common)
+    base_run = batch.run(aws(tmp_path), [producer], dry_run=False, max_parallel=1, log=quiet)
+    assert [o.result for o in base_run] == [Result.DEPLOYED]
+    code = zip_of("preview")
+    base = [
+        make("iam-pv-fn", function(code), {"apps/iam-pv-fn:lambda": code},
+             capabilities=("CAPABILITY_IAM",), **common),
+        make("iam-pv-consumer", CONSUMER, **common, inputs=(
+            Input("Url", producer=producer.place, output="Url"),
+            Input("Colour", ssm_parameter="/iam-test/dev/colour"),
+        )),
+    ]  # fmt: skip
+    aws(tmp_path).get(None, REGION, None).client("ssm").put_parameter(
+        Name="/iam-test/dev/colour", Value="teal", Type="String", Overwrite=True
+    )
+    proxy.calls.clear()
+    for now, dry_run in [(0, True), (0, False), (2 * 3600, False)]:
+        copies = [preview_copy(d, 1_800_000_000 + now) for d in base]
+        outcomes = batch.run(aws(tmp_path), copies, dry_run=dry_run, max_parallel=2, log=quiet)
+        expected = Result.DRY_RUN if dry_run else Result.DEPLOYED
+        assert [(o.result, o.error) for o in outcomes] == [(expected, None)] * 2
+    gone: list = []
+    places = tuple(d.place for d in [producer, *base])
+    destroy.run(aws(tmp_path), Inventory(REPOSITORY, places), preview="pr-1", confirm=True,
+                destroy_data=False, max_parallel=2, outcomes=gone, log=quiet)  # fmt: skip
+    assert sorted((o.stack, o.result) for o in gone) == [
+        ("iam-pv-consumer-pr-1", Result.DELETED),
+        ("iam-pv-fn-pr-1", Result.DELETED),
+    ]
+    return list(proxy.calls)
+
+
+def test_the_preview_document_allows_what_a_preview_does_and_only_on_preview_stacks(
+    proxy, make, tmp_path
+):
+    """`preview-policy.json`, for pull requests' previews: every call of planning, deploying,
+    renewing and destroying a preview is allowed, nothing else is, and no stack outside the
+    previews' names (`*-pr-*`) can be changed."""
+    calls = preview_runs(proxy, make, tmp_path)
+    recording = iam_calls.Recording(ACCOUNT, REGION)
+    needs = {n for c in calls for n in recording.needs(c)}
+    grants = iam_calls.grants(DOCS / "preview-policy.json")
+    refused = sorted(
+        {(n.action, n.resource) for n in needs if not any(g.allows(n) for g in grants)}
+    )
+    assert refused == []
+    unused = sorted({(g.sid, g.action) for g in grants if not any(g.allows(n) for n in needs)})
+    assert unused == [], "\n".join(map(str, unused))
+    for action in ("ExecuteChangeSet", "UpdateStack", "DeleteStack", "CreateChangeSet"):
+        need = iam_calls.Need(
+            f"cloudformation:{action}", "arn:aws:cloudformation:eu-west-2:1:stack/shop-dev/x", "?"
+        )
+        assert not any(g.allows(need) for g in grants), action
+
+
+def test_the_preview_workflow_gets_the_preview_role_only_for_the_repository_s_pull_requests():
+    """docs/ci.md's preview workflow: deploy on push, destroy on close, never for a fork, with
+    the role whose document is tested above and nothing stronger."""
+    text = (DOCS.parent / "ci.md").read_text()
+    section = text[text.index("## Preview environments") :]
+    workflow, _ = load_yaml(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    workflow = json.loads(json.dumps(workflow))
+    triggers = workflow.get("on", workflow.get("true"))  # YAML 1.1 reads `on` as true
+    assert list(triggers) == ["pull_request"] and workflow["permissions"] == {}
+    commands = []
+    for job in workflow["jobs"].values():
+        assert "!github.event.pull_request.head.repo.fork" in job["if"]
+        roles = [
+            s["with"]["role-to-assume"]
+            for s in job["steps"]
+            if "with" in s and "role-to-assume" in s["with"]
+        ]
+        assert roles == ["arn:aws:iam::111111111111:role/jiti-preview"]
+        commands += [s["run"] for s in job["steps"] if "./pants" in s.get("run", "")]
+    assert commands == [
+        "./pants --jiti-target=aws --changed-since=origin/main --changed-dependents=transitive "
+        "--jiti-preview=pr-${{ github.event.number }} deploy-stacks",
+        "./pants --jiti-target=aws --jiti-preview=pr-${{ github.event.number }} destroy-stacks "
+        "--jiti-destroy-confirm",
+    ]

@@ -14,6 +14,7 @@ from jiti_contract import (
     CONFIG_OUTPUT,
     DEPLOYMENT_TAG,
     ENV_TAG,
+    PREVIEW_TAG,
     VERSION_OUTPUT,
     StackPlace,
     deployment_tag,
@@ -215,9 +216,14 @@ def check_deployable(live: LiveStack) -> None:
         )
 
 
-def check_owner(live: LiveStack, address: str, app: str, environment: str) -> None:
+def check_owner(
+    live: LiveStack, address: str, app: str, environment: str, preview: str | None = None
+) -> None:
     """jiti updates and deletes only the stacks its deployment owns (its `jiti:deployment`
-    tag; stacks deployed before that tag existed are known by their app and environment)."""
+    tag; stacks deployed before that tag existed are known by their app and environment). A
+    preview's copy carries its deployment's tag too: the `jiti:preview` tag must match as well,
+    so a preview never takes over another environment's stack, nor a deploy a preview's."""
+    check_preview(live, address, preview)
     owner = live.tags.get(DEPLOYMENT_TAG)
     if owner == deployment_tag(address):
         return
@@ -236,6 +242,23 @@ def check_owner(live: LiveStack, address: str, app: str, environment: str) -> No
     raise DeployError(
         f"{live.name} exists and was not deployed by jiti (it has no jiti:* tags): jiti neither "
         f"updates nor deletes it; delete it yourself, or give {address} another `stack_name`"
+    )
+
+
+def check_preview(live: LiveStack, address: str, preview: str | None) -> None:
+    """The live stack is of the same preview environment as the deployment (or of none)."""
+    found = live.tags.get(PREVIEW_TAG)
+    if found == preview:
+        return
+    if found is None:
+        raise DeployError(
+            f"{live.name} exists and is not a stack of the preview {preview!r}: a preview never "
+            f"takes over another environment's stack; remove it or name the preview otherwise"
+        )
+    raise DeployError(
+        f"{live.name} is a stack of the preview {found!r}, not {address}'s own: remove that "
+        f"preview (`pants --jiti-preview={found} destroy-stacks --jiti-destroy-confirm`) or give "
+        "this deployment another `stack_name` or `environment`"
     )
 
 

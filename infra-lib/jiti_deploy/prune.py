@@ -13,7 +13,10 @@ found the same way, and deleted with their instances (whose stacks, named `Stack
 never deleted one by one; nor are nested stacks, which carry their parent's tags and go with
 it). With `--prune-assets`, assets-bucket objects that no live stack or StackSet references any
 more, and older than a grace period, are deleted as well
-(`assets.unused`).
+(`assets.unused`). A preview environment's stack (tag `jiti:preview`) is never pruned as no
+longer deployed (its deployment deploys another name): with `--prune-expired` it is once its
+`jiti:expires` has passed; `destroy.py` removes a whole preview. The deletion (`delete_all`),
+its order and refusals are `destroy.py`'s too.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from jiti_contract import (
     DEPLOYMENT_TAG,
+    EXPIRES_TAG,
+    PREVIEW_TAG,
     REPOSITORY_TAG,
     VERSION_OUTPUT,
     Inventory,
@@ -51,8 +57,10 @@ class Candidate:
     owner: str  # its jiti:deployment tag
     first: set = field(default_factory=set)  # candidates to delete before it (stack ids)
     result: Result | None = None
-    reason: str = ""
+    reason: str = ""  # why it may not go
+    why: str = ""  # why it goes, when not that no deployment deploys it
     retained: list = field(default_factory=list)
+    kept: list = field(default_factory=list)  # the DELETE_SKIPPED events of its deletion
     error: str | None = None
     started: float = 0.0
     ended: float = 0.0
@@ -63,50 +71,101 @@ class Candidate:
 
 
 def find(
-    destinations: Destinations, inventory: Inventory, log
+    destinations: Destinations, inventory: Inventory, log, *, prune_expired: bool = False
 ) -> tuple[
     list[Candidate], dict[Where, Destination], dict[Where, list[live.LiveStack]], list[Outcome]
 ]:
     """The repository's stacks that no deployment deploys, where it deploys; also every place
     read and what is live there (for the assets), and a row for each place that could not be read.
     """
-    wanted: set[tuple[str, str, str]] = set()
-    places: dict[Where, Destination] = {}
     unreachable: list[Outcome] = []
-    for place in inventory.stacks:
-        try:
-            destination = destinations.of_place(place)
-            where = (destination.account, destination.region)
-        except (DeployError, ClientError, BotoCoreError) as e:
-            unreachable.append(_unreadable(place.account, place.region, str(e)))
-            continue
-        places.setdefault(where, destination)
-        wanted.add((*where, place.stack_name))
+    resolved = resolve(destinations, inventory, unreachable)
+    places = {where: destination for _, where, destination in resolved}
+    wanted = {(*where, place.stack_name) for place, where, _ in resolved}
     _check_regions(inventory, places)
-    candidates, listed = [], {}
-    for where, destination in sorted(places.items()):
-        try:
-            stacks = _all_stacks(destination.client("cloudformation"))
-        except (ClientError, BotoCoreError) as e:
-            unreachable.append(_unreadable(*where, f"cannot list its stacks: {e}"))
-            continue
-        listed[where] = stacks
-        for stack in stacks:
-            if stack.tags.get(REPOSITORY_TAG) != inventory.repository:
-                continue  # not this repository's: never touched
-            if stack.nested or stack.name.startswith("StackSet-"):
-                continue  # its parent's or its StackSet's: it goes with them, never on its own
-            if (*where, stack.name) in wanted:
-                continue  # still deployed
-            candidates.append(Candidate(stack, destination, stack.tags.get(DEPLOYMENT_TAG, "?")))
-    _order(candidates)
-    _refuse_in_review(candidates)
-    _refuse(candidates)
+    listed = read_places(places, unreachable)
+    now = datetime.now(timezone.utc)
+    candidates = []
+    for where, stacks in listed.items():
+        for stack in owned(stacks, inventory.repository):
+            if PREVIEW_TAG in stack.tags:  # its deployment deploys another name: never orphaned
+                why = expired(stack, now) if prune_expired else None
+                if why:
+                    candidates.append(candidate(stack, places[where], why))
+                continue
+            if (*where, stack.name) not in wanted:
+                candidates.append(candidate(stack, places[where]))
+    settle(candidates)
     log(
-        f"{_count(len(candidates), 'stack')} of repository {inventory.repository!r} "
+        f"{count(len(candidates), 'stack')} of repository {inventory.repository!r} "
         f"{'is' if len(candidates) == 1 else 'are'} no longer deployed"
     )
     return candidates, places, listed, unreachable, wanted
+
+
+def resolve(
+    destinations: Destinations, inventory: Inventory, unreachable: list[Outcome]
+) -> list[tuple]:
+    """(place, where, destination) for each place of the inventory whose account and region
+    are known; a row in `unreachable` for each other."""
+    resolved = []
+    for place in inventory.stacks:
+        try:
+            destination = destinations.of_place(place)
+        except (DeployError, ClientError, BotoCoreError) as e:
+            unreachable.append(unreadable(place.account, place.region, str(e)))
+            continue
+        resolved.append((place, (destination.account, destination.region), destination))
+    return resolved
+
+
+def read_places(
+    places: dict[Where, Destination], unreachable: list[Outcome]
+) -> dict[Where, list[live.LiveStack]]:
+    """Every live stack of each place, in one paginated listing; a row in `unreachable` for
+    each place that could not be read."""
+    listed = {}
+    for where, destination in sorted(places.items()):
+        try:
+            listed[where] = all_stacks(destination.client("cloudformation"))
+        except (ClientError, BotoCoreError) as e:
+            unreachable.append(unreadable(*where, f"cannot list its stacks: {e}"))
+    return listed
+
+
+def owned(stacks: list[live.LiveStack], repository: str):
+    """The stacks this repository may delete on their own: its tag, and neither nested (its
+    parent's) nor a StackSet's instance (its StackSet's); they go with those, never alone."""
+    for stack in stacks:
+        if stack.tags.get(REPOSITORY_TAG) != repository:
+            continue  # not this repository's: never touched
+        if stack.nested or stack.name.startswith("StackSet-"):
+            continue
+        yield stack
+
+
+def candidate(stack: live.LiveStack, destination: Destination, why: str = "") -> Candidate:
+    return Candidate(stack, destination, stack.tags.get(DEPLOYMENT_TAG, "?"), why=why)
+
+
+def expired(stack: live.LiveStack, now: datetime) -> str | None:
+    """Why a preview's stack goes, once its `jiti:expires` has passed; None while it lives
+    (or when the tag is not a time: then it is never taken for expired)."""
+    text = stack.tags.get(EXPIRES_TAG, "")
+    try:
+        expires = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if expires.tzinfo is None or expires > now:
+        return None
+    return f"the preview {stack.tags[PREVIEW_TAG]} expired at {text}"
+
+
+def settle(candidates: list[Candidate]) -> None:
+    """Order the candidates (dependents first) and refuse those that may not go."""
+    order(candidates)
+    _refuse_in_review(candidates)
+    refuse(candidates)
 
 
 class Refused(DeployError):
@@ -127,17 +186,17 @@ def _check_regions(inventory: Inventory, places: dict[Where, Destination]) -> No
         )
 
 
-def _count(n: int, noun: str) -> str:
+def count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _unreadable(account, region, error: str) -> Outcome:
+def unreadable(account, region, error: str) -> Outcome:
     return Outcome(
         "-", "-", "?", account or "?", region or "?", Result.FAILED, "-", "-", 0.0, error
     )
 
 
-def _all_stacks(cfn) -> list[live.LiveStack]:
+def all_stacks(cfn) -> list[live.LiveStack]:
     """Every live stack; one left in review carries its change sets' ownership tags."""
     return [
         in_review.with_owner(cfn, live.LiveStack.from_description(s))
@@ -163,7 +222,7 @@ def _refuse_in_review(candidates: list[Candidate]) -> None:
             )
 
 
-def _order(candidates: list[Candidate]) -> None:
+def order(candidates: list[Candidate]) -> None:
     """A stack whose deployment depended on another goes first: its `first` set names the
     candidates that depend on it."""
     by_owner: dict[str, list[Candidate]] = {}
@@ -175,7 +234,7 @@ def _order(candidates: list[Candidate]) -> None:
                 d.first.add(c.key)
 
 
-def _refuse(candidates: list[Candidate]) -> bool:
+def refuse(candidates: list[Candidate]) -> bool:
     """Stacks that may not be deleted, and those a stack depending on them keeps; True if
     this changed the result of any."""
     before = [c.result for c in candidates]
@@ -185,11 +244,11 @@ def _refuse(candidates: list[Candidate]) -> bool:
             c.reason = (
                 "termination protection is on: turn it off (`aws cloudformation "
                 f"update-termination-protection --no-enable-termination-protection --stack-name "
-                f"{c.stack.name}`) to let prune-stacks delete it"
+                f"{c.stack.name}`) to let it be deleted"
             )
         elif c.stack.busy:
             c.result = Result.REFUSED
-            c.reason = f"it is {c.stack.status}: run prune-stacks again once it has settled"
+            c.reason = f"it is {c.stack.status}: run again once it has settled"
     by_key = {c.key: c for c in candidates}
     changed = True
     while changed:
@@ -209,14 +268,20 @@ _STAYS = (Result.REFUSED, Result.KEPT, Result.FAILED, Result.INTERRUPTED)
 
 
 def _why(c: Candidate) -> str:
+    if c.why:
+        return c.why
     return (
         f"no deployment deploys {c.stack.name} to {c.destination.account}/"
         f"{c.destination.region} any more (it was deployed by {c.owner})"
     )
 
 
-def _retained(cfn, stack_id: str) -> list[str]:
-    """Resources the deletion kept (DELETE_SKIPPED), from the events since it started."""
+def describe_kept(e: dict) -> str:
+    return f"{e['LogicalResourceId']} ({e['ResourceType']}): {e.get('PhysicalResourceId') or '?'}"
+
+
+def kept_events(cfn, stack_id: str) -> list[dict]:
+    """The events of resources the deletion kept (DELETE_SKIPPED), since it started."""
     kept = []
     for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack_id):
         for e in page["StackEvents"]:
@@ -226,9 +291,7 @@ def _retained(cfn, stack_id: str) -> list[str]:
             ):
                 return kept
             if e["ResourceStatus"] == "DELETE_SKIPPED":
-                kept.append(
-                    f"{e['LogicalResourceId']} ({e['ResourceType']}): {e.get('PhysicalResourceId') or '?'}"
-                )
+                kept.append(e)
     return kept
 
 
@@ -245,7 +308,7 @@ def _failure(cfn, stack_id: str, name: str) -> str:
 
 def delete(c: Candidate, log) -> None:
     """Delete one stack by its id, after reading it again: it must still be this repository's
-    stack, settled and unprotected."""
+    and this deployment's stack, settled and unprotected."""
     cfn, name = c.destination.client("cloudformation"), c.stack.name
     interrupt.check(f"{name}: interrupted before it was deleted; nothing changed")
     again = in_review.with_owner(cfn, live.describe(cfn, c.stack.stack_id))
@@ -254,20 +317,21 @@ def delete(c: Candidate, log) -> None:
         return
     in_review.check_abandoned(cfn, again)
     if (
-        again.tags.get(REPOSITORY_TAG) != c.stack.tags.get(REPOSITORY_TAG)
+        any(again.tags.get(t) != c.stack.tags.get(t) for t in (REPOSITORY_TAG, DEPLOYMENT_TAG))
         or again.termination_protection
         or again.busy
     ):
-        raise DeployError(f"{name} changed while prune-stacks ran: run it again")
+        raise DeployError(f"{name} changed since it was read: run again")
     log(f"deleting {name} ({c.stack.stack_id})")
     cfn.delete_stack(StackName=c.stack.stack_id)
     try:
         cfn.get_waiter("stack_delete_complete").wait(StackName=c.stack.stack_id, WaiterConfig=WAIT)
     except WaiterError:
         raise DeployError(_failure(cfn, c.stack.stack_id, name)) from None
-    c.retained = _retained(cfn, c.stack.stack_id)
+    c.kept = kept_events(cfn, c.stack.stack_id)
+    c.retained = [describe_kept(e) for e in c.kept]
     c.result = Result.DELETED
-    kept = f"; kept {_count(len(c.retained), 'retained resource')}" if c.retained else ""
+    kept = f"; kept {count(len(c.retained), 'retained resource')}" if c.retained else ""
     log(f"{name}: deleted{kept}")
     for kept in c.retained:
         log(f"  kept {kept}")
@@ -302,12 +366,12 @@ def delete_all(candidates: list[Candidate], *, max_parallel: int, log) -> None:
                 return
             ready = [c for c in pending if all(by_key[k].result is Result.DELETED for k in c.first)]
             if not ready:  # what they wait for did not go: they stay
-                if not _refuse(candidates):  # they wait for each other
+                if not refuse(candidates):  # they wait for each other
                     for c in pending:
                         c.result, c.reason = Result.KEPT, "its dependents form a cycle"
                 continue
             list(pool.map(one, ready))
-            _refuse(candidates)
+            refuse(candidates)
 
 
 def outcome(c: Candidate) -> Outcome:
@@ -338,10 +402,14 @@ def run(
     outcomes: list,
     assets: list,
     log=print,
+    prune_expired: bool = False,
 ) -> None:
-    """List (or, with `confirm`, delete) what the repository no longer deploys; add a row per
-    stack to `outcomes` and, with `assets_grace_days`, one per unused asset to `assets`."""
-    candidates, places, listed, unreachable, wanted = find(destinations, inventory, log)
+    """List (or, with `confirm`, delete) what the repository no longer deploys (and, with
+    `prune_expired`, the expired previews); add a row per stack to `outcomes` and, with
+    `assets_grace_days`, one per unused asset to `assets`."""
+    candidates, places, listed, unreachable, wanted = find(
+        destinations, inventory, log, prune_expired=prune_expired
+    )
     outcomes += unreachable
     for c in sorted(
         candidates, key=lambda c: (c.destination.account, c.destination.region, c.stack.name)
@@ -395,9 +463,9 @@ def prune_stack_sets(
         log(f"StackSet {name} ({destination.account}/{destination.region}): {reason}")
         if confirm:
             try:
-                count = stack_sets.delete(destination, name, log=log)
+                instances = stack_sets.delete(destination, name, log=log)
                 result = Result.DELETED
-                reason = f"{reason}; {_count(count, 'instance')} deleted with it"
+                reason = f"{reason}; {count(instances, 'instance')} deleted with it"
             except (DeployError, ClientError, BotoCoreError) as e:
                 result, error = Result.FAILED, str(e)
                 log(f"StackSet {name}: error: {e}")
@@ -444,7 +512,7 @@ def summary(outcomes: list[Outcome], assets: list[dict], confirmed: bool, elapse
     if assets:
         size = sum(a["size"] for a in assets)
         verb = "deleted" if confirmed else "would delete"
-        lines.append(f"unused assets: {verb} {_count(len(assets), 'object')} ({size:,} bytes)")
+        lines.append(f"unused assets: {verb} {count(len(assets), 'object')} ({size:,} bytes)")
     if (
         not confirmed
         and any(o.result is Result.WOULD_DELETE for o in outcomes)

@@ -26,6 +26,7 @@ class Result(str, Enum):
     DELETED = "deleted"
     REFUSED = "refused"
     KEPT = "kept: a stack that depends on it remains"
+    ABSENT = "absent"  # destroy-stacks: the deployment has no stack to delete
     # drift-stacks
     IN_SYNC = "in sync"
     DRIFTED = "drifted"
@@ -59,8 +60,11 @@ class Outcome:
     error: str | None = None
     changes: list[dict] = field(default_factory=list)  # the change set's resource changes
     reason: str | None = None  # prune: why the stack goes, or why it may not
-    retained: list[str] = field(default_factory=list)  # prune: resources its deletion kept
+    # prune: resources its deletion kept; destroy: each as a dict, with what became of it
+    retained: list = field(default_factory=list)
     drift: list[dict] = field(default_factory=list)  # drift: drifted resources, by property
+    outputs: dict = field(default_factory=dict)  # deploy: the stack's outputs (secrets masked)
+    preview: str | None = None  # deploy: the preview environment the stack is a copy in
 
 
 def table(headers: tuple[str, ...], rows: list[tuple]) -> str:
@@ -94,7 +98,22 @@ def summary(outcomes: list[Outcome], *, all_rows_up_to: int = 20) -> str:
         for o in outcomes
     ]
     text = table(headers, rows)
-    return text + (f"\n... and {hidden} more up to date" if hidden else "")
+    text += f"\n... and {hidden} more up to date" if hidden else ""
+    return text + preview_outputs(outcomes)
+
+
+def preview_outputs(outcomes: list[Outcome]) -> str:
+    """The outputs of preview stacks (the URLs a reviewer opens), under the table."""
+    lines = [
+        f"  {o.stack}: {key} = {value}"
+        for o in outcomes
+        if o.preview
+        for key, value in sorted(masking.mask(o.outputs).items())
+    ]
+    previews = sorted({o.preview for o in outcomes if o.preview})
+    if not lines:
+        return ""
+    return f"\noutputs of the preview {', '.join(previews)}:\n" + "\n".join(lines)
 
 
 def write(

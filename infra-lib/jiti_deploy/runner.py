@@ -29,6 +29,7 @@ from jiti_deploy import (
     site_content,
     stack_sets,
 )
+from jiti_deploy import preview as preview_env
 from jiti_deploy.assets import AssetsBucket
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination
@@ -53,9 +54,12 @@ def _poll_s(destination: Destination) -> float:
     return 0.2 if destination.local else 3.0
 
 
-def _write_outputs(deployment: Deployment, outputs: dict, log=print) -> None:
-    """The stack's outputs, shown and written, those its consumers take as secrets masked."""
+def _write_outputs(deployment: Deployment, outputs: dict, log=print, into=None) -> None:
+    """The stack's outputs, shown and written (and kept in `into`, for the report), those its
+    consumers take as secrets masked."""
     masking.add_outputs(outputs, deployment.plan.consumers)
+    if into is not None:
+        into.update(masking.mask(outputs))
     for key, value in sorted(outputs.items()):
         log(f"  {key} = {value}")
     if deployment.outputs_file:
@@ -174,7 +178,8 @@ def _recreate_after_failed_create(
             "deploy again"
         )
     again = in_review.with_owner(cfn, again)
-    live.check_owner(again, deployment.address, deployment.plan.app, deployment.plan.environment)
+    plan = deployment.plan
+    live.check_owner(again, deployment.address, plan.app, plan.environment, deployment.preview_name)
     in_review.check_abandoned(cfn, again)
     history = events.of_last(cfn, again.stack_id, "CREATE_IN_PROGRESS")
     kept = _retained(history)
@@ -360,6 +365,7 @@ def _finish(
     log,
     *,
     created: bool = False,
+    into: dict | None = None,
 ) -> None:
     """What follows a stack update, and is part of the version: the stack policy of a new
     stack, termination protection as the deployment says, the site content published, then
@@ -374,27 +380,33 @@ def _finish(
         )
     site_content.publish(destination, deployment, stack.outputs, log=log)
     log(f"{deployment.stack_name}: deployed version {deployment.version[:12]}")
-    _write_outputs(deployment, stack.outputs, log=log)
+    _write_outputs(deployment, stack.outputs, log=log, into=into)
 
 
 # --- the whole deployment -----------------------------------------------------------------
 
 
 def _when_live(
-    destination: Destination, deployment: Deployment, current: live.LiveStack, *, dry_run, log
+    destination: Destination,
+    deployment: Deployment,
+    current: live.LiveStack,
+    *,
+    dry_run,
+    log,
+    into: dict | None = None,
 ) -> Result:
     """This version and config are live: up to date, unless a step after the update is missing."""
     name, short = deployment.stack_name, deployment.version[:12]
     unfinished = _unfinished(destination, deployment, current)
     if not unfinished:
         log(f"{name}: up to date (version {short})")
-        _write_outputs(deployment, current.outputs, log=lambda _: None)
+        _write_outputs(deployment, current.outputs, log=lambda _: None, into=into)
         return Result.UP_TO_DATE
     if dry_run:
         log(f"{name}: version {short} is live; a deploy would redo: {', '.join(unfinished)}")
         return Result.DRY_RUN
     log(f"{name}: version {short} is live; redoing what did not finish: {', '.join(unfinished)}")
-    _finish(destination, deployment, current, log)
+    _finish(destination, deployment, current, log, into=into)
     return Result.DEPLOYED
 
 
@@ -409,6 +421,7 @@ class _Run:
     change_sets: list | None  # each change set made, for the report and the plan
     log: Callable[[str], None]
     expected: expect_plan.Expected | None = None  # the reviewed plan (`--expect-plan`)
+    outputs: dict | None = None  # the stack's outputs once deployed, for the report
 
     @property
     def cfn(self):
@@ -422,7 +435,9 @@ class _Run:
         current = in_review.with_owner(self.cfn, current)
         if current:
             plan = deployment.plan
-            live.check_owner(current, deployment.address, plan.app, plan.environment)
+            live.check_owner(
+                current, deployment.address, plan.app, plan.environment, deployment.preview_name
+            )
         deployment = inputs.resolve(deployment, self.destination, stacks, dry_run=self.dry_run)
         masking.add(deployment.secret_values)
         return config_key.keyed(deployment, self.destination, dry_run=self.dry_run), current
@@ -433,6 +448,7 @@ class _Run:
             and not self.force
             and not deployment.pending
             and current.is_current(deployment.version, deployment.config_hash())
+            and preview_env.is_renewed(current.tags, deployment.plan, deployment.expires)
         )
 
     def announce(self, deployment: Deployment, current, stacks) -> None:
@@ -513,7 +529,7 @@ class _Run:
                 stack_id=current.stack_id if current else change_set.stack_id,
                 poll_s=_poll_s(self.destination),
             )
-        _finish(self.destination, deployment, after, self.log, created=creating)
+        _finish(self.destination, deployment, after, self.log, created=creating, into=self.outputs)
         return Result.DEPLOYED
 
 
@@ -529,6 +545,7 @@ def deploy(
     change_sets: list | None = None,
     stacks: live.LiveStacks | None = None,
     expected: expect_plan.Expected | None = None,
+    outputs: dict | None = None,
 ) -> Result:
     """Deploy one stack; raises DeployError (Blocked when the replace gate stops it;
     expect_plan.Unplanned when it is not what the reviewed plan `expected` shows).
@@ -537,7 +554,7 @@ def deploy(
     unchanged stack costs no call at all here. `fail_on_replace`: the resource types the
     gate guards (none: no gate). The change set made is added to `change_sets`, for reports.
     `stacks` reads the stacks of other deployments: the producers of this one's inputs, and the
-    consumers of its outputs.
+    consumers of its outputs. `outputs` gets the stack's outputs once it is live (masked).
     """
     interrupt.check(f"{deployment.stack_name}: interrupted before it started; nothing changed")
     if deployment.plan.stack_set:  # StackSets mode: one StackSet, many instances
@@ -545,7 +562,7 @@ def deploy(
         return stack_sets.deploy(destination, deployment, dry_run=dry_run, force=force, log=log)
     if stacks is None and (deployment.plan.inputs or deployment.plan.consumers):
         raise ValueError(f"{deployment.address}: its inputs and consumers are read with `stacks`")
-    run = _Run(destination, dry_run, force, fail_on_replace, change_sets, log, expected)
+    run = _Run(destination, dry_run, force, fail_on_replace, change_sets, log, expected, outputs)
     for _ in range(MOVES):
         try:
             return _attempt(run, deployment, current, stacks)
@@ -568,7 +585,14 @@ def _attempt(run: _Run, deployment: Deployment, current, stacks) -> Result:
         expect_plan.check(run.expected, deployment, current)
     deployment, current = run.read_live(deployment, current, stacks)
     if run.is_live(deployment, current):
-        return _when_live(run.destination, deployment, current, dry_run=run.dry_run, log=run.log)
+        return _when_live(
+            run.destination,
+            deployment,
+            current,
+            dry_run=run.dry_run,
+            log=run.log,
+            into=run.outputs,
+        )
     run.announce(deployment, current, stacks)
     if deployment.pending:
         why = "inputs are pending, so CloudFormation cannot make a change set"

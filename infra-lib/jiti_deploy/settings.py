@@ -15,7 +15,7 @@ from jiti_contract import (
     depends_on_tags,
     deployment_tag,
 )
-from jiti_deploy import masking
+from jiti_deploy import masking, preview
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination
 from jiti_deploy.errors import DeployError
@@ -69,6 +69,7 @@ def tags(deployment: Deployment) -> dict:
         DEPLOYMENT_TAG: deployment_tag(deployment.address),
         **depends_on_tags(deployment.plan.depends_on),
         **({REPOSITORY_TAG: deployment.plan.repository} if deployment.plan.repository else {}),
+        **preview.tags(deployment.plan, deployment.expires),
     }
 
 

@@ -10,6 +10,7 @@ from jiti import dependency_inference
 from jiti.goals import (
     deploy,
     deploy_stacks,
+    destroy_stacks,
     drift_stacks,
     package,
     plan_stacks,
@@ -54,6 +55,7 @@ def rules():
         *prune_stacks.rules(),
         *drift_stacks.rules(),
         *plan_stacks.rules(),
+        *destroy_stacks.rules(),
         *cfn_lint.rules(),
         *checkov.rules(),
         *tailor.rules(),

@@ -240,9 +240,17 @@ class JitiSubsystem(Subsystem):
         default=None,
         help=help_text(
             """
-            A preview environment's name (e.g. `pr-123`). With `deploy-stacks`, the selected
-            deployments whose environment is `[jiti].preview_base` are deployed as copies in
-            this environment; with `destroy-stacks`, the whole preview is removed.
+            A preview environment's name (e.g. `pr-123`: 1 to 20 lowercase letters, digits and
+            hyphens). With `deploy-stacks`, the selected deployments whose environment is
+            `[jiti].preview_base` are deployed as copies in this environment (its name in
+            their stack names, `{env}` placeholders, `Environment` parameter and `jiti:env`
+            tag; the base's account and region), the others left out; an input whose producer
+            is not copied too reads the base environment's stack. Their stacks are tagged
+            `jiti:preview` and `jiti:expires`: CloudFormation puts a stack's tags on every
+            taggable resource, so a deploy that renews the expiry re-tags the preview's
+            resources (acceptable for a preview, never done to other stacks). With
+            `drift-stacks`, the copies are checked; with `destroy-stacks`, the whole preview is
+            removed. Refused for a protected environment's name or base, and for StackSets.
             """
         ),
     )
@@ -261,7 +269,8 @@ class JitiSubsystem(Subsystem):
         help=help_text(
             """
             How long a preview environment lives after its last deploy, in hours, before
-            `prune-stacks --jiti-prune-expired` removes it.
+            `prune-stacks --jiti-prune-expired` removes it (`jiti:expires`, rounded down to the
+            hour: a deploy in the same hour leaves an unchanged stack alone).
             """
         ),
         advanced=True,
@@ -288,6 +297,47 @@ class JitiSubsystem(Subsystem):
             whose live stack changed since the plan read it, or whose version differs from the
             one planned (its template, assets or settings changed after the review), naming it;
             the others deploy. Re-run `plan-stacks` to review the refused ones again.
+            """
+        ),
+    )
+    prune_expired = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Let `prune-stacks` also find the preview environments' stacks (tag `jiti:preview`)
+            whose `jiti:expires` has passed, in every account and region the repository reaches;
+            `--jiti-prune-confirm` deletes them. Without it, and always for live previews,
+            `prune-stacks` never touches a preview's stack.
+            """
+        ),
+    )
+    destroy_confirm = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Let `destroy-stacks` delete the stacks of the selected deployments (or, with
+            `[jiti].preview`, the whole preview); without it, it only lists them.
+            """
+        ),
+    )
+    destroy_protected = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Let `destroy-stacks` delete the stacks of deployments whose environment is in
+            `[jiti].protected_environments`; without it they are refused, before anything is
+            deleted.
+            """
+        ),
+    )
+    destroy_data = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Let `destroy-stacks` also delete the resources a stack's deletion keeps (DeletionPolicy
+            Retain): DynamoDB tables, S3 buckets (every object version first) and log groups;
+            anything else is listed with the command that deletes it. Without it they are
+            listed and kept.
             """
         ),
     )

@@ -25,12 +25,15 @@ from pants.option.option_types import StrOption
 from pants.util.strutil import help_text
 
 from jiti.goals.deploy import CloudFormationDeployFieldSet
+from jiti.subsystem import JitiSubsystem
 from jiti.util_rules.deploy_runtime import (
     DeployEnvironment,
     DeployInvocation,
     DeployInvocationRequest,
 )
 from jiti.util_rules.deployment import DeploymentSetup, DeploymentSetupRequest
+from jiti.util_rules.inventory import AllStackPlaces
+from jiti.util_rules.preview import left_out_line, preview_of
 
 
 class DeployStacksSubsystem(GoalSubsystem):
@@ -41,6 +44,8 @@ class DeployStacksSubsystem(GoalSubsystem):
         what is live, only what differs is deployed, dependencies first and independent
         stacks in parallel (`[jiti].max_parallel`), then a summary table. The CI command:
         `pants --changed-since=<ref> --changed-dependents=transitive deploy-stacks`.
+        With `--jiti-preview=<name>`, the selected deployments of `[jiti].preview_base` are
+        deployed as copies in that preview environment.
         """
     )
 
@@ -76,6 +81,7 @@ async def deploy_stacks(
     subsystem: DeployStacksSubsystem,
     build_root: BuildRoot,
     dist_dir: DistDir,
+    jiti: JitiSubsystem,
 ) -> DeployStacks:
     roots = await Get(
         TargetRootsToFieldSets,
@@ -89,11 +95,18 @@ async def deploy_stacks(
         (fs for fs in roots.field_sets if isinstance(fs, CloudFormationDeployFieldSet)),
         key=lambda fs: fs.address,
     )
+    preview, field_sets, left_out = preview_of(jiti, field_sets)
+    if preview and left_out:
+        console.print_stderr(left_out_line(preview, left_out))
     if not field_sets:
         console.print_stdout("nothing to deploy: no cloudformation_deployment is selected")
         return DeployStacks(exit_code=0)
+    if preview:  # a copy that would be another stack is refused before anything is built
+        preview.places(await Get(AllStackPlaces))
     await Get(DeployEnvironment)  # where deploys go is decided (and checked) before packaging
-    setups = await MultiGet(Get(DeploymentSetup, DeploymentSetupRequest(fs)) for fs in field_sets)
+    setups = await MultiGet(
+        Get(DeploymentSetup, DeploymentSetupRequest(fs, preview)) for fs in field_sets
+    )
     report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
     plan = f"{build_root.path}/{dist_dir.relpath}/{subsystem.plan}"
     invocation = await Get(

@@ -23,8 +23,10 @@ from pants.option.option_types import StrOption
 from pants.util.strutil import help_text
 
 from jiti.goals.deploy import CloudFormationDeployFieldSet
+from jiti.subsystem import JitiSubsystem
 from jiti.util_rules.deploy_runtime import DeployInvocation, InventoryInvocationRequest
 from jiti.util_rules.inventory import AllStackPlaces
+from jiti.util_rules.preview import left_out_line, preview_of
 
 
 class DriftStacksSubsystem(GoalSubsystem):
@@ -34,7 +36,8 @@ class DriftStacksSubsystem(GoalSubsystem):
         Run CloudFormation drift detection on the stacks of the selected
         `cloudformation_deployment` targets, side by side, and show what was changed outside
         CloudFormation: each drifted resource (modified or deleted) and property, expected and
-        actual. Exits non-zero when something drifted. Changes nothing.
+        actual. Exits non-zero when something drifted. Changes nothing. With
+        `--jiti-preview=<name>`, the stacks of their copies in that preview environment.
         """
     )
 
@@ -55,6 +58,7 @@ async def drift_stacks(
     subsystem: DriftStacksSubsystem,
     build_root: BuildRoot,
     dist_dir: DistDir,
+    jiti: JitiSubsystem,
 ) -> DriftStacks:
     roots = await Get(
         TargetRootsToFieldSets,
@@ -64,18 +68,22 @@ async def drift_stacks(
             no_applicable_targets_behavior=NoApplicableTargetsBehavior.ignore,
         ),
     )
-    addresses = [
-        fs.address for fs in roots.field_sets if isinstance(fs, CloudFormationDeployFieldSet)
-    ]
+    field_sets = [fs for fs in roots.field_sets if isinstance(fs, CloudFormationDeployFieldSet)]
+    preview, field_sets, left_out = preview_of(jiti, field_sets)
+    if preview and left_out:
+        console.print_stderr(left_out_line(preview, left_out))
+    addresses = {fs.address for fs in field_sets}
     if not addresses:
         console.print_stdout("nothing to check: no cloudformation_deployment is selected")
         return DriftStacks(exit_code=0)
     all_places = await Get(AllStackPlaces)
+    places = preview.places(all_places) if preview else dict(all_places.places)
     report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
     invocation = await Get(
         DeployInvocation,
         InventoryInvocationRequest(
-            all_places.of(addresses), ("--mode", "drift", "--report", report)
+            tuple(p for a, p in sorted(places.items()) if a in addresses),
+            ("--mode", "drift", "--report", report),
         ),
     )
     process = invocation.interactive_process()

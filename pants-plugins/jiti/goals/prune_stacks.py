@@ -33,7 +33,9 @@ class PruneStacksSubsystem(GoalSubsystem):
         account and region the repository's deployments reach, with the reason; with
         `--jiti-prune-confirm`, delete them: dependents first, a stack with termination
         protection refused, retained resources reported. `--jiti-prune-assets` adds the unused
-        objects of the assets buckets (older than `[jiti].prune_assets_grace_days`). Stacks
+        objects of the assets buckets (older than `[jiti].prune_assets_grace_days`), and
+        `--jiti-prune-expired` the preview environments whose `jiti:expires` has passed (a
+        preview's stack is never pruned otherwise; `destroy-stacks` removes one). Stacks
         without this repository's tag are never touched; without an id (`[jiti].repository`,
         or the git remote `origin`) it refuses to run. In CI after a merge:
         `deploy-stacks` for what changed, then `prune-stacks --jiti-prune-confirm`.
@@ -72,6 +74,8 @@ async def prune_stacks(
     extra = ["--mode", "prune", "--report", report]
     if jiti.prune_confirm:
         extra.append("--confirm")
+    if jiti.prune_expired:
+        extra.append("--prune-expired")
     if jiti.prune_assets:
         extra += ["--prune-assets", "--assets-grace-days", str(jiti.prune_assets_grace_days)]
     places = tuple(place for _, place in all_places.places)

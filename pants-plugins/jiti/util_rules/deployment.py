@@ -63,6 +63,7 @@ from jiti.target_types import (
 )
 from jiti.util_rules.inputs import DeploymentConsumers, Producer, ProducerRequest
 from jiti.util_rules.inventory import AllStackPlaces, RepositoryName
+from jiti.util_rules.preview import Preview
 from jiti.util_rules.stack_names import UniqueStackName, UniqueStackNameRequest
 from jiti.util_rules.synthesis import SynthesizedStack, SynthesizeStackRequest
 from jiti_contract import (
@@ -114,6 +115,7 @@ class DeploymentSetupRequest:
     """Shared by the run and deploy rules (a union member can't be requested as its base)."""
 
     field_set: DeploymentFieldSet
+    preview: Preview | None = None  # deploy the deployment's copy in this preview environment
 
     def debug_hint(self) -> str:
         return str(self.field_set.address)
@@ -160,9 +162,10 @@ def render_plan(
     stack_policy: dict | None = None,
     inputs: tuple[Input, ...] = (),
     consumers: tuple[Consumer, ...] = (),
+    preview: Preview | None = None,
 ) -> Plan:
     """The deployment's settings; `stack_policy` is the policy the field names (a file's,
-    read by the rule), None for the default one."""
+    read by the rule), None for the default one. In a `preview`, `field_set` is the copy's."""
     accounts = field_set.stack_set_accounts.value
     stack_set = None
     if accounts:
@@ -173,11 +176,10 @@ def render_plan(
             failure_tolerance_percentage=field_set.stack_set_failure_tolerance.value,
         )
     address = field_set.address
+    name = address.target_name + address.parameters_repr + (f"-{preview.name}" if preview else "")
     return Plan(
         address=str(address),
-        name=re.sub(r"[^A-Za-z0-9_.-]+", "-", address.target_name + address.parameters_repr).strip(
-            "-"
-        ),
+        name=re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-"),
         app=stack.app,
         stack_name=stack_name_for(field_set, stack.app),
         environment=field_set.environment.value,
@@ -200,6 +202,7 @@ def render_plan(
         disable_rollback=field_set.disable_rollback.value,
         inputs=inputs,
         consumers=consumers,
+        preview=preview.settings if preview else None,
     )
 
 
@@ -308,13 +311,17 @@ async def _inputs(
 
 
 async def _consumers(
-    address: Address, places: Mapping[Address, StackPlace], consumers: DeploymentConsumers
+    address: Address,
+    places: Mapping[Address, StackPlace],
+    consumers: DeploymentConsumers,
+    preview: Preview | None = None,
 ) -> tuple[Consumer, ...]:
     """The deployments whose inputs take this one's outputs, which outputs, and which of them
-    they take as NoEcho parameters (secrets the producer's deploy must not show either)."""
+    they take as NoEcho parameters (secrets the producer's deploy must not show either). A
+    preview copy's consumers are the other copies in the preview: the base's read the base."""
     taken: dict[Address, set[tuple[str, str]]] = defaultdict(set)
     for consumer, parameter, output in consumers.by_producer.get(address, ()):
-        if consumer in places:
+        if consumer in places and (preview is None or consumer in preview.members):
             taken[consumer].add((parameter, output))
     targets = await MultiGet(
         Get(WrappedTarget, WrappedTargetRequest(a, description_of_origin="the jiti plugin"))
@@ -353,7 +360,9 @@ async def prepare_deployment(
     all_places: AllStackPlaces,
     consumers: DeploymentConsumers,
 ) -> DeploymentSetup:
-    field_set = request.field_set
+    field_set, preview = request.field_set, request.preview
+    if preview is not None:
+        field_set = preview.copy(field_set)
     _check_rollback(field_set, jiti)
     stack_addresses, deps = await MultiGet(
         Get(Addresses, UnparsedAddressInputs, stack_address_input(field_set.stack)),
@@ -375,7 +384,7 @@ async def prepare_deployment(
         )
     stack = await Get(SynthesizedStack, SynthesizeStackRequest(stack_target.address))
     _check_parameters(field_set, stack)
-    places = dict(all_places.places)
+    places = preview.places(all_places) if preview else dict(all_places.places)
     inputs = await _inputs(field_set, places)
     # Deployments this one names in `dependencies`, and the producers of its inputs, go first
     # when deployed together.
@@ -388,7 +397,8 @@ async def prepare_deployment(
         repository=repository.name,
         stack_policy=await _stack_policy(field_set.stack_policy),
         inputs=inputs,
-        consumers=await _consumers(field_set.address, places, consumers),
+        consumers=await _consumers(field_set.address, places, consumers, preview),
+        preview=preview,
     )
     await Get(
         UniqueStackName,

@@ -122,6 +122,9 @@ class AllStackPlaces:
     # Deployments whose place is unknown (their `stack` is not a cloudformation_stack): each
     # deploy reports its own; a goal that needs them all refuses to run (`complete`).
     unknown: tuple[str, ...] = ()
+    # Each deployment's `stack_name` field and app, by address: how its stack is named in
+    # another environment (a preview's copy, `preview.py`).
+    names: tuple[tuple[Address, tuple[str, str]], ...] = ()
 
     def of(self, addresses) -> tuple[StackPlace, ...]:
         wanted = set(addresses)
@@ -142,7 +145,7 @@ async def all_stack_places(all_targets: AllTargets) -> AllStackPlaces:
         Get(Addresses, UnparsedAddressInputs, stack_address_input(tgt[DeploymentStackField]))
         for tgt in deployments
     )
-    places, unknown = [], []
+    places, unknown, names = [], [], []
     for tgt, stack in zip(deployments, stacks):
         stack_target = by_address.get(stack[0]) if stack else None
         if stack_target is None or not stack_target.has_field(StackAppField):
@@ -151,12 +154,12 @@ async def all_stack_places(all_targets: AllTargets) -> AllStackPlaces:
                 "`cloudformation_stack`"
             )
             continue
-        name = fill_placeholders(
+        template, app = (
             tgt[DeploymentStackNameField].value,
-            {
-                "app": stack_target[StackAppField].value_or_default(),
-                "env": tgt[DeploymentEnvironmentField].value,
-            },
+            stack_target[StackAppField].value_or_default(),
+        )
+        name = fill_placeholders(
+            template, {"app": app, "env": tgt[DeploymentEnvironmentField].value}
         )
         place = StackPlace(
             address=str(tgt.address),
@@ -167,7 +170,8 @@ async def all_stack_places(all_targets: AllTargets) -> AllStackPlaces:
             stack_set=bool(tgt[DeploymentStackSetAccountsField].value),
         )
         places.append((tgt.address, place))
-    return AllStackPlaces(tuple(sorted(places)), tuple(sorted(unknown)))
+        names.append((tgt.address, (template, app)))
+    return AllStackPlaces(tuple(sorted(places)), tuple(sorted(unknown)), tuple(sorted(names)))
 
 
 @dataclass(frozen=True)
