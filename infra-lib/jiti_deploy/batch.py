@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jiti_deploy import interrupt, live, runner
+from jiti_deploy import hotswap, interrupt, live, runner
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.errors import DeployError
@@ -128,8 +128,10 @@ class Batch:
         max_parallel: int,
         log=print,
         fail_on_replace: tuple[str, ...] = (),
+        hotswap_options: hotswap.Options = hotswap.Options(),
     ):
         self.destinations = destinations
+        self.hotswap_options = hotswap_options
         self.deployments = deployments
         self.dry_run = dry_run
         self.force = force
@@ -226,6 +228,7 @@ class Batch:
                 fail_on_replace=self.fail_on_replace,
                 change_sets=shown,
                 stacks=self.stacks,
+                hotswap_options=self.hotswap_options,
             )
             if result is Result.DEPLOYED:
                 self.stacks.forget(d.place)  # its consumers in this run read its new outputs
@@ -283,6 +286,7 @@ def run(
     max_parallel: int,
     log=print,
     fail_on_replace: tuple[str, ...] = (),
+    hotswap_options: hotswap.Options = hotswap.Options(),
 ) -> list[Outcome]:
     return Batch(
         destinations,
@@ -292,4 +296,5 @@ def run(
         max_parallel=max_parallel,
         log=log,
         fail_on_replace=fail_on_replace,
+        hotswap_options=hotswap_options,
     ).run()

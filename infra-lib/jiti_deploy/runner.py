@@ -18,6 +18,9 @@ from jiti_deploy import (
     changes,
     config_key,
     events,
+    hotswap,
+    hotswap_apply,
+    hotswap_marks,
     in_review,
     inputs,
     interrupt,
@@ -407,6 +410,7 @@ class _Run:
     fail_on_replace: tuple[str, ...]  # the resource types the replace gate guards
     change_sets: list | None  # each change set made, for the report and the plan
     log: Callable[[str], None]
+    swaps: hotswap.Options = hotswap.Options()
 
     @property
     def cfn(self):
@@ -449,6 +453,46 @@ class _Run:
         inputs.show(deployment, self.log)
         if stacks is not None:
             inputs.check_consumers(deployment, stacks)
+
+    def hotswapped(self, deployment: Deployment, current) -> bool:
+        """`--hotswap`: change the code, environment and site content directly when nothing
+        else differs; otherwise say why, and deploy through CloudFormation."""
+        name = deployment.stack_name
+        try:
+            hotswap.check_live(current, deployment.config_hash())
+            new = json.loads(deployment.template_path.read_text())
+            swap = hotswap.compare(hotswap.live_template(self.cfn, name), new)
+            if not swap:
+                raise hotswap.NotHotswappable("no function code, environment or site differs")
+        except hotswap.NotHotswappable as e:
+            self.log(f"{name}: not hotswappable: {e}")
+            return False
+        self.log(f"{name}: hotswapping ({'; '.join(swap.lines())})")
+        hotswap_apply.apply(
+            self.destination,
+            deployment,
+            current,
+            swap,
+            self.log,
+            poll_s=_poll_s(self.destination),
+            marks_dir=self.swaps.marks_dir,
+        )
+        self.log(
+            f"{name}: hotswapped version {deployment.version[:12]}; the stack still describes "
+            f"{(current.version or 'none')[:12]} until a deploy without --jiti-hotswap"
+        )
+        return True
+
+    def reconcile(self, deployment: Deployment, mark: dict) -> None:
+        """After a deploy through CloudFormation of a stack this machine hotswapped."""
+        hotswap_apply.reconcile(
+            self.destination,
+            deployment,
+            mark,
+            self.log,
+            poll_s=_poll_s(self.destination),
+            marks_dir=self.swaps.marks_dir,
+        )
 
     def preview_here(self, deployment: Deployment, current, why: str) -> Result:
         """A dry run previewed locally is planned and gated like one CloudFormation answered."""
@@ -526,6 +570,7 @@ def deploy(
     fail_on_replace: tuple[str, ...] = (),
     change_sets: list | None = None,
     stacks: live.LiveStacks | None = None,
+    hotswap_options: hotswap.Options = hotswap.Options(),
 ) -> Result:
     """Deploy one stack; raises DeployError (Blocked when the replace gate stops it).
 
@@ -533,14 +578,14 @@ def deploy(
     unchanged stack costs no call at all here. `fail_on_replace`: the resource types the
     gate guards (none: no gate). The change set made is added to `change_sets`, for reports.
     `stacks` reads the stacks of other deployments: the producers of this one's inputs, and the
-    consumers of its outputs.
+    consumers of its outputs. `hotswap_options`: whether to hotswap, and this machine's marks.
     """
     interrupt.check(f"{deployment.stack_name}: interrupted before it started; nothing changed")
     if deployment.plan.stack_set:  # StackSets mode: one StackSet, many instances
         return stack_sets.deploy(destination, deployment, dry_run=dry_run, force=force, log=log)
     if stacks is None and (deployment.plan.inputs or deployment.plan.consumers):
         raise ValueError(f"{deployment.address}: its inputs and consumers are read with `stacks`")
-    run = _Run(destination, dry_run, force, fail_on_replace, change_sets, log)
+    run = _Run(destination, dry_run, force, fail_on_replace, change_sets, log, hotswap_options)
     for _ in range(MOVES):
         try:
             return _attempt(run, deployment, current, stacks)
@@ -558,12 +603,17 @@ def deploy(
 def _attempt(run: _Run, deployment: Deployment, current, stacks) -> Result:
     """Read the stack, decide, change it; raises _Moved when the stack changed meanwhile."""
     deployment, current = run.read_live(deployment, current, stacks)
-    if run.is_live(deployment, current):
+    mark = current and hotswap_marks.local(run.swaps.marks_dir, deployment, run.destination)
+    if not mark and run.is_live(deployment, current):
         return _when_live(run.destination, deployment, current, dry_run=run.dry_run, log=run.log)
     run.announce(deployment, current, stacks)
     if deployment.pending:
         why = "inputs are pending, so CloudFormation cannot make a change set"
         return run.preview_here(deployment, current, why)
+    if run.swaps.enabled and not run.dry_run and run.hotswapped(deployment, current):
+        return Result.HOTSWAPPED
+    if mark and not run.swaps.enabled:
+        run.log(f"{deployment.stack_name}: hotswapped earlier: deploying it through CloudFormation")
     if current and current.status in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"):
         poll_s = _poll_s(run.destination)
         if not _recreate_after_failed_create(
@@ -571,4 +621,7 @@ def _attempt(run: _Run, deployment: Deployment, current, stacks) -> Result:
         ):
             return Result.DRY_RUN
         current = None
-    return run.change(deployment, current)
+    result = run.change(deployment, current)
+    if mark and result is Result.DEPLOYED:
+        run.reconcile(deployment, mark)
+    return result
