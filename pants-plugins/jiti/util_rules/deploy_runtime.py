@@ -92,6 +92,12 @@ class DeployRuntime:
                 if jiti.fail_on_replace and jiti.fail_on_replace_types
                 else ()
             ),
+            *(
+                ("--hotswap", "--protected-environments", ",".join(jiti.protected_environments))
+                if jiti.hotswap
+                else ()
+            ),
+            *(("--hotswap-in-ci",) if jiti.hotswap and jiti.hotswap_in_ci else ()),
             *extra,
         )
 
