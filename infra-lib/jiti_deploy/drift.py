@@ -122,6 +122,17 @@ def hotswapped(destination: Destination, stack_name: str, current: live.LiveStac
             ],
         }
         for lid, name in sorted((mark.get("functions") or {}).items())
+    ] + [
+        {
+            "logical_id": output,
+            "resource_type": "site content",
+            "physical_id": current.outputs.get(output),
+            "status": "HOTSWAPPED",
+            "properties": [
+                {"path": "/", "expected": expected, "actual": actual, "difference": "NOT_EQUAL"}
+            ],
+        }
+        for output in mark.get("sites") or []
     ]
 
 

@@ -168,6 +168,53 @@ def test_a_new_stack_is_created_normally(destination, make, swaps):
     assert "hs-new-dev: not hotswappable: the stack is new" in lines
 
 
+def site(make, files: dict[str, str]):
+    """A site bucket filled from an archive, with the output saying where the content came
+    from (as `static_site` makes them)."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), text)
+    content = archive.getvalue()
+    key = f"assets/{hashlib.sha256(content).hexdigest()}.zip"
+    template = {
+        "Parameters": {"AssetsBucket": {"Type": "String"}},
+        "Resources": {"Site": {"Type": "AWS::S3::Bucket"}},
+        "Outputs": {
+            "SiteName": {"Value": {"Ref": "Site"}},
+            "SiteContent": {
+                "Value": {"Fn::Join": ["", ["s3://", {"Ref": "AssetsBucket"}, f"/{key}"]]}
+            },
+        },
+        "Metadata": {"jiti:site-content": [{"Asset": key, "BucketOutput": "SiteName"}]},
+    }
+    return make("hs-site", template, {"apps/hs-site/static:static": content})
+
+
+def test_a_site_edit_puts_only_the_changed_files(destination, make, swaps):
+    on, _ = swaps
+    runner.deploy(destination, site(make, {"index.html": "<h1>hi</h1>", "a.css": "a{}"}), log=print)
+    s3 = destination.client("s3")
+    bucket = live(destination, "hs-site-dev")["SiteName"]
+    versioned = {"Status": "Enabled"}  # each put is a version of its own from here
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=versioned)
+    edited = site(make, {"index.html": "<h1>hello</h1>", "a.css": "a{}"})
+    lines: list[str] = []
+    assert runner.deploy(destination, edited, log=lines.append, hotswap_options=on) is (
+        Result.HOTSWAPPED
+    )
+    assert s3.get_object(Bucket=bucket, Key="index.html")["Body"].read() == b"<h1>hello</h1>"
+    versions = s3.list_object_versions(Bucket=bucket)["Versions"]
+    assert sorted(v["Key"] for v in versions) == ["a.css", "index.html", "index.html"]
+    assert f"hs-site-dev: site s3://{bucket}: 1 changed files put" in lines
+
+
+def live(destination, stack: str) -> dict:
+    cfn = destination.client("cloudformation")
+    outputs = cfn.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    return {o["OutputKey"]: o["OutputValue"] for o in outputs}
+
+
 @pytest.fixture
 def use_local_aws(endpoint, monkeypatch):
     monkeypatch.setattr(
