@@ -25,6 +25,7 @@ from pants.option.option_types import StrOption
 from pants.util.strutil import help_text
 
 from jiti.goals.deploy import CloudFormationDeployFieldSet
+from jiti.subsystem import JitiSubsystem
 from jiti.util_rules.deploy_runtime import (
     DeployEnvironment,
     DeployInvocation,
@@ -76,6 +77,7 @@ async def deploy_stacks(
     subsystem: DeployStacksSubsystem,
     build_root: BuildRoot,
     dist_dir: DistDir,
+    jiti: JitiSubsystem,
 ) -> DeployStacks:
     roots = await Get(
         TargetRootsToFieldSets,
@@ -100,7 +102,8 @@ async def deploy_stacks(
         DeployInvocation,
         DeployInvocationRequest(tuple(setups), extra=("--report", report, "--plan-markdown", plan)),
     )
-    process = invocation.interactive_process()
+    # `--loop deploy-stacks --jiti-hotswap`: each save redeploys what it changed.
+    process = invocation.interactive_process(restartable=jiti.hotswap)
     result = await Effect(InteractiveProcessResult, InteractiveProcess, process)
     return DeployStacks(exit_code=result.exit_code)
 
