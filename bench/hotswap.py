@@ -81,7 +81,7 @@ def loop_times(repo: Monorepo, env: dict, revisions: range) -> Samples:
         for revision in revisions:
             started = time.perf_counter()
             repo.edit_handler(0, revision)
-            lines = loop.next_run(timeout_s=300)
+            lines = loop.next_run(timeout_s=120)
             samples.times.append(time.perf_counter() - started)
             if not any("hotswapped" in line for line in lines):
                 raise RuntimeError("--loop did not hotswap:\n" + "\n".join(lines[-30:]))
