@@ -7,10 +7,10 @@ Each measurement runs both sides in the same session, on synthetic monorepos gen
 this repository's plugin and infra-lib, against the embedded local AWS (behind a proxy that
 counts API calls). Results go to bench/out/results.{md,json}; the last line printed is
 `noop_speedup=<x> incremental_ratio=<x> parallel_speedup=<x> remote_cache_ratio=<x>
-cold_s_per_app=<x> scale_ratio=<x> preview_speedup=<x>` (ratios of medians; seconds each app
-adds to a cold `package ::`; the time of a no-op `deploy-stacks` of 1,000 deployments over that
-of 20; deploying a whole environment of `--fleet` deployments under a new name over a preview
-of one changed app).
+cold_s_per_app=<x> scale_ratio=<x> preview_speedup=<x> hotswap_speedup=<x>` (ratios of medians;
+seconds each app adds to a cold `package ::`; the time of a no-op `deploy-stacks` of 1,000
+deployments over that of 20; deploying a whole environment of `--fleet` deployments under a new
+name over a preview of one changed app; a full deploy of a handler edit over its hotswap).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 import botocore.session
 from jiti_aws_proxy import AwsProxy, is_read
 
-from bench import cdk
+from bench import cdk, hotswap
 from bench.monorepo import Monorepo, app_name, generate, stop_process
 from bench.stats import Samples, child_env, pants_counters, ratio, run
 
@@ -45,6 +45,7 @@ MEASUREMENTS = (
     "remote_cache",
     "cdk",
     "preview",
+    "hotswap",
 )
 FLEET_TEMPLATE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
 CI_CONFIG = {"PANTS_CONFIG_FILES": "pants.ci.toml"}
@@ -535,6 +536,7 @@ class Bench:
             "cold_s_per_app": None,
             "scale_ratio": None,
             "preview_speedup": None,
+            "hotswap_speedup": None,
         }
         if {"package", "noop", "parallel", "scale", "plan", "cdk", "remote_cache", "preview"} & set(only):
             repo = self.repo(n)
@@ -561,6 +563,8 @@ class Bench:
             if "remote_cache" in only and not self.args.quick:
                 found["remote_cache_ratio"] = self.remote_cache(big)
             big.stop_pantsd()
+        if "hotswap" in only:
+            found["hotswap_speedup"] = self.hotswap()
         found["cold_s_per_app"] = self.growth_rows()
         return " ".join(f"{k}={'n/a' if v is None else f'{v:.2f}'}" for k, v in found.items())
 
@@ -589,6 +593,22 @@ class Bench:
         finally:
             stop_process(state["pid"])
         return found
+
+    def hotswap(self) -> float:
+        """A one-app repository of its own, deployed once, then the `hotswap` row."""
+        log("generating a one-app monorepo for the hotswap row")
+        repo = generate(self.source, self.work / "hotswap", 1, self.work / "store-hotswap")
+        self.repos.append(repo)
+        repo.pants("run", "infra-lib/jiti_deploy/local_aws:ctl", "--", "start")
+        state = json.loads((repo.root / ".jiti/local-aws.json").read_text())
+        try:
+            with AwsProxy(state["endpoint"]) as proxy:
+                env = aws_env(proxy.endpoint)
+                repo.pants("deploy-stacks", hotswap.SPEC, env=env)  # the stack, and pantsd warm
+                return hotswap.measure(self, repo, proxy, env)
+        finally:
+            stop_process(state["pid"])
+            repo.stop_pantsd()
 
     def growth_rows(self) -> float | None:
         """What each app adds to a cold build, from the smallest repository to each larger
@@ -647,7 +667,7 @@ def main() -> None:
         "--latency-ms",
         type=float,
         default=100,
-        help="added to every AWS call in the second parallel-deploy measurement",
+        help="added to every AWS call in the second parallel-deploy measurement and in hotswap",
     )
     args = parser.parse_args()
     args.runs = args.runs or (2 if args.quick else 3)

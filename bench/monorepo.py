@@ -120,6 +120,18 @@ class Monorepo:
         return [f"{app_name(i)}-dev" for i in range(self.apps)]
 
 
+TESTS_TARGET = re.compile(r"^python_tests\((?:[^()]|\([^()]*\))*\)\n?", re.M)
+
+
+def _without_tests(root: Path) -> None:
+    """The test files are not copied: drop the `python_tests` targets that name them (an
+    `overrides` entry for a missing file is an error)."""
+    for build in root.rglob("BUILD"):
+        text = build.read_text()
+        if TESTS_TARGET.search(text):
+            build.write_text(TESTS_TARGET.sub("", text))
+
+
 def generate(source: Path, dest: Path, apps: int, store: Path) -> Monorepo:
     """Write a repository of `apps` apps at `dest` from the repository at `source`."""
     dest.mkdir(parents=True)
@@ -129,6 +141,7 @@ def generate(source: Path, dest: Path, apps: int, store: Path) -> Monorepo:
             shutil.copytree(
                 src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*_test.py")
             )
+            _without_tests(dest / name)
         else:
             shutil.copy2(src, dest / name)
     _drop_test_overrides(dest)

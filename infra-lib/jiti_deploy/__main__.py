@@ -45,6 +45,7 @@ from jiti_deploy import (
     destroy,
     drift,
     expect_plan,
+    hotswap,
     interrupt,
     live,
     masking,
@@ -116,6 +117,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--plan-markdown", type=Path, default=None, help="write the change sets as Markdown here"
     )
+    parser.add_argument(
+        "--hotswap",
+        action="store_true",
+        help="change Lambda code, environment and site content directly when nothing else differs",
+    )
+    parser.add_argument(
+        "--protected-environments",
+        default="",
+        help="environments never hotswapped, comma-separated",
+    )
+    parser.add_argument("--hotswap-in-ci", action="store_true", help="hotswap even when CI is set")
     parser.add_argument("--confirm", action="store_true", help="prune: delete, not only list")
     parser.add_argument(
         "--prune-assets",
@@ -285,6 +297,7 @@ def deploy(args: argparse.Namespace, destinations: Destinations, outcomes: list)
     expected = _expected(args)
     deployments = _loaded(args)
     fail_on_replace = tuple(t for t in args.fail_on_replace.split(",") if t)
+    swaps = hotswap_options(args, deployments)
     if len(deployments) == 1 and not args.report:  # `pants run`: no table for one stack
         d = deployments[0]
         destination = destinations.get(d.plan.account, d.plan.region, d.role_to_assume)
@@ -298,6 +311,7 @@ def deploy(args: argparse.Namespace, destinations: Destinations, outcomes: list)
             fail_on_replace=fail_on_replace,
             stacks=stacks,
             expected=expected,
+            hotswap_options=swaps,
         )
         return
     outcomes += batch.run(
@@ -309,7 +323,27 @@ def deploy(args: argparse.Namespace, destinations: Destinations, outcomes: list)
         log=log,
         fail_on_replace=fail_on_replace,
         expected=expected,
+        hotswap_options=swaps,
     )
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def hotswap_options(args: argparse.Namespace, deployments: list) -> hotswap.Options:
+    """Whether to hotswap, refused (before any call) for any deployment that must not be."""
+    marks_dir = args.state_dir.resolve() / "hotswapped"
+    if not args.hotswap:
+        return hotswap.Options(False, marks_dir)
+    protected = tuple(e for e in args.protected_environments.split(",") if e)
+    refused = [
+        hotswap.refusal(d, protected=protected, in_ci=_in_ci(), allow_in_ci=args.hotswap_in_ci)
+        for d in deployments
+    ]
+    if any(refused):
+        raise UserError("\n".join(r for r in refused if r))
+    return hotswap.Options(True, marks_dir)
 
 
 class UserError(DeployError):

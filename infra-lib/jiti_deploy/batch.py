@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jiti_deploy import interrupt, live, runner
+from jiti_deploy import hotswap, interrupt, live, runner
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.errors import DeployError
@@ -129,9 +129,11 @@ class Batch:
         log=print,
         fail_on_replace: tuple[str, ...] = (),
         expected=None,
+        hotswap_options: hotswap.Options = hotswap.Options(),
     ):
         self.destinations = destinations
         self.expected = expected  # the reviewed plan (`--expect-plan`)
+        self.hotswap_options = hotswap_options
         self.deployments = deployments
         self.dry_run = dry_run
         self.force = force
@@ -231,6 +233,7 @@ class Batch:
                 stacks=self.stacks,
                 expected=self.expected,
                 outputs=outputs,
+                hotswap_options=self.hotswap_options,
             )
             if result is Result.DEPLOYED:
                 self.stacks.forget(d.place)  # its consumers in this run read its new outputs
@@ -292,6 +295,7 @@ def run(
     log=print,
     fail_on_replace: tuple[str, ...] = (),
     expected=None,
+    hotswap_options: hotswap.Options = hotswap.Options(),
 ) -> list[Outcome]:
     return Batch(
         destinations,
@@ -302,4 +306,5 @@ def run(
         log=log,
         fail_on_replace=fail_on_replace,
         expected=expected,
+        hotswap_options=hotswap_options,
     ).run()

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from botocore.exceptions import BotoCoreError, ClientError
 
 from jiti_contract import StackPlace, is_no_echo
-from jiti_deploy import interrupt, live, masking
+from jiti_deploy import hotswap_marks, interrupt, live, masking
 from jiti_deploy.batch import PrefixedLog
 from jiti_deploy.destinations import Destination, Destinations
 from jiti_deploy.errors import DeployError
@@ -103,6 +103,39 @@ def _without_secrets(cfn, stack_name: str, drifts: list[dict]) -> list[dict]:
     return drifts
 
 
+def hotswapped(destination: Destination, stack_name: str, current: live.LiveStack) -> list[dict]:
+    """The functions a hotswap changed since the stack's version was deployed (drift detection
+    does not compare a function's code with its template), as drifted resources."""
+    mark = hotswap_marks.read(destination, stack_name)
+    if not mark or mark.get("stack_version") != current.version:
+        return []  # none, or the stack was deployed again since
+    expected = f"version {(current.version or 'none')[:12]}"
+    actual = f"hotswapped to version {str(mark.get('version'))[:12]}"
+    return [
+        {
+            "logical_id": lid,
+            "resource_type": "AWS::Lambda::Function",
+            "physical_id": name,
+            "status": "HOTSWAPPED",
+            "properties": [
+                {"path": "/Code", "expected": expected, "actual": actual, "difference": "NOT_EQUAL"}
+            ],
+        }
+        for lid, name in sorted((mark.get("functions") or {}).items())
+    ] + [
+        {
+            "logical_id": output,
+            "resource_type": "site content",
+            "physical_id": current.outputs.get(output),
+            "status": "HOTSWAPPED",
+            "properties": [
+                {"path": "/", "expected": expected, "actual": actual, "difference": "NOT_EQUAL"}
+            ],
+        }
+        for output in mark.get("sites") or []
+    ]
+
+
 def check(destination: Destination, place: StackPlace, log) -> tuple[Result, str, list, str | None]:
     """One stack: (result, its live version, drifted resources, a note)."""
     if place.stack_set:
@@ -126,6 +159,8 @@ def check(destination: Destination, place: StackPlace, log) -> tuple[Result, str
     )
     if drifts:
         drifts = _without_secrets(cfn, place.stack_name, drifts)
+    drifts += hotswapped(destination, place.stack_name, current)
+    if drifts:
         log(f"{place.stack_name}: drifted ({len(drifts)} of its resources)")
         return Result.DRIFTED, version, drifts, note
     log(f"{place.stack_name}: in sync")

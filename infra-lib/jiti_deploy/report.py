@@ -15,6 +15,7 @@ class Result(str, Enum):
     """How one deployment ended (the value is what the table and the report show)."""
 
     DEPLOYED = "deployed"
+    HOTSWAPPED = "hotswapped"  # code, environment or site content changed directly
     UP_TO_DATE = "up to date"
     DRY_RUN = "dry run"
     BLOCKED = "blocked: would replace or delete data"

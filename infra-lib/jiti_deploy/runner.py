@@ -19,6 +19,9 @@ from jiti_deploy import (
     config_key,
     events,
     expect_plan,
+    hotswap,
+    hotswap_apply,
+    hotswap_marks,
     in_review,
     inputs,
     interrupt,
@@ -422,6 +425,7 @@ class _Run:
     log: Callable[[str], None]
     expected: expect_plan.Expected | None = None  # the reviewed plan (`--expect-plan`)
     outputs: dict | None = None  # the stack's outputs once deployed, for the report
+    swaps: hotswap.Options = hotswap.Options()
 
     @property
     def cfn(self):
@@ -467,6 +471,46 @@ class _Run:
         inputs.show(deployment, self.log)
         if stacks is not None:
             inputs.check_consumers(deployment, stacks)
+
+    def hotswapped(self, deployment: Deployment, current) -> bool:
+        """`--hotswap`: change the code, environment and site content directly when nothing
+        else differs; otherwise say why, and deploy through CloudFormation."""
+        name = deployment.stack_name
+        try:
+            hotswap.check_live(current, deployment.config_hash())
+            new = json.loads(deployment.template_path.read_text())
+            swap = hotswap.compare(hotswap.live_template(self.cfn, name), new)
+            if not swap:
+                raise hotswap.NotHotswappable("no function code, environment or site differs")
+        except hotswap.NotHotswappable as e:
+            self.log(f"{name}: not hotswappable: {e}")
+            return False
+        self.log(f"{name}: hotswapping ({'; '.join(swap.lines())})")
+        hotswap_apply.apply(
+            self.destination,
+            deployment,
+            current,
+            swap,
+            self.log,
+            poll_s=_poll_s(self.destination),
+            marks_dir=self.swaps.marks_dir,
+        )
+        self.log(
+            f"{name}: hotswapped version {deployment.version[:12]}; the stack still describes "
+            f"{(current.version or 'none')[:12]} until a deploy without --jiti-hotswap"
+        )
+        return True
+
+    def reconcile(self, deployment: Deployment, mark: dict) -> None:
+        """After a deploy through CloudFormation of a stack this machine hotswapped."""
+        hotswap_apply.reconcile(
+            self.destination,
+            deployment,
+            mark,
+            self.log,
+            poll_s=_poll_s(self.destination),
+            marks_dir=self.swaps.marks_dir,
+        )
 
     def preview_here(self, deployment: Deployment, current, why: str) -> Result:
         """A dry run previewed locally is planned and gated like one CloudFormation answered."""
@@ -546,6 +590,7 @@ def deploy(
     stacks: live.LiveStacks | None = None,
     expected: expect_plan.Expected | None = None,
     outputs: dict | None = None,
+    hotswap_options: hotswap.Options = hotswap.Options(),
 ) -> Result:
     """Deploy one stack; raises DeployError (Blocked when the replace gate stops it;
     expect_plan.Unplanned when it is not what the reviewed plan `expected` shows).
@@ -554,7 +599,8 @@ def deploy(
     unchanged stack costs no call at all here. `fail_on_replace`: the resource types the
     gate guards (none: no gate). The change set made is added to `change_sets`, for reports.
     `stacks` reads the stacks of other deployments: the producers of this one's inputs, and the
-    consumers of its outputs. `outputs` gets the stack's outputs once it is live (masked).
+    consumers of its outputs. `outputs` gets the stack's outputs once it is live (masked). `hotswap_options`: whether to hotswap, and
+    this machine's marks.
     """
     interrupt.check(f"{deployment.stack_name}: interrupted before it started; nothing changed")
     if deployment.plan.stack_set:  # StackSets mode: one StackSet, many instances
@@ -562,7 +608,17 @@ def deploy(
         return stack_sets.deploy(destination, deployment, dry_run=dry_run, force=force, log=log)
     if stacks is None and (deployment.plan.inputs or deployment.plan.consumers):
         raise ValueError(f"{deployment.address}: its inputs and consumers are read with `stacks`")
-    run = _Run(destination, dry_run, force, fail_on_replace, change_sets, log, expected, outputs)
+    run = _Run(
+        destination,
+        dry_run,
+        force,
+        fail_on_replace,
+        change_sets,
+        log,
+        expected,
+        outputs,
+        hotswap_options,
+    )
     for _ in range(MOVES):
         try:
             return _attempt(run, deployment, current, stacks)
@@ -584,7 +640,8 @@ def _attempt(run: _Run, deployment: Deployment, current, stacks) -> Result:
             current = live.describe(run.cfn, deployment.stack_name)
         expect_plan.check(run.expected, deployment, current)
     deployment, current = run.read_live(deployment, current, stacks)
-    if run.is_live(deployment, current):
+    mark = current and hotswap_marks.local(run.swaps.marks_dir, deployment, run.destination)
+    if not mark and run.is_live(deployment, current):
         return _when_live(
             run.destination,
             deployment,
@@ -597,6 +654,10 @@ def _attempt(run: _Run, deployment: Deployment, current, stacks) -> Result:
     if deployment.pending:
         why = "inputs are pending, so CloudFormation cannot make a change set"
         return run.preview_here(deployment, current, why)
+    if run.swaps.enabled and not run.dry_run and run.hotswapped(deployment, current):
+        return Result.HOTSWAPPED
+    if mark and not run.swaps.enabled:
+        run.log(f"{deployment.stack_name}: hotswapped earlier: deploying it through CloudFormation")
     if current and current.status in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"):
         poll_s = _poll_s(run.destination)
         if not _recreate_after_failed_create(
@@ -604,4 +665,7 @@ def _attempt(run: _Run, deployment: Deployment, current, stacks) -> Result:
         ):
             return Result.DRY_RUN
         current = None
-    return run.change(deployment, current)
+    result = run.change(deployment, current)
+    if mark and result is Result.DEPLOYED:
+        run.reconcile(deployment, mark)
+    return result

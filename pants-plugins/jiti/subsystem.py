@@ -192,7 +192,7 @@ class JitiSubsystem(Subsystem):
         help=help_text(
             """
             Environments where a deployment may not set `disable_rollback`: a failed update
-            there always rolls back.
+            there always rolls back. They are never hotswapped either (`--jiti-hotswap`).
             """
         ),
     )
@@ -340,4 +340,22 @@ class JitiSubsystem(Subsystem):
             listed and kept.
             """
         ),
+    )
+    hotswap = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            Change a live stack's Lambda code, its environment variables written in the
+            template, and a static site's content directly (seconds, no change set) when
+            nothing else differs from the stack; anything else deploys as usual, saying why.
+            The stack still records the version before: the next deploy without this flag
+            deploys and reconciles, and `drift-stacks` reports the hotswapped functions. Never
+            for `protected_environments`, StackSets, or in CI (see `hotswap_in_ci`).
+            """
+        ),
+    )
+    hotswap_in_ci = BoolOption(
+        default=False,
+        help="Let `--jiti-hotswap` run when CI is set (refused there otherwise).",
+        advanced=True,
     )

@@ -113,7 +113,8 @@ async def deploy_stacks(
         DeployInvocation,
         DeployInvocationRequest(tuple(setups), extra=("--report", report, "--plan-markdown", plan)),
     )
-    process = invocation.interactive_process()
+    # `--loop deploy-stacks --jiti-hotswap`: each save redeploys what it changed.
+    process = invocation.interactive_process(restartable=jiti.hotswap)
     result = await Effect(InteractiveProcessResult, InteractiveProcess, process)
     return DeployStacks(exit_code=result.exit_code)
 

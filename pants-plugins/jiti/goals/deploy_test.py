@@ -156,3 +156,11 @@ def test_the_replace_gate_reaches_the_runtime_with_the_guarded_types(rule_runner
     assert run.args == expected_argv(
         rule_runner, "{chroot}/", "--fail-on-replace", "AWS::DynamoDB::Table,AWS::S3::Bucket"
     )
+
+
+def test_hotswap_reaches_the_runtime_with_the_environments_never_hotswapped(rule_runner):
+    set_options(rule_runner, "--jiti-hotswap", "--jiti-protected-environments=['prod', 'staging']")
+    run = rule_runner.request(RunRequest, [CloudFormationRunFieldSet.create(target(rule_runner))])
+    assert run.args == expected_argv(
+        rule_runner, "{chroot}/", "--hotswap", "--protected-environments", "prod,staging"
+    )

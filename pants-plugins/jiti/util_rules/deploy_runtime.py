@@ -94,6 +94,12 @@ class DeployRuntime:
                 else ()
             ),
             *_expect_plan(jiti, build_root, extra),
+            *(
+                ("--hotswap", "--protected-environments", ",".join(jiti.protected_environments))
+                if jiti.hotswap
+                else ()
+            ),
+            *(("--hotswap-in-ci",) if jiti.hotswap and jiti.hotswap_in_ci else ()),
             *extra,
         )
 
@@ -200,9 +206,13 @@ class DeployInvocation:
     argv: tuple[str, ...]
     env: FrozenDict[str, str]
 
-    def interactive_process(self) -> InteractiveProcess:
-        """The run as the goals start it: in the foreground, its output the user's."""
-        return InteractiveProcess(self.argv, env=self.env, input_digest=self.digest)
+    def interactive_process(self, *, restartable: bool = False) -> InteractiveProcess:
+        """The run as the goals start it: in the foreground, its output the user's.
+        `restartable`: under `--loop`, Pants runs it again when its inputs change (a process
+        that is not restartable is run once per `--loop` session in Pants 2.17)."""
+        return InteractiveProcess(
+            self.argv, env=self.env, input_digest=self.digest, restartable=restartable
+        )
 
 
 @rule(desc="Set up jiti's deploy runtime", level=LogLevel.DEBUG)
