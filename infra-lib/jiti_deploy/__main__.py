@@ -6,6 +6,7 @@ Usage: jiti-deploy [--mode deploy] --plan PLAN [--plan PLAN ...] --artifacts DIR
        jiti-deploy --mode prune --inventory FILE [--confirm] [--prune-assets]
                    [--assets-grace-days N]
        jiti-deploy --mode drift --inventory FILE
+       jiti-deploy --mode invoke --invoke FILE [--event FILE|-]
        each with [--state-dir DIR] [--build-root DIR] [--outputs-dir DIR] [--max-parallel N]
                  [--report FILE] [--target local|aws|auto] [--assets-bucket NAME]
                  [--env-vars NAME,...]
@@ -13,7 +14,8 @@ Usage: jiti-deploy [--mode deploy] --plan PLAN [--plan PLAN ...] --artifacts DIR
 One plan deploys one stack; several are deployed together: one batched read of what is live
 per region, then only what differs, in dependency order, with a summary table. `prune` deletes
 (with `--confirm`; lists otherwise) the stacks this repository deployed and no longer deploys;
-`drift` runs CloudFormation's drift detection on the inventory's stacks.
+`drift` runs CloudFormation's drift detection on the inventory's stacks; `invoke` runs a Lambda
+handler on this machine with its deployed function's environment (`invoke.py`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from jiti_deploy import (
     deployment,
     drift,
     interrupt,
+    invoke,
     live,
     masking,
     output,
@@ -108,15 +111,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="prune: unused objects of the assets buckets too",
     )
     parser.add_argument("--assets-grace-days", type=float, default=7.0)
+    parser.add_argument("--invoke", type=Path, default=None, help="invoke: the request")
+    parser.add_argument("--event", default=None, help="invoke: the event's JSON file, - for stdin")
     args = parser.parse_args(argv)
     if args.mode == "deploy" and not (args.plan and args.artifacts):
         parser.error("deploying needs --plan and --artifacts")
-    if args.mode != "deploy" and not args.inventory:
+    if args.mode in ("prune", "drift") and not args.inventory:
         parser.error(f"--mode {args.mode} needs --inventory")
+    if args.mode == "invoke" and not (args.invoke and args.artifacts):
+        parser.error("--mode invoke needs --invoke and --artifacts")
     return args
 
 
-MODES = ("deploy", "prune", "drift")
+MODES = ("deploy", "prune", "drift", "invoke")
 
 
 def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
@@ -201,6 +208,8 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     if args.env_vars is not None:
         keep_only(args.env_vars.split(","))
+    if args.mode == "invoke":  # the handler's output and exit code, no summary
+        return invoke.main(args)
     interrupt.install(log)
     outcomes: list = []
     extra: dict = {}
