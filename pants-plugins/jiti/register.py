@@ -7,7 +7,15 @@ jiti also packages `python_awslambda` targets (jiti.util_rules.lambda_zip), in p
 from pants.backend.awslambda.python.target_types import PythonAWSLambda
 
 from jiti import dependency_inference
-from jiti.goals import deploy, deploy_stacks, drift_stacks, package, prune_stacks, tailor
+from jiti.goals import (
+    deploy,
+    deploy_stacks,
+    drift_stacks,
+    invoke,
+    package,
+    prune_stacks,
+    tailor,
+)
 from jiti.lint.cfn_lint import rules as cfn_lint
 from jiti.lint.checkov import rules as checkov
 from jiti.target_types import CloudFormationDeploymentTarget, CloudFormationStackTarget
@@ -48,4 +56,5 @@ def rules():
         *cfn_lint.rules(),
         *checkov.rules(),
         *tailor.rules(),
+        *invoke.rules(),
     ]
