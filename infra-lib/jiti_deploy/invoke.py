@@ -216,10 +216,12 @@ def _run_handler(
             function.arn,
             "--timeout",
             str(function.timeout_s),
+            "--task-root",
+            task_root,
         ]
         output.flushed(timeout_s=10)  # jiti's lines before the handler's
-        try:
-            done = subprocess.run(command, input=event.encode(), env=env, cwd=task_root)
+        try:  # from the artifacts: the venv's first run finds what it is made from there
+            done = subprocess.run(command, input=event.encode(), env=env, cwd=args.artifacts)
         except KeyboardInterrupt:
             return 130
     return done.returncode

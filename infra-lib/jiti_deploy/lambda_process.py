@@ -69,8 +69,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--root", action="append", default=[], help="a source root")
     parser.add_argument("--function-arn", default="")
     parser.add_argument("--timeout", type=int, default=3, help="the function's timeout, seconds")
+    parser.add_argument("--task-root", default=None, help="the working directory, as Lambda's")
     args = parser.parse_args(argv)
     sys.path[0:0] = args.root
+    if args.task_root:
+        os.chdir(args.task_root)
     event = json.loads(sys.stdin.read())
     context = LambdaContext(args.function_arn, args.timeout)
     try:

@@ -28,7 +28,7 @@ def handle(event, context):
         "request_id": context.aws_request_id,
         "remaining": context.get_remaining_time_in_millis(),
         "table": os.environ["TABLE_NAME"],
-        "task_root": os.environ.get("LAMBDA_TASK_ROOT"),
+        "cwd": os.getcwd(),
     }
 
 
@@ -57,6 +57,7 @@ def run(tmp_path: Path, handler: str, event: dict, **env: str) -> subprocess.Com
     shutil.copyfile(lambda_process.__file__, alone / "lambda_process.py")
     command = [sys.executable, str(alone / "lambda_process.py"), "--handler", handler]
     command += ["--root", str(root), "--function-arn", "arn:aws:lambda:us-east-1:1:function:f"]
+    command += ["--task-root", str(root)]
     return subprocess.run(
         [*command, "--timeout", "30"],
         input=json.dumps(event),
@@ -80,7 +81,7 @@ def test_the_result_is_the_only_thing_on_stdout_and_the_context_is_lambda_s(tmp_
     assert result["n"] == 42 and result["table"] == "orders-dev"
     assert result["name"] == "f" and result["memory"] == "256"
     assert result["arn"] == "arn:aws:lambda:us-east-1:1:function:f"
-    assert len(result["request_id"]) == 36
+    assert len(result["request_id"]) == 36 and result["cwd"] == str(tmp_path / "src")
     assert 25_000 < result["remaining"] <= 30_000
     assert done.stderr.split() == ["starting", "handling", "21"]
 
