@@ -532,6 +532,27 @@ class Inventory:
     FILE = "jiti-inventory.json"
 
 
+@dataclass(frozen=True)
+class InvokeRequest:
+    """`jiti-invoke.json`: run a `python_awslambda`'s handler on this machine, with the
+    environment its deployed function has (`pants run` on the Lambda; the runtime's `invoke`
+    mode). Paths are relative to the artifacts root; `source_roots` are relative to the build
+    root as well (the workspace's files first, then their copies beside the request)."""
+
+    address: str  # the python_awslambda
+    handler: str  # `module:function`
+    runtime: str  # the Lambda runtime, e.g. `python3.11`
+    python: str  # a script running a Python with the Lambda's requirements (and boto3)
+    source_roots: Tuple[str, ...]
+    deployment: Optional[str] = None  # the deployment whose function it is; None: none is
+    place: Optional[StackPlace] = None  # that deployment's stack
+    template: Optional[str] = None  # its stack's synthesized template
+    asset_key: Optional[str] = None  # the Lambda's asset in that template (`Code.S3Key`)
+    note: Optional[str] = None  # why there is no deployment, for the one line saying so
+
+    FILE = "jiti-invoke.json"
+
+
 _NESTED: dict[tuple[str, str], type] = {
     ("Manifest", "assets"): Asset,
     ("Plan", "stack_set"): StackSetSettings,
@@ -541,4 +562,5 @@ _NESTED: dict[tuple[str, str], type] = {
     ("Plan", "preview"): PreviewSettings,
     ("Input", "producer"): StackPlace,
     ("Consumer", "place"): StackPlace,
+    ("InvokeRequest", "place"): StackPlace,
 }

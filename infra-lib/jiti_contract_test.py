@@ -14,6 +14,7 @@ from jiti_contract import (
     Consumer,
     Input,
     Inventory,
+    InvokeRequest,
     Manifest,
     PlaceholderError,
     Plan,
@@ -103,6 +104,23 @@ def test_inventory_round_trips():
         ),
     )
     assert from_json(Inventory, to_json(inventory)) == inventory
+
+
+def test_invoke_request_round_trips_with_and_without_its_stack():
+    deployed = InvokeRequest(
+        "apps/a:lambda",
+        "apps.a.handler:handle",
+        "python3.11",
+        "lambda.pex_bin_python_shim.sh",
+        (".",),
+        "apps/a:deploy",
+        StackPlace("apps/a:deploy", "a-dev", region="us-east-1"),
+        "apps.a/stack.template.json",
+        "assets/abc.zip",
+    )
+    alone = InvokeRequest("a:l", "h:f", "python3.11", "p", (), note="no deployment")
+    for record in (deployed, alone):
+        assert from_json(InvokeRequest, to_json(record)) == record
 
 
 def test_manifest_round_trips_and_shows_the_short_version():

@@ -12,6 +12,7 @@ Usage: jiti-deploy [--mode deploy] --plan PLAN [--plan PLAN ...] --artifacts DIR
        jiti-deploy --mode drift --inventory FILE
        jiti-deploy --mode destroy --inventory FILE (--deployment ADDRESS ... | --preview NAME)
                    [--confirm] [--destroy-data] [--protected ENV ...]
+       jiti-deploy --mode invoke --invoke FILE [--event FILE|-]
        each with [--state-dir DIR] [--build-root DIR] [--outputs-dir DIR] [--max-parallel N]
                  [--report FILE] [--target local|aws|auto] [--assets-bucket NAME]
                  [--env-vars NAME,...]
@@ -24,7 +25,8 @@ per region, then only what differs, in dependency order, with a summary table. `
 `plan` shows what a
 deploy would change with read-only calls only (`plan_mode.py`), as JSON and Markdown, flagging
 what widens access (`plan_security.py`); a deploy with `--expect-plan` refuses each deployment
-that is not as that plan reviewed it (`expect_plan.py`).
+that is not as that plan reviewed it (`expect_plan.py`). `invoke` runs a Lambda
+handler on this machine with its deployed function's environment (`invoke.py`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from jiti_deploy import (
     expect_plan,
     hotswap,
     interrupt,
+    invoke,
     live,
     masking,
     output,
@@ -151,12 +154,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="prune: also the preview environments' stacks whose jiti:expires has passed",
     )
+    parser.add_argument("--invoke", type=Path, default=None, help="invoke: the request")
+    parser.add_argument("--event", default=None, help="invoke: the event's JSON file, - for stdin")
     args = parser.parse_args(argv)
     if args.mode in ("deploy", "plan") and not (args.plan and args.artifacts):
         parser.error(f"--mode {args.mode} needs --plan and --artifacts")
     if args.mode == "plan" and not args.plan_json:
         parser.error("--mode plan needs --plan-json")
-    if args.mode not in ("deploy", "plan") and not args.inventory:
+    if args.mode == "invoke" and not (args.invoke and args.artifacts):
+        parser.error("--mode invoke needs --invoke and --artifacts")
+    if args.mode in ("prune", "drift", "destroy") and not args.inventory:
         parser.error(f"--mode {args.mode} needs --inventory")
     if args.mode == "destroy" and bool(args.deployment) == bool(args.preview):
         parser.error("--mode destroy needs --deployment (one or more) or --preview, not both")
@@ -185,7 +192,7 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-MODES = ("deploy", "plan", "prune", "drift", "destroy")
+MODES = ("deploy", "plan", "prune", "drift", "destroy", "invoke")
 
 
 def run(args: argparse.Namespace, outcomes: list, extra: dict) -> None:
@@ -355,6 +362,8 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     if args.env_vars is not None:
         keep_only(args.env_vars.split(","))
+    if args.mode == "invoke":  # the handler's output and exit code, no summary
+        return invoke.main(args)
     interrupt.install(log)
     outcomes: list = []
     extra: dict = {}

@@ -41,3 +41,12 @@ def lint_errors(template: dict, regions: tuple[str, ...] = ("us-east-1", "eu-wes
 
 def resources_of_type(template: dict, type_: str) -> dict[str, dict]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == type_}
+
+
+# Sample events for handler tests, shaped as AWS sends them (see `jiti_infra.sample_events`).
+from jiti_infra.sample_events import (  # noqa: E402, F401
+    http_api_event,
+    rest_api_event,
+    schedule_event,
+    sqs_event,
+)

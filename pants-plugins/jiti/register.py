@@ -12,6 +12,7 @@ from jiti.goals import (
     deploy_stacks,
     destroy_stacks,
     drift_stacks,
+    invoke,
     package,
     plan_stacks,
     prune_stacks,
@@ -59,4 +60,5 @@ def rules():
         *cfn_lint.rules(),
         *checkov.rules(),
         *tailor.rules(),
+        *invoke.rules(),
     ]
