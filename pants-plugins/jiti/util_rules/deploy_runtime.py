@@ -18,7 +18,7 @@ from pants.backend.python.dependency_inference.module_mapper import (
     PythonModuleOwnersRequest,
 )
 from pants.backend.python.subsystems.setup import PythonSetup
-from pants.backend.python.target_types import EntryPoint
+from pants.backend.python.target_types import EntryPoint, PexLayout
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
 from pants.backend.python.util_rules.pex import Pex, PexRequest
 from pants.backend.python.util_rules.pex_environment import PythonExecutable
@@ -183,6 +183,8 @@ async def _plugin_runtime(
         tool.to_pex_request(interpreter_constraints=constraints, sources=files.digest),
         output_filename=RUNTIME_PEX,
         internal_only=False,
+        # A tool's pex is internal, so packed (a directory); the runtime is run as one file.
+        layout=PexLayout.ZIPAPP,
         additional_args=RUNTIME_PEX_ARGS,
         description="Build jiti's deploy runtime",
     )
