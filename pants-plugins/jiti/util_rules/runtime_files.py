@@ -40,11 +40,13 @@ class RuntimeSource(Enum):
 class DeployRuntimeTool(PythonToolBase):
     options_scope = "jiti-deploy-runtime"
     name = "jiti-deploy-runtime"
-    help = help_text("""
+    help = help_text(
+        """
         jiti's deploy runtime: the program that deploys the stacks (boto3, and the embedded
         local AWS). The plugin ships its code and a lockfile for its requirements; set
         `install_from_resolve` to install them from one of your own resolves instead.
-        """)
+        """
+    )
 
     default_version = "boto3>=1.35,<2"
     default_extra_requirements = ["moto[server]==5.2.5", "cfn-lint>=1.20,<2"]
@@ -60,12 +62,14 @@ class DeployRuntimeTool(PythonToolBase):
 
     source = EnumOption(
         default=RuntimeSource.auto,
-        help=help_text("""
+        help=help_text(
+            """
             Where the runtime's code comes from: `repository` builds it from the `jiti_deploy`
             sources of this repository (jiti's own, or a fork of it), `plugin` from the files
             shipped in the installed plugin, and `auto` from the repository's sources when a
             `python_source` in the default resolve owns `jiti_deploy`, else from the plugin.
-            """),
+            """
+        ),
     )
 
 
