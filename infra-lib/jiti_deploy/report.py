@@ -9,6 +9,7 @@ from enum import Enum
 from pathlib import Path
 
 from jiti_deploy import masking
+from jiti_version import JITI_VERSION
 
 
 class Result(str, Enum):
@@ -131,7 +132,15 @@ def write(
     included. Written by every run, also one that was interrupted or stopped by an error."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [{**asdict(o), "result": o.result.value} for o in outcomes]
-    report = {key: rows, "elapsed_s": elapsed_s, "interrupted": interrupted, **(extra or {})}
+    report = {
+        key: rows,
+        "elapsed_s": elapsed_s,
+        "interrupted": interrupted,
+        # The jiti that wrote it: in the report, not on the stack (a recorded output would
+        # change on every upgrade, an update of every stack for no change of the app's).
+        "jiti_version": JITI_VERSION,
+        **(extra or {}),
+    }
     if error:
         report["error"] = error
     path.write_text(json.dumps(masking.mask(report), indent=2) + "\n")

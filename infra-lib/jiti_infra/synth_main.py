@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -23,6 +24,7 @@ from troposphere import Template
 from jiti_contract import EXIT_USER_ERROR, SynthesisRequest, from_json
 from jiti_infra import local_paths, plain_template
 from jiti_infra.app import App
+from jiti_version import JITI_PLUGIN_VERSION_ENV, JITI_VERSION
 
 
 class SynthesisError(Exception):
@@ -112,7 +114,24 @@ def synthesize(request: SynthesisRequest) -> dict:
     return template
 
 
+def version_mismatch(environ) -> str | None:
+    """A plugin of another version than this jiti-infra: the template contract may differ."""
+    plugin = environ.get(JITI_PLUGIN_VERSION_ENV)
+    if not plugin or plugin == JITI_VERSION:
+        return None
+    return (
+        f"the jiti plugin is version {plugin} but the locked jiti-infra is version "
+        f"{JITI_VERSION}: require jiti-infra=={plugin} and regenerate the lockfile "
+        "(`pants generate-lockfiles`), or install the plugin of version "
+        f"{JITI_VERSION} (`[GLOBAL].plugins`)"
+    )
+
+
 def main(argv: list[str]) -> int:
+    mismatch = version_mismatch(os.environ)
+    if mismatch:
+        print(mismatch, file=sys.stderr)
+        return EXIT_USER_ERROR
     request_path, output_path = argv
     request = from_json(SynthesisRequest, Path(request_path).read_text())
     try:

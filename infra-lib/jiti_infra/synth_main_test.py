@@ -5,6 +5,7 @@ import pytest
 
 from jiti_contract import EXIT_USER_ERROR, SynthesisRequest, to_json
 from jiti_infra import synth_main as synth
+from jiti_version import JITI_PLUGIN_VERSION_ENV, JITI_VERSION
 
 
 @pytest.fixture
@@ -147,3 +148,20 @@ def test_a_template_that_does_not_parse_is_one_line(tmp_path, name, text):
     with pytest.raises(synth.SynthesisError, match="is not a valid CloudFormation") as error:
         synth.synthesize(SynthesisRequest("a:b", "a", str(plain)))
     assert "\n" not in str(error.value)
+
+
+def test_a_plugin_of_another_version_is_one_line_naming_both(tmp_path, monkeypatch, capsys):
+    """The plugin passes its version; a jiti-infra of another version stops before reading
+    the request (whose shape may have changed between the two)."""
+    monkeypatch.setenv(JITI_PLUGIN_VERSION_ENV, "0.0.1")
+    assert (
+        synth.main([str(tmp_path / "absent.json"), str(tmp_path / "out.json")]) == EXIT_USER_ERROR
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "plugin is version 0.0.1" in err[0] and f"jiti-infra is version {JITI_VERSION}" in err[0]
+
+
+def test_the_same_version_or_none_is_no_mismatch():
+    assert synth.version_mismatch({JITI_PLUGIN_VERSION_ENV: JITI_VERSION}) is None
+    assert synth.version_mismatch({}) is None

@@ -8,6 +8,7 @@ the same pex. Every goal that deploys runs it with the same environment (`Deploy
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -17,8 +18,9 @@ from pants.backend.python.dependency_inference.module_mapper import (
     PythonModuleOwnersRequest,
 )
 from pants.backend.python.subsystems.setup import PythonSetup
-from pants.backend.python.target_types import EntryPoint
-from pants.backend.python.util_rules.pex import Pex
+from pants.backend.python.target_types import EntryPoint, PexLayout
+from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
+from pants.backend.python.util_rules.pex import Pex, PexRequest
 from pants.backend.python.util_rules.pex_environment import PythonExecutable
 from pants.backend.python.util_rules.pex_from_targets import (
     InterpreterConstraintsRequest,
@@ -26,6 +28,7 @@ from pants.backend.python.util_rules.pex_from_targets import (
 )
 from pants.base.build_root import BuildRoot
 from pants.core.util_rules.distdir import DistDir
+from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest, MergeDigests
 from pants.engine.process import InteractiveProcess
@@ -36,8 +39,10 @@ from pants.util.logging import LogLevel
 from jiti.dependency_inference import DEPLOY_ENTRY_POINT, DEPLOY_MODULE
 from jiti.errors import JitiError
 from jiti.subsystem import DEPLOY_ENV_VARS, DeployTarget, JitiSubsystem
+from jiti.util_rules import runtime_files
 from jiti.util_rules.deployment import DeploymentSetup
 from jiti.util_rules.inventory import InventoryFile, InventoryRequest
+from jiti.util_rules.runtime_files import DeployRuntimeTool, PackagedRuntimeFiles, RuntimeSource
 from jiti_contract import (
     ASSETS_BUCKET_PLACEHOLDERS,
     PlaceholderError,
@@ -152,38 +157,78 @@ async def deploy_environment(jiti: JitiSubsystem) -> DeployEnvironment:
     return DeployEnvironment(target, names, FrozenDict(env))
 
 
-@rule(desc="Build jiti's deploy runtime", level=LogLevel.DEBUG)
-async def build_deploy_runtime(python_setup: PythonSetup) -> DeployRuntime:
-    owners = await Get(
-        PythonModuleOwners,
-        PythonModuleOwnersRequest(DEPLOY_MODULE, resolve=python_setup.default_resolve),
-    )
-    if not owners.unambiguous:
-        raise JitiError(
-            f"jiti's deploy runtime (module {DEPLOY_MODULE}) is not owned by a `python_source` "
-            f"in the `{python_setup.default_resolve}` resolve: keep infra-lib/jiti_deploy in "
-            "the repository, with its BUILD file"
-        )
+# The runtime's pex: a venv pex, so the local AWS server it starts keeps running from the venv
+# after the pex is gone. `--sh-boot`: once its venv exists, the pex execs it straight from
+# /bin/sh, with no Python bootstrap reading the zip first (~0.3 s per deployment process).
+RUNTIME_PEX = "jiti-deploy.pex"
+RUNTIME_PEX_ARGS = ("--venv", "--sh-boot")
+
+
+async def _repository_runtime(owners: tuple[Address, ...]) -> tuple[PexRequest, PythonExecutable]:
+    """The runtime built from this repository's `jiti_deploy` sources and their resolve."""
     request = PexFromTargetsRequest(
-        owners.unambiguous,
-        output_filename="jiti-deploy.pex",
+        owners,
+        output_filename=RUNTIME_PEX,
         internal_only=False,
         main=EntryPoint(DEPLOY_ENTRY_POINT),
-        # A venv pex: the local AWS server it starts keeps running from the venv after the pex is
-        # gone. `--sh-boot`: once its venv exists, the pex execs it straight from /bin/sh, with
-        # no Python bootstrap reading the zip first (~0.3 s per deployment process).
-        additional_args=("--venv", "--sh-boot"),
+        additional_args=RUNTIME_PEX_ARGS,
         description="Build jiti's deploy runtime",
     )
-    pex, python = await MultiGet(
-        Get(Pex, PexFromTargetsRequest, request),
+    return await MultiGet(
+        Get(PexRequest, PexFromTargetsRequest, request),
         Get(
             PythonExecutable,
             InterpreterConstraintsRequest,
             request.to_interpreter_constraints_request(),
         ),
     )
-    return DeployRuntime(pex.digest, request.output_filename, python.path)
+
+
+async def _plugin_runtime(
+    tool: DeployRuntimeTool, python_setup: PythonSetup
+) -> tuple[PexRequest, PythonExecutable]:
+    """The runtime built from the plugin's own files, with its lockfile (or the team's
+    resolve, `[jiti-deploy-runtime].install_from_resolve`)."""
+    files = await Get(PackagedRuntimeFiles)
+    constraints = (
+        InterpreterConstraints(python_setup.interpreter_constraints)
+        if tool.install_from_resolve
+        else tool.interpreter_constraints
+    )
+    request = dataclasses.replace(
+        tool.to_pex_request(interpreter_constraints=constraints, sources=files.digest),
+        output_filename=RUNTIME_PEX,
+        internal_only=False,
+        # A tool's pex is internal, so packed (a directory); the runtime is run as one file.
+        layout=PexLayout.ZIPAPP,
+        additional_args=RUNTIME_PEX_ARGS,
+        description="Build jiti's deploy runtime",
+    )
+    return request, await Get(PythonExecutable, InterpreterConstraints, constraints)
+
+
+@rule(desc="Build jiti's deploy runtime", level=LogLevel.DEBUG)
+async def build_deploy_runtime(python_setup: PythonSetup, tool: DeployRuntimeTool) -> DeployRuntime:
+    owners = await Get(
+        PythonModuleOwners,
+        PythonModuleOwnersRequest(DEPLOY_MODULE, resolve=python_setup.default_resolve),
+    )
+    source = tool.source
+    if source == RuntimeSource.auto:
+        source = RuntimeSource.repository if owners.unambiguous else RuntimeSource.plugin
+    if source == RuntimeSource.repository and not owners.unambiguous:
+        raise JitiError(
+            f"[jiti-deploy-runtime].source is `repository`, but no `python_source` in the "
+            f"`{python_setup.default_resolve}` resolve owns {DEPLOY_MODULE}: keep "
+            "infra-lib/jiti_deploy in the repository, with its BUILD file, or set `source` to "
+            "`plugin`"
+        )
+    if source == RuntimeSource.repository:
+        request, python = await _repository_runtime(owners.unambiguous)
+    else:
+        request, python = await _plugin_runtime(tool, python_setup)
+    pex = await Get(Pex, PexRequest, request)
+    return DeployRuntime(pex.digest, RUNTIME_PEX, python.path)
 
 
 @dataclass(frozen=True)
@@ -261,4 +306,4 @@ async def inventory_invocation(request: InventoryInvocationRequest) -> DeployInv
 
 
 def rules():
-    return collect_rules()
+    return [*collect_rules(), *runtime_files.rules()]

@@ -64,6 +64,7 @@ from jiti_contract import (
     retained_resources,
     to_json,
 )
+from jiti_version import JITI_PLUGIN_VERSION_ENV, JITI_VERSION
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,10 @@ async def synthesis_process(request: SynthesisProcessRequest) -> Process:
             synth_pex,
             argv=(SynthesisRequest.FILE, SynthesisRequest.OUTPUT),
             input_digest=input_digest,
-            extra_env={"PEX_EXTRA_SYS_PATH": ":".join(python_sources.source_roots)},
+            extra_env={
+                "PEX_EXTRA_SYS_PATH": ":".join(python_sources.source_roots),
+                JITI_PLUGIN_VERSION_ENV: JITI_VERSION,
+            },
             output_files=(SynthesisRequest.OUTPUT,),
             description=f"Synthesize the CloudFormation template of {request.address}",
             level=LogLevel.DEBUG,
