@@ -307,6 +307,7 @@ class Bench:
             f"{dry.cell()}; {describe_calls(calls['dry'])}",
             f"{by_median:.1f}x faster (min {by_min:.1f}x)",
         )
+
     # --- preview: one changed app's copy, against a whole environment's ---------------------
 
     def preview(self, repo: Monorepo, proxy: AwsProxy, env: dict) -> float:
@@ -538,7 +539,9 @@ class Bench:
             "preview_speedup": None,
             "hotswap_speedup": None,
         }
-        if {"package", "noop", "parallel", "scale", "plan", "cdk", "remote_cache", "preview"} & set(only):
+        if {"package", "noop", "parallel", "scale", "plan", "cdk", "remote_cache", "preview"} & set(
+            only
+        ):
             repo = self.repo(n)
             if "package" in only:
                 self.package_all(repo)

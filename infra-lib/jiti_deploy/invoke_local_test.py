@@ -29,7 +29,8 @@ REGION = "ca-central-1"  # this module's stacks only
 CODE = b"the function's zip"
 SECRET = "s3cret-token-value"
 
-HANDLER = """
+HANDLER = (
+    """
 import os
 
 import boto3
@@ -47,7 +48,9 @@ def handle(event, context):
         "handler": os.environ["_HANDLER"],
         "region": os.environ["AWS_REGION"],
     }
-""" % SECRET
+"""
+    % SECRET
+)
 
 
 def function_and_table(code_sha: str) -> dict:

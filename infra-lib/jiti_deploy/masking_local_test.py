@@ -83,7 +83,10 @@ def test_a_changed_no_echo_password_shows_nowhere(local, make, tmp_path, capsys)
         assert "Tags: **** -> ****" in shown
         assert _clear(shown, OLD, NEW) == []
         assert _clear(_dist(tmp_path), OLD, NEW) == []
-        assert "VisibilityTimeout: `30` → `60`" in (tmp_path / "dist/jiti-deploy-report.md").read_text()
+        assert (
+            "VisibilityTimeout: `30` → `60`"
+            in (tmp_path / "dist/jiti-deploy-report.md").read_text()
+        )
 
 
 def test_an_output_a_consumer_takes_as_no_echo_is_masked_in_the_producer_s_deploy(

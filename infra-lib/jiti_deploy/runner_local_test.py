@@ -192,7 +192,9 @@ def test_the_default_role_is_named_in_the_partition_of_the_deployment_s_region(
     )
     destinations = Destinations("local", Path(tmp_path), log=quiet)
     for region in ("cn-north-1", REGION):
-        destinations.get("111111111111", region, "arn:{partition}:iam::111111111111:role/jiti-deploy")
+        destinations.get(
+            "111111111111", region, "arn:{partition}:iam::111111111111:role/jiti-deploy"
+        )
     assert assumed == [
         "arn:aws-cn:iam::111111111111:role/jiti-deploy",
         "arn:aws:iam::111111111111:role/jiti-deploy",

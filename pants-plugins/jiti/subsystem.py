@@ -79,7 +79,8 @@ class JitiSubsystem(Subsystem):
     target = EnumOption(
         enum_type=DeployTarget,
         default=None,
-        help=help_text("""
+        help=help_text(
+            """
             Where deployments go: `local`, the embedded local AWS (a moto server jiti starts on
             127.0.0.1); `aws`, the AWS account the configured credentials reach (boto3's chain:
             environment, profiles, SSO, web identity, container, instance metadata), or the
@@ -89,57 +90,69 @@ class JitiSubsystem(Subsystem):
 
             With the `CI` environment variable set, a deploy refuses to run while this is
             unset or `auto`: a CI job must say where it deploys.
-            """),
+            """
+        ),
     )
     dry_run = BoolOption(
         default=False,
-        help=help_text("""
+        help=help_text(
+            """
             Create and show each deployment's change set, then delete it without executing:
             nothing is uploaded or changed. Works with `deploy-stacks`, `experimental-deploy` and
             `run` (`pants run <deployment> -- --dry-run` does the same for one deployment).
-            """),
+            """
+        ),
     )
     force = BoolOption(
         default=False,
-        help=help_text("""
+        help=help_text(
+            """
             Deploy even when the live stack already carries the same version and settings:
             the template, parameters and tags are applied again and the steps after the update
             (site content, termination protection) are redone, e.g. to reconcile edits made in
             the console (`pants run <deployment> -- --force` for one deployment).
-            """),
+            """
+        ),
     )
     assets_bucket = StrOption(
         default=ASSETS_BUCKET_DEFAULT,
-        help=help_text("""
+        help=help_text(
+            """
             The name of the assets bucket of each account and region (`{account}` and
             `{region}` are filled in). jiti creates it private, encrypted, TLS-only and
             versioned, and refuses a bucket of that name that another account owns: name it
             otherwise (e.g. `acme-jiti-{account}-{region}`) if yours was taken.
-            """),
+            """
+        ),
         advanced=True,
     )
     max_parallel = IntOption(
         default=4,
-        help=help_text("""
+        help=help_text(
+            """
             How many stacks `deploy-stacks` deploys at once. Deployments wait for those they
             depend on; independent ones run side by side.
-            """),
+            """
+        ),
     )
     extra_env_vars = StrListOption(
         default=[],
-        help=help_text(f"""
+        help=help_text(
+            f"""
             More environment variables for deployments to see, added to the ones every deploy
             sees: {', '.join(f'`{name}`' for name in DEPLOY_ENV_VARS)}. The same list applies
             to `run`, `experimental-deploy` and `deploy-stacks`. As in Pants' own
             `extra_env_vars`, `NAME` takes the variable from Pants' environment and
             `NAME=value` sets it; either way it reaches the deploy in its environment, never on
             its command line.
-            """),
+            """
+        ),
         advanced=True,
     )
     repository = StrOption(
         default=None,
-        help=help_text("""
+        help=help_text(
+            """
             This repository's id, tagged as `jiti:repository` on every stack and StackSet jiti
             deploys: `prune-stacks` deletes only stacks carrying it. Set it in `pants.toml`
             (e.g. `github.com/org/repo`) so that every clone (CI's, a colleague's under another
@@ -149,29 +162,35 @@ class JitiSubsystem(Subsystem):
             is not the top). Without either, stacks are deployed without the tag and
             `prune-stacks` refuses to run: it is never the build root's directory name, which
             two checkouts called `src` would share.
-            """),
+            """
+        ),
     )
     fail_on_replace = BoolOption(
         default=False,
-        help=help_text("""
+        help=help_text(
+            """
             Stop a deploy or dry run whose change set would replace or delete a resource of a
             type in `[jiti].fail_on_replace_types` (data), before anything is executed: the
             change set is deleted and the deployment fails, naming the resource and why (which
             property forces the replacement, or its removal from the template).
-            """),
+            """
+        ),
     )
     fail_on_replace_types = StrListOption(
         default=list(STATEFUL_TYPES),
-        help=help_text("""
+        help=help_text(
+            """
             The resource types `--jiti-fail-on-replace` guards: by default the ones that hold
             data (DynamoDB tables, S3 buckets, RDS, EFS, ElastiCache, OpenSearch, Kinesis,
             Cognito user pools, KMS keys, secrets, ...).
-            """),
+            """
+        ),
         advanced=True,
     )
     protected_environments = StrListOption(
         default=["prod"],
-        help=help_text("""
+        help=help_text(
+            """
             Environments where a deployment may not set `disable_rollback`: a failed update
             there always rolls back. They are never hotswapped either (`--jiti-hotswap`).
             """
@@ -179,34 +198,42 @@ class JitiSubsystem(Subsystem):
     )
     prune_confirm = BoolOption(
         default=False,
-        help=help_text("""
+        help=help_text(
+            """
             Let `prune-stacks` delete what it finds (the stacks this repository deployed and no
             longer deploys, and with `--jiti-prune-assets` the unused assets); without it,
             `prune-stacks` only lists them with the reason.
-            """),
+            """
+        ),
     )
     prune_assets = BoolOption(
         default=False,
-        help=help_text("""
+        help=help_text(
+            """
             Let `prune-stacks` also find the objects of the assets buckets that no live stack or
             StackSet references, older than `[jiti].prune_assets_grace_days` (as `cdk gc`).
-            """),
+            """
+        ),
     )
     prune_assets_grace_days = IntOption(
         default=7,
-        help=help_text("""
+        help=help_text(
+            """
             How old an unused asset must be before `prune-stacks --jiti-prune-assets` deletes it,
             in days: a deploy running meanwhile (or one rolled back to) keeps what it uploaded.
-            """),
+            """
+        ),
         advanced=True,
     )
     tailor_stacks = BoolOption(
         default=True,
-        help=help_text("""
+        help=help_text(
+            """
             If true, `pants tailor` adds a `cloudformation_stack` for each `infra.py` that
             defines `template(app)`, and for each `*.template.yaml`, `*.template.yml` or
             `*.template.json`, that is not yet a stack's `source`.
-            """),
+            """
+        ),
         advanced=True,
     )
     preview = StrOption(
@@ -229,15 +256,18 @@ class JitiSubsystem(Subsystem):
     )
     preview_base = StrOption(
         default="dev",
-        help=help_text("""
+        help=help_text(
+            """
             The environment a preview copies: only deployments in it are copied, and inputs
             whose producer is not in the preview take this environment's outputs.
-            """),
+            """
+        ),
         advanced=True,
     )
     preview_ttl_hours = IntOption(
         default=72,
-        help=help_text("""
+        help=help_text(
+            """
             How long a preview environment lives after its last deploy, in hours, before
             `prune-stacks --jiti-prune-expired` removes it (`jiti:expires`, rounded down to the
             hour: a deploy in the same hour leaves an unchanged stack alone).

@@ -40,11 +40,13 @@ def test_a_type_the_registry_lacks_is_not_found(endpoint):
 
 def test_moto_still_lacks_describe_type():
     """Gap 23: moto answers no DescribeType."""
-    result = unpatched("""
+    result = unpatched(
+        """
         try:
             cfn.describe_type(Type="RESOURCE", TypeName="AWS::SQS::Queue")
             result["error"] = None
         except Exception as e:
             result["error"] = str(e)
-        """)
+        """
+    )
     assert "describe_type action has not been implemented" in result["error"]

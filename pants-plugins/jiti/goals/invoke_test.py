@@ -26,16 +26,19 @@ def rule_runner():
     runner.write_files(
         {
             "apps/fn/handler.py": "def handle(event, context):\n    return event\n",
-            "apps/fn/infra.py": dedent("""\
+            "apps/fn/infra.py": dedent(
+                """\
                 from jiti_infra import App, lambda_function
 
                 def template(app: App):
                     lambda_function(app, "Other", asset=app.asset(":other"))
                     lambda_function(app, "Handler", asset=app.asset(":lambda"))
                     return app.template
-                """),
+                """
+            ),
             "apps/fn/other.py": "def handle(event, context):\n    return 1\n",
-            "apps/fn/BUILD": dedent("""\
+            "apps/fn/BUILD": dedent(
+                """\
                 python_sources()
                 python_awslambda(name="lambda", handler="handler.py:handle", runtime="python3.11")
                 python_awslambda(name="other", handler="other.py:handle", runtime="python3.11")
@@ -45,7 +48,8 @@ def rule_runner():
                 cloudformation_deployment(name="deploy", stack=":stack", environment="dev")
                 cloudformation_deployment(name="prod", stack=":stack", environment="prod",
                                           region="eu-west-1")
-                """),
+                """
+            ),
         }
     )
     return runner
