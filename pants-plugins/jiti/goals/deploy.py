@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from pants.core.goals.deploy import DeployFieldSet, DeployProcess
 from pants.core.goals.run import RunFieldSet, RunInSandboxBehavior, RunRequest
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import (
+    NoApplicableTargetsBehavior,
+    TargetRootsToFieldSets,
+    TargetRootsToFieldSetsRequest,
+)
 from pants.engine.unions import UnionRule
 
 from jiti.subsystem import JitiSubsystem
@@ -56,6 +61,23 @@ async def run_deployment(field_set: CloudFormationRunFieldSet) -> RunRequest:
     # `pants run` passes the caller's whole environment as well: the runtime keeps only the
     # variables named in `--env-vars`, so it sees what the other goals see.
     return RunRequest(digest=invocation.digest, args=invocation.argv, extra_env=invocation.env)
+
+
+async def selected_deployments(goal: str) -> list[CloudFormationDeployFieldSet]:
+    """The `cloudformation_deployment`s the command line selects, by address: selecting none
+    (a docs-only change) is an empty list, never an error."""
+    roots = await Get(
+        TargetRootsToFieldSets,
+        TargetRootsToFieldSetsRequest(
+            DeployFieldSet,
+            goal_description=f"the `{goal}` goal",
+            no_applicable_targets_behavior=NoApplicableTargetsBehavior.ignore,
+        ),
+    )
+    return sorted(
+        (fs for fs in roots.field_sets if isinstance(fs, CloudFormationDeployFieldSet)),
+        key=lambda fs: fs.address,
+    )
 
 
 def rules():

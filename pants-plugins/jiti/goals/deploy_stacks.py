@@ -10,21 +10,15 @@ Selecting nothing (e.g. `--changed-since` on a docs-only commit) is not an error
 from __future__ import annotations
 
 from pants.base.build_root import BuildRoot
-from pants.core.goals.deploy import DeployFieldSet
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
 from pants.engine.rules import Effect, Get, MultiGet, collect_rules, goal_rule
-from pants.engine.target import (
-    NoApplicableTargetsBehavior,
-    TargetRootsToFieldSets,
-    TargetRootsToFieldSetsRequest,
-)
 from pants.option.option_types import StrOption
 from pants.util.strutil import help_text
 
-from jiti.goals.deploy import CloudFormationDeployFieldSet
+from jiti.goals.deploy import selected_deployments
 from jiti.subsystem import JitiSubsystem
 from jiti.util_rules.deploy_runtime import (
     DeployEnvironment,
@@ -83,18 +77,7 @@ async def deploy_stacks(
     dist_dir: DistDir,
     jiti: JitiSubsystem,
 ) -> DeployStacks:
-    roots = await Get(
-        TargetRootsToFieldSets,
-        TargetRootsToFieldSetsRequest(
-            DeployFieldSet,
-            goal_description=f"the `{subsystem.name}` goal",
-            no_applicable_targets_behavior=NoApplicableTargetsBehavior.ignore,
-        ),
-    )
-    field_sets = sorted(
-        (fs for fs in roots.field_sets if isinstance(fs, CloudFormationDeployFieldSet)),
-        key=lambda fs: fs.address,
-    )
+    field_sets = await selected_deployments(subsystem.name)
     preview, field_sets, left_out = preview_of(jiti, field_sets)
     if preview and left_out:
         console.print_stderr(left_out_line(preview, left_out))

@@ -11,21 +11,15 @@ deployment whose environment is protected is refused here, before anything runs,
 from __future__ import annotations
 
 from pants.base.build_root import BuildRoot
-from pants.core.goals.deploy import DeployFieldSet
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
 from pants.engine.rules import Effect, Get, collect_rules, goal_rule
-from pants.engine.target import (
-    NoApplicableTargetsBehavior,
-    TargetRootsToFieldSets,
-    TargetRootsToFieldSetsRequest,
-)
 from pants.option.option_types import StrOption
 from pants.util.strutil import help_text
 
-from jiti.goals.deploy import CloudFormationDeployFieldSet
+from jiti.goals.deploy import selected_deployments
 from jiti.subsystem import JitiSubsystem
 from jiti.util_rules.deploy_runtime import DeployInvocation, InventoryInvocationRequest
 from jiti.util_rules.inventory import AllStackPlaces, RepositoryName
@@ -99,15 +93,7 @@ async def destroy_stacks(
         all_places.complete("destroy-stacks")  # a region left out would keep its stacks
         extra += ["--preview", jiti.preview]
     else:
-        roots = await Get(
-            TargetRootsToFieldSets,
-            TargetRootsToFieldSetsRequest(
-                DeployFieldSet,
-                goal_description=f"the `{subsystem.name}` goal",
-                no_applicable_targets_behavior=NoApplicableTargetsBehavior.ignore,
-            ),
-        )
-        field_sets = [fs for fs in roots.field_sets if isinstance(fs, CloudFormationDeployFieldSet)]
+        field_sets = await selected_deployments(subsystem.name)
         if not field_sets:
             console.print_stdout("nothing to destroy: no cloudformation_deployment is selected")
             return DestroyStacks(exit_code=0)
@@ -115,7 +101,7 @@ async def destroy_stacks(
         if refusal:
             console.print_stderr(refusal)
             return DestroyStacks(exit_code=EXIT_USER_ERROR)
-        for fs in sorted(field_sets, key=lambda fs: fs.address):
+        for fs in field_sets:
             extra += ["--deployment", str(fs.address)]
     places = tuple(place for _, place in all_places.places)
     invocation = await Get(DeployInvocation, InventoryInvocationRequest(places, tuple(extra)))

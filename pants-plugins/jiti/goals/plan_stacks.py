@@ -10,22 +10,16 @@ pull-request comment). No change set is created: nothing in the account changes.
 from __future__ import annotations
 
 from pants.base.build_root import BuildRoot
-from pants.core.goals.deploy import DeployFieldSet
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
 from pants.engine.rules import Effect, Get, MultiGet, collect_rules, goal_rule
-from pants.engine.target import (
-    NoApplicableTargetsBehavior,
-    TargetRootsToFieldSets,
-    TargetRootsToFieldSetsRequest,
-)
 from pants.option.option_types import StrOption
 from pants.util.strutil import help_text
 
 from jiti.errors import JitiError
-from jiti.goals.deploy import CloudFormationDeployFieldSet
+from jiti.goals.deploy import selected_deployments
 from jiti.subsystem import JitiSubsystem
 from jiti.util_rules.deploy_runtime import (
     DeployEnvironment,
@@ -125,18 +119,7 @@ async def plan_stacks(
     build_root: BuildRoot,
     dist_dir: DistDir,
 ) -> PlanStacks:
-    roots = await Get(
-        TargetRootsToFieldSets,
-        TargetRootsToFieldSetsRequest(
-            DeployFieldSet,
-            goal_description=f"the `{subsystem.name}` goal",
-            no_applicable_targets_behavior=NoApplicableTargetsBehavior.ignore,
-        ),
-    )
-    field_sets = sorted(
-        (fs for fs in roots.field_sets if isinstance(fs, CloudFormationDeployFieldSet)),
-        key=lambda fs: fs.address,
-    )
+    field_sets = await selected_deployments(subsystem.name)
     if not field_sets:
         console.print_stdout("nothing to plan: no cloudformation_deployment is selected")
         return PlanStacks(exit_code=0)
