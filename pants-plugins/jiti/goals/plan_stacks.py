@@ -29,8 +29,8 @@ from jiti.util_rules.deploy_runtime import (
 from jiti.util_rules.deployment import DeploymentSetup, DeploymentSetupRequest
 from jiti_contract import PlaceholderError, check_placeholders
 
-PLAN_ROLE_DEFAULT = "arn:aws:iam::{account}:role/jiti-plan"
-PLAN_ROLE_PLACEHOLDERS = ("account", "region")
+PLAN_ROLE_DEFAULT = "arn:{partition}:iam::{account}:role/jiti-plan"
+PLAN_ROLE_PLACEHOLDERS = ("account", "region", "partition")
 
 
 class PlanStacksSubsystem(GoalSubsystem):
@@ -72,7 +72,7 @@ class PlanStacksSubsystem(GoalSubsystem):
         help=help_text(
             f"""
             The read-only role to plan with in each account a deployment names (its `account`
-            field), `{{account}}` and `{{region}}` filled in: the deployment's own
+            field), `{{account}}`, `{{region}}` and `{{partition}}` filled in: the deployment's own
             `assume_role` (its deploy role) is not used, so a pull request needs no write
             rights. A deployment without `account` is planned with the credentials given. The
             default, `{PLAN_ROLE_DEFAULT}`, is the role of `docs/iam/plan-policy.json` in every

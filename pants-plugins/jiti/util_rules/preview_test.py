@@ -19,7 +19,7 @@ from jiti.util_rules.inventory import AllStackPlaces
 from jiti.util_rules.preview import check_name, preview_of
 from jiti_contract import Plan, PreviewSettings, StackPlace, from_json
 
-ROLE = "arn:aws:iam::{account}:role/jiti-deploy"
+ROLE = "arn:{partition}:iam::{account}:role/jiti-deploy"
 
 
 @pytest.fixture(scope="module")
