@@ -228,7 +228,15 @@ def _run_handler(
 
 
 def main(args) -> int:
-    """Run the handler the request (`--invoke`) names on the event (`--event`)."""
+    """Run the handler the request (`--invoke`) names on the event (`--event`); every line is
+    written before it returns (the output thread would otherwise lose the last ones at exit)."""
+    try:
+        return _main(args)
+    finally:
+        output.flushed(timeout_s=10)
+
+
+def _main(args) -> int:
     log = output.err  # stdout holds the handler's result only
     destinations = Destinations(
         args.target, args.state_dir.resolve(), log=log, assets_bucket=args.assets_bucket
