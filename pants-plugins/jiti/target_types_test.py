@@ -103,7 +103,7 @@ def test_stack_name_is_still_accepted_for_the_app_name(rule_runner) -> None:
         ),
         (
             'cloudformation_deployment(name="s", stack=":s", assume_role="arn:aws:iam::{region}:role/r")',
-            "uses {region}; only {account} may be used",
+            "uses {region}; only {account}, {partition} may be used",
         ),
         (
             'cloudformation_deployment(name="s", stack=":s", account="1234")',
