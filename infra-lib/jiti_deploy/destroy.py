@@ -166,7 +166,7 @@ def check_protected(candidates: list[Candidate], protected: tuple[str, ...]) -> 
     found = sorted(
         f"{c.owner} ({c.stack.tags[ENV_TAG]})"
         for c in candidates
-        if c.stack.tags.get(ENV_TAG) in protected
+        if c.result is None and c.stack.tags.get(ENV_TAG) in protected
     )
     if found:
         raise Refused(

@@ -39,10 +39,12 @@ def clients(endpoint):
 
 
 def instance_stack(cfn, stack_set: str) -> dict:
-    """The stack of the StackSet's instance in `cfn`'s region: its parameters and outputs."""
+    """The stack of the StackSet's instance in `cfn`'s region: its parameters and outputs
+    (on any page: the session's other tests leave stacks in the region too)."""
     (stack,) = [
         s
-        for s in cfn.describe_stacks()["Stacks"]
+        for page in cfn.get_paginator("describe_stacks").paginate()
+        for s in page["Stacks"]
         if s["StackName"].startswith(f"StackSet-{stack_set}-")
     ]
     return {

@@ -66,6 +66,14 @@ def protected(field_sets, jiti: JitiSubsystem) -> str | None:
     )
 
 
+def unplaced(field_sets, all_places: AllStackPlaces) -> str | None:
+    """The line refusing a selected deployment whose stack's place is unknown, or None."""
+    known = {address for address, _ in all_places.places}
+    missing = [str(fs.address) for fs in field_sets if fs.address not in known]
+    reasons = [u for u in all_places.unknown if any(u.startswith(f"{m}:") for m in missing)]
+    return f"destroy-stacks: {reasons[0]}" if reasons else None
+
+
 def runtime_options(jiti: JitiSubsystem, report: str) -> list[str]:
     extra = ["--mode", "destroy", "--report", report]
     extra += ["--confirm"] if jiti.destroy_confirm else []
@@ -97,7 +105,7 @@ async def destroy_stacks(
         if not field_sets:
             console.print_stdout("nothing to destroy: no cloudformation_deployment is selected")
             return DestroyStacks(exit_code=0)
-        refusal = protected(field_sets, jiti)
+        refusal = protected(field_sets, jiti) or unplaced(field_sets, all_places)
         if refusal:
             console.print_stderr(refusal)
             return DestroyStacks(exit_code=EXIT_USER_ERROR)

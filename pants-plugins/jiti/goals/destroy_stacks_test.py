@@ -1,0 +1,48 @@
+"""`destroy-stacks` refuses in one line, before the runtime is built or anything is read: a
+deployment of a protected environment (unless `--jiti-destroy-protected`), and one whose stack's
+place is unknown."""
+
+from __future__ import annotations
+
+from jiti.goals.destroy_stacks import DestroyStacks
+from jiti.testutil import BASE_OPTIONS, ENV_INHERIT, make_rule_runner
+
+OPTIONS = [*BASE_OPTIONS, "--jiti-repository=shop"]
+
+
+def test_a_protected_deployment_is_refused_in_one_line_naming_it():
+    runner = make_rule_runner()
+    runner.write_files(
+        {
+            "apps/a/BUILD": 'cloudformation_stack(name="stack", source="t.json")\n'
+            'cloudformation_deployment(name="dev", stack=":stack", environment="dev")\n'
+            'cloudformation_deployment(name="prod", stack=":stack", environment="prod")\n',
+            "apps/a/t.json": "{}",
+        }
+    )
+    result = runner.run_goal_rule(
+        DestroyStacks, global_args=OPTIONS, args=["apps/a::"], env_inherit=ENV_INHERIT
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "destroy-stacks: apps/a:prod (prod): a protected environment "
+        "([jiti].protected_environments); add --jiti-destroy-protected to destroy it"
+    )
+
+
+def test_a_deployment_whose_stack_is_not_a_stack_is_refused_in_one_line():
+    runner = make_rule_runner()
+    runner.write_files(
+        {
+            "apps/b/BUILD": 'files(name="lib", sources=["t.json"])\n'
+            'cloudformation_deployment(name="deploy", stack=":lib")\n',
+            "apps/b/t.json": "{}",
+        }
+    )
+    result = runner.run_goal_rule(
+        DestroyStacks, global_args=OPTIONS, args=["apps/b:deploy"], env_inherit=ENV_INHERIT
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "destroy-stacks: apps/b:deploy: field `stack`: apps/b:lib is not a `cloudformation_stack`"
+    )
