@@ -6,8 +6,10 @@ Rules CloudFormation follows and this keeps:
 - outputs are no resource: a change to them alone (jiti's record) lists nothing;
 - a change to the stack's own tags modifies every taggable resource, in scope `Tags`;
 - a property whose new value CloudFormation only knows while it updates (a reference to a
-  resource that is replaced or modified, a dynamic reference `{{resolve:...}}`,
-  `Fn::ImportValue`, a value jiti cannot read) replaces `Conditional`ly, not surely.
+  resource that is replaced, an attribute of a modified one, a dynamic reference
+  `{{resolve:...}}`, `Fn::ImportValue`, a value jiti cannot read) replaces `Conditional`ly, not
+  surely. One exception, where a change set says `Dynamic` but nothing can change: a `Ref` to,
+  or the `Arn` of, a resource modified without replacement (its physical id stays).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from jiti_deploy.schemas import TypeSchema
 # Resource attributes besides Properties a change can touch (ResourceChange `Scope`).
 ATTRIBUTES = ("Metadata", "CreationPolicy", "UpdatePolicy", "DeletionPolicy", "UpdateReplacePolicy")
 UNKNOWN = "(known once deployed)"
+# The attributes a resource keeps while it is modified without replacement: built from its
+# physical id, which only a replacement changes.
+STABLE = ("Arn",)
 
 
 def _text(value) -> str | None:
@@ -45,32 +50,36 @@ def resolved(value, parameters: Mapping[str, str]):
     return value
 
 
-def references(value) -> tuple[set[str], set[str]]:
-    """The names `value` refers to, as (Ref or `${Name}` in a Sub, GetAtt or `${Name.Attr}`)."""
+def _names(value) -> tuple[set[str], set[tuple[str, str]]]:
+    """Each name a `Ref` or a Sub's `${Name}` in `value` reads, and each (resource, attribute) a
+    `Fn::GetAtt` or a Sub's `${Name.Attr}` reads."""
     refs: set[str] = set()
-    attrs: set[str] = set()
+    reads: set[tuple[str, str]] = set()
     if isinstance(value, dict):
         if isinstance(value.get("Ref"), str):
             refs.add(value["Ref"])
         attr = value.get("Fn::GetAtt")
         if isinstance(attr, list) and attr:
-            attrs.add(str(attr[0]))
+            reads.add((str(attr[0]), str(attr[1]) if len(attr) > 1 else ""))
         elif isinstance(attr, str):
-            attrs.add(attr.split(".")[0])
+            reads.add((*attr.split(".", 1), "")[:2])
         sub = value.get("Fn::Sub")
         text = sub if isinstance(sub, str) else (sub[0] if isinstance(sub, list) and sub else "")
         if isinstance(text, str):
             for part in text.split("${")[1:]:
                 target = part.split("}")[0]
-                (attrs if "." in target else refs).add(target.split(".")[0])
+                if "." in target:
+                    reads.add(tuple(target.split(".", 1)))
+                else:
+                    refs.add(target)
         children = list(value.values())
     else:
         children = value if isinstance(value, list) else []
     for child in children:
-        more_refs, more_attrs = references(child)
+        more_refs, more_reads = _names(child)
         refs |= more_refs
-        attrs |= more_attrs
-    return refs, attrs
+        reads |= more_reads
+    return refs, reads
 
 
 def dynamic(value) -> bool:
@@ -97,6 +106,7 @@ class Stacks:
     NoEcho value or a pending input, left out of `*_parameters` and named in `unknown`)."""
 
     def __init__(self, old: Mapping, new: Mapping, old_parameters, new_parameters, unknown=()):
+        self.old_template, self.new_template = old, new
         self.old = old.get("Resources") or {}
         self.new = new.get("Resources") or {}
         self.old_parameters, self.new_parameters = dict(old_parameters), dict(new_parameters)
@@ -131,13 +141,13 @@ def _property(stacks: Stacks, lid: str, name: str, schema: TypeSchema, changed: 
         sure = schema.known and not dynamic(after)
         replacement = ("Always" if sure else "Conditional") if hit else "Never"
     else:
-        refs, attrs = references(after)
+        refs, reads = _names(after)
         replaced = {r for r, how in changed.items() if how in ("True", "Conditional")}
         if refs & stacks.unknown:
             source = "ParameterReference"
         elif refs & replaced:
             source = "ResourceReference"
-        elif attrs & set(changed):
+        elif any(n in replaced or (n in changed and a not in STABLE) for n, a in reads):
             source = "ResourceAttribute"
         else:
             return None
@@ -244,3 +254,39 @@ def hide(changes: list[dict], derived: set[tuple[str, str]], mask: str) -> list[
                 d["before"] = None if d["before"] is None else mask
                 d["after"] = None if d["after"] is None else mask
     return changes
+
+
+def kept_outputs(stacks: Stacks, changes: list[dict], live: Mapping) -> dict:
+    """The live outputs an update leaves as they are: the same expression in both templates,
+    naming only pseudo parameters, parameters whose values stay, and resources that keep their
+    physical id (unchanged, or modified without replacement: a `Ref` or an `Arn`).
+    CloudFormation keeps a resource's physical id unless the update replaces it ("Update
+    behaviors of stack resources", CloudFormation User Guide)."""
+    by_id = {c["logical_id"]: c for c in changes}
+    old_outputs = stacks.old_template.get("Outputs") or {}
+    new_outputs = stacks.new_template.get("Outputs") or {}
+    kept = {}
+    for name, spec in new_outputs.items():
+        if name in live and old_outputs.get(name) == spec and isinstance(spec, dict):
+            if _stays(stacks, *_names(spec.get("Value")), by_id):
+                kept[name] = live[name]
+    return kept
+
+
+def _stays(stacks: Stacks, refs: set, reads: set, by_id: dict) -> bool:
+    for name in refs | {n for n, _ in reads}:
+        if name in stacks.new:
+            change = by_id.get(name)
+            if change is None:
+                continue
+            if change["action"] != "Modify" or change["replacement"] != "False":
+                return False
+            if any(a not in STABLE for n, a in reads if n == name):
+                return False
+        elif name.startswith("AWS::"):
+            continue  # the same stack's account, region, name and partition
+        elif name in stacks.unknown or name not in stacks.new_parameters:
+            return False  # a NoEcho value, a pending input, or not a parameter at all
+        elif stacks.old_parameters.get(name) != stacks.new_parameters[name]:
+            return False
+    return True

@@ -165,10 +165,12 @@ class Planner:
             )
             old = _template(body["TemplateBody"])
         entry["status"] = "changes" if current and current.deployed else "new"
-        entry["changes"] = self._changes(d, destination, current, old, new, parameters)
+        stacks = self._stacks(d, current, old, new, parameters)
+        entry["changes"] = self._changes(d, destination, current, stacks)
         entry["broadening"] = plan_security.flags(old, new)
         self._show(entry)
-        return Planned(entry, new_outputs(new, parameters))
+        kept = plan_diff.kept_outputs(stacks, entry["changes"], current.outputs if current else {})
+        return Planned(entry, {**new_outputs(new, parameters), **kept})
 
     def _parameters(self, d: Deployment, destination, current) -> dict:
         """What the deploy would pass, the template's defaults for the rest; an asset whose
@@ -181,27 +183,29 @@ class Planner:
         values.update(settings.parameters(d, AssetsBucket(destination).name, destination))
         for name, value in (current.parameters if current else {}).items():
             if name.startswith(ASSET_VERSION_PARAMETER_PREFIX) and name in d.manifest.parameters:
-                values.setdefault(name, value)
+                values[name] = value  # the name is the content's hash: the same bytes
         return values
 
-    def _changes(self, d: Deployment, destination, current, old, new, parameters) -> list[dict]:
+    @staticmethod
+    def _stacks(d: Deployment, current, old, new, parameters) -> plan_diff.Stacks:
         unknown = set(d.no_echo) | set(d.pending)
         old_parameters = current.parameters if current and current.deployed else {}
-        stacks = plan_diff.Stacks(
+        return plan_diff.Stacks(
             old,
             new,
             {k: v for k, v in old_parameters.items() if k not in unknown},
             {k: v for k, v in parameters.items() if k not in unknown},
             unknown,
         )
+
+    def _changes(self, d: Deployment, destination, current, stacks: plan_diff.Stacks) -> list:
         wanted = {k: str(v) for k, v in settings.tags(d).items()}
         tags_changed = bool(current and current.deployed and current.tags != wanted)
         found = plan_diff.compute(
             stacks, lambda kind: self.schemas.get(destination, kind), tags_changed=tags_changed
         )
-        derived = masking.derived_properties(old, d.no_echo) | masking.derived_properties(
-            new, d.no_echo
-        )
+        derived = masking.derived_properties(stacks.old_template, d.no_echo)
+        derived |= masking.derived_properties(stacks.new_template, d.no_echo)
         return plan_diff.hide(found, derived, masking.MASK)
 
     def _with_inputs(self, d: Deployment, destination) -> Deployment:

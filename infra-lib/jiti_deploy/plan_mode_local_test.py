@@ -3,6 +3,7 @@ without a change set, as CloudFormation's change sets would list the changes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from jiti_aws_proxy import is_read
 
 from jiti_contract import Input, StackPlace
+from jiti_deploy.assets_test import function_stack
 from jiti_deploy import batch, iam_calls, local_aws, plan_mode, plan_output, runner
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.report import Result
@@ -84,6 +86,20 @@ def test_a_version_only_change_lists_no_resource(destination, destinations, make
     assert entry["new_version"] == newer.version != entry["live"]["version"]
 
 
+def test_an_asset_that_stays_keeps_its_object_version(destination, destinations, make):
+    """The function's code is the same zip: the plan takes the S3 object version the live stack
+    pins, as the deploy does, so a new version of the stack alone lists no resource."""
+    code = {"apps/pl-asset:lambda": b"the same code"}
+    template = function_stack(hashlib.sha256(b"the same code").hexdigest(), function="pl-asset")
+    first = make("pl-asset", template, code, capabilities=("CAPABILITY_IAM",))
+    assert runner.deploy(destination, first, log=quiet) is Result.DEPLOYED
+    template["Outputs"] = {"Built": {"Value": "again"}}
+    entry = planned(
+        destinations, make("pl-asset", template, code, capabilities=("CAPABILITY_IAM",))
+    )
+    assert (entry["status"], entry["changes"]) == ("changes", [])
+
+
 def test_the_same_version_is_unchanged(destination, destinations, make):
     deployed(destination, make, "pl-same", app("pl-same"))
     entry = planned(destinations, make("pl-same", app("pl-same")))
@@ -132,14 +148,19 @@ READ_ONLY_ACTIONS = {
 }
 
 
-def pair(make, colour: str, visibility: int) -> list:
-    producer_place = StackPlace("apps/pl-producer:deploy", "pl-producer-dev", region=PROXY_REGION)
+def pair(make, colour: str, visibility: int, queue: str = "queue-1", name: str = "pl") -> list:
+    """A producer of a queue and a consumer of its URL and colour; `queue` is the queue's name
+    (create-only: a new one replaces the queue)."""
+    producer_place = StackPlace(
+        f"apps/{name}-producer:deploy", f"{name}-producer-dev", region=PROXY_REGION
+    )
     producer = json.loads(json.dumps(PRODUCER))
     producer["Resources"]["Q"]["Properties"]["VisibilityTimeout"] = visibility
+    producer["Resources"]["Q"]["Properties"]["QueueName"] = f"{name}-{queue}"
     return [
-        make("pl-producer", producer, parameters={"Colour": colour}, region=PROXY_REGION),
+        make(f"{name}-producer", producer, parameters={"Colour": colour}, region=PROXY_REGION),
         make(
-            "pl-consumer",
+            f"{name}-consumer",
             CONSUMER,
             region=PROXY_REGION,
             inputs=(
@@ -159,7 +180,7 @@ def test_a_plan_makes_only_read_calls_and_takes_a_changing_producer_s_known_outp
     assert {o.result for o in outcomes} == {Result.DEPLOYED}
 
     proxy.calls.clear()
-    producer, consumer = plan_mode.run(aws, pair(make, "blue", 45), log=quiet)
+    producer, consumer = plan_mode.run(aws, pair(make, "blue", 45, "queue-2"), log=quiet)
     calls = list(proxy.calls)
 
     assert [c["logical_id"] for c in producer["changes"]] == ["Q"]
@@ -187,6 +208,19 @@ def test_a_plan_makes_only_read_calls_and_takes_a_changing_producer_s_known_outp
         <= READ_ONLY_ACTIONS
     )
     assert not any(c.operation.startswith("s3:") for c in calls)
+
+
+def test_a_producer_s_output_stays_known_while_its_resource_keeps_its_physical_id(
+    destinations, make
+):
+    """Q is modified without replacement: its `Ref` (the queue's URL) stays the live output, so
+    the consumer takes it and, as nothing it takes changes, does not change."""
+    first = pair(make, "red", 30, name="kept")
+    outcomes = batch.run(destinations, first, dry_run=False, max_parallel=2, log=quiet)
+    assert {o.result for o in outcomes} == {Result.DEPLOYED}
+    producer, consumer = plan_mode.run(destinations, pair(make, "red", 45, name="kept"), log=quiet)
+    assert [(c["logical_id"], c["replacement"]) for c in producer["changes"]] == [("Q", "False")]
+    assert (consumer["status"], consumer["pending_inputs"]) == ("unchanged", [])
 
 
 def test_no_echo_values_are_never_shown(destination, destinations, make, tmp_path):
