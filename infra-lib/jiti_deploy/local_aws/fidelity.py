@@ -57,6 +57,8 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
     tags to each taggable resource and lists those as `Modify`, `Scope: ["Tags"]` (`tags.py`);
 23. DescribeType is not implemented, so no registry schema says which properties are
     create-only or which types take tags (`registry.py`).
+24. an updated stack has no `LastUpdatedTime`, so nothing shows that it moved since a plan
+    (`review.py`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).

@@ -9,6 +9,10 @@
 - DescribeChangeSet gives the change set's tags; moto gives none.
 - A change set that does not exist (deleted, or removed by executing another) is
   `ChangeSetNotFound`; moto fails with a server error or a `ValidationError`.
+
+Fix 24: a stack that has been updated (UpdateStack, or an UPDATE change set executed) has a
+`LastUpdatedTime`, the time of its last update, which a reviewed plan checks to see that the
+stack did not move; moto never sets it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from moto.cloudformation import models, responses
 from moto.cloudformation.exceptions import CloudFormationError
 from moto.cloudformation.responses import transform_dict
 from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 
 
 class ChangeSetNotFound(CloudFormationError):
@@ -66,6 +71,8 @@ def _execute_available_only(original):
         stack = self.stacks[change_set.stack_id]
         if stack.status == "REVIEW_IN_PROGRESS" and change_set.tags is not None:
             stack.tags = change_set.tags  # from the start: a failed create keeps them too
+        if change_set.change_set_type == "UPDATE":
+            stack.last_updated_time = utcnow()  # fix 24
         original(self, change_set.change_set_id, stack_name)
         for key, other in list(self.change_sets.items()):
             if other is not change_set and other.stack_id == change_set.stack_id:
@@ -108,7 +115,16 @@ def _list_change_sets(self) -> ActionResult:
     return ActionResult({"Summaries": found})
 
 
+def _record_the_update_time(original):
+    def update(self, *args, **kwargs):
+        self.last_updated_time = utcnow()  # fix 24: DescribeStacks' LastUpdatedTime
+        return original(self, *args, **kwargs)
+
+    return update
+
+
 def apply() -> None:
+    models.Stack.update = _record_the_update_time(models.Stack.update)
     backend = models.CloudFormationBackend
     backend.create_change_set = _untag_until_executed(backend.create_change_set)
     backend.execute_change_set = _execute_available_only(backend.execute_change_set)

@@ -123,3 +123,32 @@ def test_moto_still_tags_a_stack_in_review_and_keeps_every_change_set():
         "kept": "AVAILABLE",
         "error": None,
     }
+
+
+def test_an_updated_stack_has_the_time_of_its_last_update(cfn):
+    """Fix 24. Source: the API reference, Stack `LastUpdatedTime`: "The time the stack was last
+    updated. This field will only be returned if the stack has been updated at least once."
+    Every update moves it, by change set or by UpdateStack."""
+    cfn.execute_change_set(
+        ChangeSetName=change_set(cfn, "dated", "d1", "CREATE", {"Resources": QUEUE})
+    )
+    assert "LastUpdatedTime" not in cfn.describe_stacks(StackName="dated")["Stacks"][0]
+    cfn.execute_change_set(ChangeSetName=change_set(cfn, "dated", "d2", "UPDATE", TWO_QUEUES))
+    first = cfn.describe_stacks(StackName="dated")["Stacks"][0]["LastUpdatedTime"]
+    assert first >= cfn.describe_stacks(StackName="dated")["Stacks"][0]["CreationTime"]
+    cfn.update_stack(StackName="dated", TemplateBody=json.dumps({"Resources": QUEUE}))
+    assert cfn.describe_stacks(StackName="dated")["Stacks"][0]["LastUpdatedTime"] > first
+
+
+def test_moto_still_gives_no_last_updated_time():
+    """Gap 24: an updated stack has no `LastUpdatedTime`."""
+    result = unpatched(
+        """
+        cfn.create_stack(StackName="u", TemplateBody=json.dumps(templates["one"]))
+        cfn.update_stack(StackName="u", TemplateBody=json.dumps(templates["two"]))
+        result["has_it"] = "LastUpdatedTime" in stack("u")
+        """,
+        one={"Resources": QUEUE},
+        two=TWO_QUEUES,
+    )
+    assert result == {"has_it": False}
