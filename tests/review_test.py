@@ -1,5 +1,6 @@
 """Review before merge, end to end against the local AWS: `plan-stacks` shows what a commit does
-to the live stacks (a modification, a replacement, what stays), fails on a change that broadens
+to the live stacks (a change to a shared library reaching exactly the stacks it reaches, a
+modification, a replacement, what stays) with read calls only, fails on a change that broadens
 security when asked to, and `deploy-stacks --jiti-expect-plan` refuses the stack that moved
 since the plan and deploys the rest."""
 
@@ -9,6 +10,7 @@ import json
 import re
 
 import pytest
+from jiti_aws_proxy import AwsProxy, is_read
 
 pytestmark = pytest.mark.local_only("a stack changed by hand between the plan and the deploy")
 
@@ -43,9 +45,8 @@ def changes(row: dict) -> dict[str, dict]:
 
 
 def move_by_hand(repo, stack_name: str) -> None:
-    """Another deploy of the stack since the plan, as from another commit: its queue changes and
-    it records another version. (The local AWS keeps no `LastUpdatedTime`, the other sign of a
-    moved stack on AWS.)"""
+    """Another deploy of the stack since the plan, as from another commit: its queue changes,
+    it records another version, and its `LastUpdatedTime` moves."""
     cfn = repo.aws("cloudformation")
     body = cfn.get_template(StackName=stack_name)["TemplateBody"]  # boto3 parses JSON
     body = json.loads(body) if isinstance(body, str) else body
@@ -73,7 +74,66 @@ def move_by_hand(repo, stack_name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def reviewed(repo):
+def shared_change(repo):
+    """A commit to the library greeter's and orders' handlers import, planned as a pull request
+    is, through a proxy that logs every call the plan makes (read as from a real account)."""
+    repo.edit(
+        "apps/shared/http.py",
+        '"headers": {"Content-Type": "application/json"},',
+        '"headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},',
+    )
+    repo.commit("shared: responses are not cached")
+    with AwsProxy(repo.local_aws_endpoint()) as proxy:
+        aws = {
+            "AWS_ENDPOINT_URL": proxy.endpoint,
+            "AWS_ACCESS_KEY_ID": "jiti-local",
+            "AWS_SECRET_ACCESS_KEY": "jiti-local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        result = repo.pants(
+            "--jiti-target=aws",
+            *CHANGED,
+            "--jiti-require-approval=broadening",
+            "plan-stacks",
+            env=aws,
+            check=False,
+        )
+        calls = list(proxy.calls)
+    return result, calls, plan_of(repo), (repo.root / "dist/jiti-plan.md").read_text()
+
+
+def test_a_shared_library_change_plans_exactly_the_stacks_it_reaches(shared_change):
+    result, calls, plan, markdown = shared_change
+    assert result.returncode == 0, result.stdout + result.stderr  # nothing broadens
+    changing = sorted(a for a, row in plan.items() if row["status"] != "unchanged")
+    assert changing == ["apps/greeter:deploy", "apps/orders:deploy"], plan
+    for address, row in plan.items():  # a stack is planned to change if its version does
+        assert (row["status"] == "changes") == (row["new_version"] != row["live"]["version"])
+        assert row["pending_inputs"] == [] and row["broadening"] == []
+    for address in changing:  # the functions' code, nothing else: no tag noise
+        found = {
+            (c["type"], c["action"], c["replacement"], d["property"])
+            for c in plan[address]["changes"]
+            for d in c["details"]
+        }
+        assert found == {("AWS::Lambda::Function", "Modify", "False", "Code")}, (address, found)
+        for change in plan[address]["changes"]:  # each listed function runs a new zip
+            (code,) = change["details"]
+            before, after = json.loads(code["before"]), json.loads(code["after"])
+            assert before["S3Key"] != after["S3Key"], (address, change["logical_id"])
+    assert "2 stacks change in 1 account: 0 resources added, " in markdown
+
+
+def test_a_plan_makes_read_calls_only(shared_change):
+    _, calls, _, _ = shared_change
+    operations = {c.operation for c in calls}
+    assert "cloudformation:GetTemplate" in operations
+    writes = {op for op in operations if not is_read(op) and not op.startswith("sts:")}
+    assert writes == set(), writes  # STS only hands out the plan role's credentials
+
+
+@pytest.fixture(scope="module")
+def reviewed(repo, shared_change):
     """A commit that modifies greeter (more memory, and a wider grant: security broadens) and
     replaces orders' table (a new name), planned as a pull request is."""
     repo.edit("apps/greeter/infra.py", "memory=256)", "memory=512)")
@@ -145,7 +205,8 @@ def test_deploying_the_plan_refuses_the_stack_that_moved_and_deploys_the_rest(re
     )
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
-    assert "apps/orders:deploy: refused, not as reviewed in jiti-plan.json: live version" in out
+    refusal = "apps/orders:deploy: refused, not as reviewed in jiti-plan.json: live last updated"
+    assert refusal in out and "; live version is " in out, out
     assert "Traceback" not in out
     (after,) = repo.aws("cloudformation").describe_stacks(StackName=orders)["Stacks"]
     assert {o["OutputKey"]: o["OutputValue"] for o in after["Outputs"]}["JitiVersion"] == (
