@@ -11,8 +11,8 @@ import pytest
 from jiti_aws_proxy import is_read
 
 from jiti_contract import Input, StackPlace
-from jiti_deploy.assets_test import function_stack
 from jiti_deploy import batch, iam_calls, local_aws, plan_mode, plan_output, runner
+from jiti_deploy.assets_test import function_stack
 from jiti_deploy.destinations import Destinations
 from jiti_deploy.report import Result
 from jiti_deploy.testutil import quiet, table
