@@ -161,6 +161,8 @@ def test_the_plan_shows_the_modification_the_replacement_and_what_stays(repo, re
     assert changes(greeter)["Handler"]["action"] == "Modify"
     table = changes(orders)["OrdersTable"]
     assert (table["action"], table["replacement"]) == ("Modify", "True")
+    forcing = [d["property"] for d in table["details"] if d["replacement"] == "Always"]
+    assert forcing == ["TableName"], table["details"]  # the property that forces it
     reports = plan["apps/reports:deploy"]
     assert reports["status"] == "unchanged" or reports["pending_inputs"], reports
     markdown = (repo.root / "dist/jiti-plan.md").read_text()
