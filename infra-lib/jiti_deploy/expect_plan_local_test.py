@@ -80,7 +80,9 @@ def test_only_what_is_as_reviewed_deploys(destination, make, tmp_path, use_local
     assert rows["apps/ex-later:deploy"]["result"] == Result.SKIPPED.value
     moved = rows["apps/ex-moved:deploy"]
     assert moved["result"] == Result.FAILED.value
-    assert "refused, not as reviewed in plan.json: live version is" in moved["error"]
+    # moved by another deploy: its last update (as CloudFormation records it) and its version
+    assert "refused, not as reviewed in plan.json: live last updated is " in moved["error"]
+    assert "; live version is " in moved["error"]
     assert "\n" not in moved["error"]
     assert rows["apps/ex-new:deploy"]["error"].endswith("it is not in the plan")
 
