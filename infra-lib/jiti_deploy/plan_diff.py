@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Callable, Mapping
 
+from jiti_deploy import plan_conditions
 from jiti_deploy.schemas import TypeSchema
 
 # Resource attributes besides Properties a change can touch (ResourceChange `Scope`).
@@ -107,10 +108,24 @@ class Stacks:
 
     def __init__(self, old: Mapping, new: Mapping, old_parameters, new_parameters, unknown=()):
         self.old_template, self.new_template = old, new
-        self.old = old.get("Resources") or {}
-        self.new = new.get("Resources") or {}
         self.old_parameters, self.new_parameters = dict(old_parameters), dict(new_parameters)
         self.unknown = set(unknown)
+        self.old_conditions = plan_conditions.evaluate(old, self.old_parameters)
+        self.new_conditions = plan_conditions.evaluate(new, self.new_parameters)
+        self.old = plan_conditions.present(old.get("Resources") or {}, self.old_conditions)
+        self.new = plan_conditions.present(new.get("Resources") or {}, self.new_conditions)
+
+    def old_value(self, lid: str, name: str):
+        """A property's value as the live stack has it: conditions decided, parameters filled."""
+        return self._value(self.old[lid], name, self.old_conditions, self.old_parameters)
+
+    def new_value(self, lid: str, name: str):
+        return self._value(self.new[lid], name, self.new_conditions, self.new_parameters)
+
+    @staticmethod
+    def _value(resource: Mapping, name: str, conditions, parameters):
+        value = plan_conditions.chosen((resource.get("Properties") or {}).get(name), conditions)
+        return None if value is plan_conditions.NO_VALUE else resolved(value, parameters)
 
 
 def _detail(name, attribute, before, after, replacement, source) -> dict:
@@ -131,8 +146,7 @@ def _property(stacks: Stacks, lid: str, name: str, schema: TypeSchema, changed: 
     with it, as CloudFormation only learns while it updates."""
     old_props = stacks.old[lid].get("Properties") or {}
     new_props = stacks.new[lid].get("Properties") or {}
-    before = resolved(old_props.get(name), stacks.old_parameters)
-    after = resolved(new_props.get(name), stacks.new_parameters)
+    before, after = stacks.old_value(lid, name), stacks.new_value(lid, name)
     paths = schema.create_only_paths(name)
     if before != after:
         same_text = old_props.get(name) == new_props.get(name)

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from botocore.exceptions import BotoCoreError, ClientError
 
 from jiti_contract import ASSET_VERSION_PARAMETER_PREFIX, StackPlace
-from jiti_deploy import inputs, live, masking, plan_diff, plan_security, record, settings
+from jiti_deploy import aws_names, inputs, live, masking, plan_diff, plan_security, record, settings
 from jiti_deploy.assets import AssetsBucket
 from jiti_deploy.batch import dependencies_in_run
 from jiti_deploy.deployment import Deployment
@@ -165,7 +165,7 @@ class Planner:
             )
             old = _template(body["TemplateBody"])
         entry["status"] = "changes" if current and current.deployed else "new"
-        stacks = self._stacks(d, current, old, new, parameters)
+        stacks = self._stacks(d, destination, current, old, new, parameters)
         entry["changes"] = self._changes(d, destination, current, stacks)
         entry["broadening"] = plan_security.flags(old, new)
         self._show(entry)
@@ -187,14 +187,19 @@ class Planner:
         return values
 
     @staticmethod
-    def _stacks(d: Deployment, current, old, new, parameters) -> plan_diff.Stacks:
+    def _stacks(d: Deployment, destination, current, old, new, parameters) -> plan_diff.Stacks:
         unknown = set(d.no_echo) | set(d.pending)
         old_parameters = current.parameters if current and current.deployed else {}
+        pseudo = {  # what the stack's place decides, the same before and after
+            "AWS::AccountId": destination.account,
+            "AWS::Region": destination.region,
+            "AWS::Partition": aws_names.partition(destination.session, destination.region),
+        }
         return plan_diff.Stacks(
             old,
             new,
-            {k: v for k, v in old_parameters.items() if k not in unknown},
-            {k: v for k, v in parameters.items() if k not in unknown},
+            {**pseudo, **{k: v for k, v in old_parameters.items() if k not in unknown}},
+            {**pseudo, **{k: v for k, v in parameters.items() if k not in unknown}},
             unknown,
         )
 
