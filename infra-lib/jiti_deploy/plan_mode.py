@@ -173,17 +173,19 @@ class Planner:
         return Planned(entry, {**new_outputs(new, parameters), **kept})
 
     def _parameters(self, d: Deployment, destination, current) -> dict:
-        """What the deploy would pass, the template's defaults for the rest; an asset whose
-        content is the same keeps the object version it has."""
+        """What the deploy would pass, the template's defaults for the rest. An asset whose
+        content is the same keeps the object version it has (the parameter's name is the
+        content's hash); a new one's version is known once the deploy uploads it."""
         values = {
             name: str(spec["Default"])
             for name, spec in d.manifest.parameters.items()
             if isinstance(spec, dict) and "Default" in spec
         }
         values.update(settings.parameters(d, AssetsBucket(destination).name, destination))
-        for name, value in (current.parameters if current else {}).items():
-            if name.startswith(ASSET_VERSION_PARAMETER_PREFIX) and name in d.manifest.parameters:
-                values[name] = value  # the name is the content's hash: the same bytes
+        live = current.parameters if current else {}
+        for name in d.manifest.parameters:
+            if name.startswith(ASSET_VERSION_PARAMETER_PREFIX):
+                values[name] = live.get(name, plan_diff.UNKNOWN)
         return values
 
     @staticmethod

@@ -86,7 +86,7 @@ def test_a_version_only_change_lists_no_resource(destination, destinations, make
     assert entry["new_version"] == newer.version != entry["live"]["version"]
 
 
-def test_an_asset_that_stays_keeps_its_object_version(destination, destinations, make):
+def test_an_asset_that_stays_keeps_its_object_version_and_a_new_one_s_is_pending(destination, destinations, make):
     """The function's code is the same zip: the plan takes the S3 object version the live stack
     pins, as the deploy does, so a new version of the stack alone lists no resource."""
     code = {"apps/pl-asset:lambda": b"the same code"}
@@ -98,6 +98,16 @@ def test_an_asset_that_stays_keeps_its_object_version(destination, destinations,
         destinations, make("pl-asset", template, code, capabilities=("CAPABILITY_IAM",))
     )
     assert (entry["status"], entry["changes"]) == ("changes", [])
+
+    new_code = {"apps/pl-asset:lambda": b"new code"}
+    template = function_stack(hashlib.sha256(b"new code").hexdigest(), function="pl-asset")
+    entry = planned(
+        destinations, make("pl-asset", template, new_code, capabilities=("CAPABILITY_IAM",))
+    )
+    ((fn, (code_change,)),) = [(c["logical_id"], c["details"]) for c in entry["changes"]]
+    after = json.loads(code_change["after"])
+    assert (fn, after["S3ObjectVersion"]) == ("Fn", "(known once deployed)")  # not uploaded
+    assert after["S3Key"] == f"assets/{hashlib.sha256(b'new code').hexdigest()}.zip"
 
 
 def test_the_same_version_is_unchanged(destination, destinations, make):
