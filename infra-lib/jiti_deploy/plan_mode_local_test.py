@@ -86,7 +86,9 @@ def test_a_version_only_change_lists_no_resource(destination, destinations, make
     assert entry["new_version"] == newer.version != entry["live"]["version"]
 
 
-def test_an_asset_that_stays_keeps_its_object_version_and_a_new_one_s_is_pending(destination, destinations, make):
+def test_an_asset_that_stays_keeps_its_object_version_and_a_new_one_s_is_pending(
+    destination, destinations, make
+):
     """The function's code is the same zip: the plan takes the S3 object version the live stack
     pins, as the deploy does, so a new version of the stack alone lists no resource."""
     code = {"apps/pl-asset:lambda": b"the same code"}
