@@ -86,10 +86,14 @@ class AssetsBucket:
     def _ensure(self, log) -> None:
         if not self._exists():
             self._create(log)
-        repaired = bucket_settings.repair(self._s3, self._owned)
-        with _POLICY_WRITES:
-            if self._tls_policy():
-                repaired.append("TLS-only policy")
+        repaired, found = bucket_settings.repair(
+            self._s3, self._owned, {"policy": self._policy_statements}
+        )
+        tls_only = (bucket_settings.is_tls_only(s, self.partition, self.name) for s in found["policy"])
+        if not any(tls_only):
+            with _POLICY_WRITES:  # read again: another deploy of this run may have written it
+                if self._tls_policy():
+                    repaired.append("TLS-only policy")
         if repaired:
             log(f"assets bucket {self.name}: set {', '.join(repaired)}")
 

@@ -17,7 +17,7 @@ from jiti_contract import StackSetSettings, asset_version_parameter
 from jiti_deploy import assets, bucket_settings, changes, local_aws, runner
 from jiti_deploy.destinations import CLIENT_CONFIG, Destination
 from jiti_deploy.report import Result
-from jiti_deploy.testutil import quiet, stub_a_hardened_bucket
+from jiti_deploy.testutil import one_by_one, quiet, stub_a_hardened_bucket
 
 ACCOUNT = "123456789012"
 QUEUE = {"Q": {"Type": "AWS::SQS::Queue"}}
@@ -121,6 +121,7 @@ class StubbedS3:
         self.stub = Stubber(self.client)
         self.stub.activate()
         monkeypatch.setattr(Destination, "client", lambda _, service: self.client)
+        monkeypatch.setattr(bucket_settings, "at_once", one_by_one)
         self.bucket = assets.AssetsBucket(self.destination)
         self.name = self.bucket.name
 
@@ -185,8 +186,10 @@ def test_a_hardening_call_that_failed_last_time_is_made_by_the_next_run(s3):
         },
     )  # a KMS key someone chose is kept, not downgraded
     s3.answer("get_bucket_versioning", {})
-    s3.answer("put_bucket_versioning", {}, s3.owned(VersioningConfiguration={"Status": "Enabled"}))
     s3.error("get_bucket_lifecycle_configuration", "NoSuchLifecycleConfiguration", 404)
+    s3.error("get_bucket_policy", "NoSuchBucketPolicy", 404)
+    # The writes, one by one once everything is read; the policy read again before its write.
+    s3.answer("put_bucket_versioning", {}, s3.owned(VersioningConfiguration={"Status": "Enabled"}))
     s3.answer(
         "put_bucket_lifecycle_configuration",
         {},
