@@ -9,6 +9,8 @@ import io
 import json
 import mimetypes
 import zipfile
+from concurrent.futures import Future
+from dataclasses import dataclass
 
 from botocore.exceptions import ClientError, WaiterError
 
@@ -20,6 +22,7 @@ from jiti_deploy.errors import DeployError
 from jiti_deploy.hotswap import FUNCTION, Swap
 
 WAITER = "function_updated_v2"  # LastUpdateStatus Successful (Failed ends it)
+SUCCESSFUL = "Successful"
 
 
 def functions(cfn, stack_name: str) -> dict[str, str]:
@@ -30,6 +33,31 @@ def functions(cfn, stack_name: str) -> dict[str, str]:
             if r["ResourceType"] == FUNCTION and r.get("PhysicalResourceId"):
                 found[r["LogicalResourceId"]] = r["PhysicalResourceId"]
     return found
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a hotswap reads and stages besides the live template, while that is read: each
+    asset in the bucket (by key, the S3 version checked to hold its bytes), and the stack's
+    functions. Both are what the deploy through CloudFormation would do, or cheap, if the
+    template then shows the stack is not hotswappable."""
+
+    versions: Future
+    names: Future
+
+    def result(self) -> tuple[dict, dict[str, str]]:
+        return self.versions.result(), self.names.result()
+
+
+def prepare(pool, destination: Destination, deployment: Deployment, log) -> Prepared:
+    """Start, in `pool`, what `apply` needs from AWS besides the live template."""
+    bucket, cfn = AssetsBucket(destination), destination.client("cloudformation")
+
+    def staged() -> dict:
+        bucket.ensure(log=log)
+        return bucket.upload(deployment, log=log)
+
+    return Prepared(pool.submit(staged), pool.submit(functions, cfn, deployment.stack_name))
 
 
 def _wait(lam, name: str, poll_s: float) -> None:
@@ -48,7 +76,8 @@ def update_code(lam, name: str, bucket: AssetsBucket, asset, version: str | None
         raise DeployError(
             f"{name}: Lambda runs code with SHA-256 {answer.get('CodeSha256')}, not {asset.address}"
         )
-    _wait(lam, name, poll_s)
+    if answer.get("LastUpdateStatus") != SUCCESSFUL:  # already what the waiter waits for
+        _wait(lam, name, poll_s)
 
 
 def _changed_files(s3, bucket: AssetsBucket, old_key: str | None, new_path) -> dict[str, bytes]:
@@ -88,13 +117,19 @@ def publish_changes(destination: Destination, deployment: Deployment, swap: Swap
 
 
 def apply(
-    destination: Destination, deployment: Deployment, current, swap: Swap, log, *, poll_s, marks_dir
+    destination: Destination,
+    deployment: Deployment,
+    current,
+    swap: Swap,
+    log,
+    *,
+    poll_s,
+    marks_dir,
+    prepared: Prepared,
 ):
     """Change what `swap` says directly, then mark the stack as hotswapped."""
     bucket = AssetsBucket(destination)
-    bucket.ensure(log=log)
-    versions = bucket.upload(deployment, log=log)
-    names = functions(destination.client("cloudformation"), deployment.stack_name)
+    versions, names = prepared.result()
     lam, by_key = destination.client("lambda"), {a.key: a for a in deployment.manifest.assets}
     touched = {}
     try:
