@@ -320,6 +320,29 @@ def plant(destination: Destination, key: str, body: bytes) -> None:
     destination.client("s3").put_object(Bucket=name, Key=key, Body=body)
 
 
+def test_a_new_asset_costs_a_check_and_its_upload_whose_answer_names_its_version(endpoint, make):
+    """PutObject answers the version it made and the SHA-256 S3 checked the body against
+    (`VersionId`, `ChecksumSHA256`; a body that does not match the checksum sent is refused
+    with `BadDigest`: S3 API reference, PutObject): that version holds the asset's bytes, with
+    no read back. The function then runs those bytes, from that version."""
+    destination = local(endpoint, "eu-west-2")
+    sha = hashlib.sha256(RIGHT).hexdigest()
+    deployment = make(
+        "answered",
+        function_stack(sha, function="answered"),
+        files={"apps/answered:lambda": RIGHT},
+        capabilities=("CAPABILITY_IAM",),
+    )
+    bucket = assets.AssetsBucket(destination)
+    bucket.ensure(log=quiet)
+    calls = s3_calls(destination)
+    versions = bucket.upload(deployment, log=quiet)
+    assert calls == ["HeadObject", "PutObject"]
+    assert bucket.stored_version(f"assets/{sha}.zip", sha) == (True, versions[f"assets/{sha}.zip"])
+    assert runner.deploy(destination, deployment, log=quiet) is Result.DEPLOYED
+    assert code_of(destination, "answered") == b64sha(RIGHT)
+
+
 def test_an_asset_and_a_template_planted_before_the_deploy_are_never_deployed(endpoint, make):
     """Bytes put at the predictable keys before the first deploy (the code, and a template over
     51,200 bytes) are not taken for the version's: their checksum is not the asset's, so both
