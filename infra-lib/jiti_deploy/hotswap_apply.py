@@ -1,6 +1,6 @@
 """Make a hotswap (`hotswap.Swap`): each function's new code from the assets bucket, then its
 environment, each waited for until Lambda says the update succeeded; the site's changed files
-only. Then the mark (`hotswap_marks`), since the stack still describes the old version."""
+only. And the mark (`hotswap_marks`), since the stack still describes the old version."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import io
 import json
 import mimetypes
 import zipfile
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError, WaiterError
@@ -127,34 +127,43 @@ def apply(
     marks_dir,
     prepared: Prepared,
 ):
-    """Change what `swap` says directly, then mark the stack as hotswapped."""
-    bucket = AssetsBucket(destination)
+    """Mark the stack as hotswapped (this machine's mark before anything changes, so that a
+    run stopped halfway still leaves it; the stack's own while the changes are made), then
+    change what `swap` says directly."""
     versions, names = prepared.result()
-    lam, by_key = destination.client("lambda"), {a.key: a for a in deployment.manifest.assets}
-    touched = {}
-    try:
-        for lid in sorted(set(swap.code) | set(swap.environment)):
-            name = touched[lid] = names[lid]
-            if lid in swap.code:
-                key = swap.code[lid]
-                update_code(lam, name, bucket, by_key[key], versions.get(key), poll_s)
-                log(f"{deployment.stack_name}: {lid} ({name}): code updated to {key}")
-            if lid in swap.environment:
-                variables = swap.environment[lid]
-                lam.update_function_configuration(
-                    FunctionName=name, Environment={"Variables": variables}
-                )
-                _wait(lam, name, poll_s)
-                log(f"{deployment.stack_name}: {lid} ({name}): environment updated")
-        publish_changes(destination, deployment, swap, current.outputs, log)
-    except (ClientError, WaiterError, KeyError) as e:
-        raise DeployError(
-            f"{deployment.stack_name}: hotswap failed ({e}); the stack still describes version "
-            f"{(current.version or 'none')[:12]}: deploy without --jiti-hotswap"
-        ) from None
-    finally:
-        if touched or swap.site:
-            hotswap_marks.put(destination, deployment, current, touched, swap, marks_dir=marks_dir)
+    lids = sorted(set(swap.code) | set(swap.environment))
+    touched = {lid: names[lid] for lid in lids if lid in names}
+    with ThreadPoolExecutor(1) as pool:
+        marked = pool.submit(
+            hotswap_marks.put, destination, deployment, current, touched, swap, marks_dir=marks_dir
+        )
+        try:
+            _change(destination, deployment, swap, names, versions, log, poll_s)
+            publish_changes(destination, deployment, swap, current.outputs, log)
+        except (ClientError, WaiterError, KeyError) as e:
+            raise DeployError(
+                f"{deployment.stack_name}: hotswap failed ({e}); the stack still describes "
+                f"version {(current.version or 'none')[:12]}: deploy without --jiti-hotswap"
+            ) from None
+        finally:
+            marked.result()
+
+
+def _change(destination, deployment: Deployment, swap: Swap, names, versions, log, poll_s):
+    """Each function's new code, then its environment, each waited for."""
+    bucket, lam = AssetsBucket(destination), destination.client("lambda")
+    by_key = {a.key: a for a in deployment.manifest.assets}
+    for lid in sorted(set(swap.code) | set(swap.environment)):
+        name = names[lid]
+        if lid in swap.code:
+            key = swap.code[lid]
+            update_code(lam, name, bucket, by_key[key], versions.get(key), poll_s)
+            log(f"{deployment.stack_name}: {lid} ({name}): code updated to {key}")
+        if lid in swap.environment:
+            variables = swap.environment[lid]
+            lam.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+            _wait(lam, name, poll_s)
+            log(f"{deployment.stack_name}: {lid} ({name}): environment updated")
 
 
 def reconcile(

@@ -179,6 +179,23 @@ def test_an_update_lambda_answers_successful_is_not_waited_for(destination, make
     assert calls == ["UpdateFunctionCode"]
 
 
+def test_this_machine_s_mark_is_written_before_the_function_changes(destination, make, swaps):
+    """A run stopped during the update (Ctrl-C, a lost connection) still leaves the mark that
+    makes this machine's next deploy go through CloudFormation and put back what the template
+    says: the stack never says `up to date` over code it does not describe."""
+    on, _ = swaps
+    runner.deploy(destination, greeter(make, "v = 1"), log=print)
+    new, marked = greeter(make, "v = 2"), []
+    destination.client("lambda").meta.events.register(
+        "before-call.lambda.UpdateFunctionCode",
+        lambda **_: marked.append(hotswap_marks.local(on.marks_dir, new, destination)),
+    )
+    assert runner.deploy(destination, new, log=print, hotswap_options=on) is Result.HOTSWAPPED
+    (mark,) = marked
+    assert mark and mark["version"] == new.version and "Handler" in mark["functions"]
+    assert hotswap_marks.read(destination, "hs-dev") == mark  # the stack's own, too
+
+
 def test_an_environment_variable_written_in_the_template_is_hotswapped(destination, make, swaps):
     on, _ = swaps
     runner.deploy(destination, greeter(make, "v = 1", {"GREETING": "hello"}), log=print)
