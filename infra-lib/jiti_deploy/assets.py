@@ -85,7 +85,9 @@ class AssetsBucket:
         repaired, found = bucket_settings.repair(
             self._s3, self._owned, {"policy": self._policy_statements}
         )
-        tls_only = (bucket_settings.is_tls_only(s, self.partition, self.name) for s in found["policy"])
+        tls_only = (
+            bucket_settings.is_tls_only(s, self.partition, self.name) for s in found["policy"]
+        )
         if not any(tls_only):
             with _POLICY_WRITES:  # read again: another deploy of this run may have written it
                 if self._tls_policy():

@@ -161,7 +161,9 @@ def _change(destination, deployment: Deployment, swap: Swap, names, versions, lo
             log(f"{deployment.stack_name}: {lid} ({name}): code updated to {key}")
         if lid in swap.environment:
             variables = swap.environment[lid]
-            lam.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+            lam.update_function_configuration(
+                FunctionName=name, Environment={"Variables": variables}
+            )
             _wait(lam, name, poll_s)
             log(f"{deployment.stack_name}: {lid} ({name}): environment updated")
 

@@ -28,10 +28,17 @@ def test_an_update_in_progress_is_waited_for_until_lambda_says_successful():
     stub.add_response(
         "update_function_code",
         {"FunctionName": "fn", "CodeSha256": code_sha, "LastUpdateStatus": "InProgress"},
-        {"FunctionName": "fn", "S3Bucket": BUCKET.name, "S3Key": ASSET.key, "S3ObjectVersion": "v1"},
+        {
+            "FunctionName": "fn",
+            "S3Bucket": BUCKET.name,
+            "S3Key": ASSET.key,
+            "S3ObjectVersion": "v1",
+        },
     )
     stub.add_response(
-        "get_function", {"Configuration": {"LastUpdateStatus": "Successful"}}, {"FunctionName": "fn"}
+        "get_function",
+        {"Configuration": {"LastUpdateStatus": "Successful"}},
+        {"FunctionName": "fn"},
     )
     with stub:
         hotswap_apply.update_code(lam, "fn", BUCKET, ASSET, "v1", poll_s=0)

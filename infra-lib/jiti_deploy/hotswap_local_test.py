@@ -135,9 +135,7 @@ def test_an_undone_edit_after_a_hotswap_is_deployed_and_puts_the_code_back(
     assert runner.deploy(destination, first, log=print, hotswap_options=off) is Result.UP_TO_DATE
 
 
-def test_the_bucket_and_the_functions_are_read_while_the_live_template_is(
-    destination, make, swaps
-):
+def test_the_bucket_and_the_functions_are_read_while_the_live_template_is(destination, make, swaps):
     """None of the three waits for another: GetTemplate is answered only once the asset's check
     in the bucket (HeadObject; the bucket itself was checked by this run's first deploy) and
     ListStackResources have started (made one after another, GetTemplate would wait for them

@@ -162,7 +162,9 @@ def test_throttling_and_server_errors_are_retried_and_the_run_completes(proxy, m
 def test_a_failure_that_is_not_aws_s_fails_its_deployment_only(proxy, make, tmp_path):
     """An error that is no ClientError (here the asset's file gone before its upload: an
     OSError) is that deployment's failed row, and the others go on."""
-    broken = make("upload-broken", {"Resources": QUEUE}, files={"apps/upload-broken:lambda": b"zip"})
+    broken = make(
+        "upload-broken", {"Resources": QUEUE}, files={"apps/upload-broken:lambda": b"zip"}
+    )
     (asset,) = broken.manifest.assets
     broken.asset_path(asset).unlink()
     deployments = [broken, make("upload-fine", {"Resources": QUEUE})]
