@@ -57,6 +57,11 @@ def prepare(pool, destination: Destination, deployment: Deployment, log) -> Prep
         bucket.ensure(log=log)
         return bucket.upload(deployment, log=log)
 
+    def clients() -> None:  # made meanwhile: each costs more CPU than a call's wait
+        for service in ("lambda", "ssm"):
+            destination.client(service)
+
+    pool.submit(clients)
     return Prepared(pool.submit(staged), pool.submit(functions, cfn, deployment.stack_name))
 
 

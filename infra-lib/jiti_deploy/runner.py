@@ -482,7 +482,7 @@ class _Run:
         except hotswap.NotHotswappable as e:
             self.log(f"{name}: not hotswappable: {e}")
             return False
-        with ThreadPoolExecutor(2) as pool:  # the bucket and the functions, while the template
+        with ThreadPoolExecutor(3) as pool:  # the bucket, the functions, clients, with the template
             prepared = hotswap_apply.prepare(pool, self.destination, deployment, self.log)
             try:
                 swap = self._swap(deployment)
