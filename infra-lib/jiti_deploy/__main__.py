@@ -379,7 +379,7 @@ def main(argv: list[str]) -> int:
         error_message, code = str(e), error(str(e))
     except (ClientError, BotoCoreError) as e:  # AWS said no: its message, never a traceback
         error_message, code = f"AWS: {e}", error(f"AWS: {e}")
-    except Exception as e:  # noqa: BLE001 - e.g. boto3's S3UploadFailedError: one line, a report
+    except Exception as e:  # noqa: BLE001 - e.g. an OSError: one line, a report
         error_message = f"{type(e).__name__}: {e}"
         code = error(error_message)
     elapsed_s = round(time.monotonic() - started, 2)

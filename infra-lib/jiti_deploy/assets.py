@@ -17,7 +17,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from jiti_contract import ASSETS_BUCKET_DEFAULT, TEMPLATE_BODY_LIMIT, fill_placeholders
@@ -33,9 +32,6 @@ STACK_SET_READS = "JitiStackSetAssets"  # the policy statement letting other acc
 POLICY_SETTLE_S = 2.0
 POLICY_ATTEMPTS = 5
 _POLICY_WRITES = threading.Lock()
-# Uploads in one part (up to S3's 5 GB), so that S3 keeps the SHA-256 of the whole object, not
-# a checksum of part checksums.
-ONE_PART = TransferConfig(multipart_threshold=5 * 1024**3)
 
 
 def bucket_name(account: str, region: str, pattern: str = ASSETS_BUCKET_DEFAULT) -> str:
@@ -86,10 +82,16 @@ class AssetsBucket:
     def _ensure(self, log) -> None:
         if not self._exists():
             self._create(log)
-        repaired = bucket_settings.repair(self._s3, self._owned)
-        with _POLICY_WRITES:
-            if self._tls_policy():
-                repaired.append("TLS-only policy")
+        repaired, found = bucket_settings.repair(
+            self._s3, self._owned, {"policy": self._policy_statements}
+        )
+        tls_only = (
+            bucket_settings.is_tls_only(s, self.partition, self.name) for s in found["policy"]
+        )
+        if not any(tls_only):
+            with _POLICY_WRITES:  # read again: another deploy of this run may have written it
+                if self._tls_policy():
+                    repaired.append("TLS-only policy")
         if repaired:
             log(f"assets bucket {self.name}: set {', '.join(repaired)}")
 
@@ -184,13 +186,20 @@ class AssetsBucket:
                 raise self._refused(e) from None
             raise
 
-    def put(self, key: str, body: bytes) -> str | None:
-        """Put `body` at `key`, with its SHA-256 for S3 to check and keep; returns the version."""
-        checksum = _b64(hashlib.sha256(body).hexdigest())
+    def put(self, key: str, body, sha256: str) -> str | None:
+        """Put `body` (bytes or a file) at `key`, in one part, with its SHA-256 for S3 to check
+        and keep; returns the version S3 made of it, if S3's answer shows it holds these bytes
+        (S3 refuses a body whose checksum is not the one sent: `BadDigest`, S3 API reference,
+        PutObject), else None."""
         response = self._s3.put_object(
-            **self._owned(Key=key, Body=body, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
+            **self._owned(
+                Key=key, Body=body, ChecksumAlgorithm="SHA256", ChecksumSHA256=_b64(sha256)
+            )
         )
-        return response.get("VersionId")
+        version = response.get("VersionId")
+        if response.get("ChecksumSHA256") != _b64(sha256) or version in (None, "null"):
+            return None
+        return version
 
     def stored_version(self, key: str, sha256: str) -> tuple[bool, str | None]:
         """Whether an object is at `key`, and its version if it holds the bytes whose SHA-256
@@ -218,13 +227,14 @@ class AssetsBucket:
         for asset in deployment.manifest.assets:
             present, version = self.stored_version(asset.key, asset.sha256)
             if version is None and not dry_run:
-                self._upload(deployment, asset, present, log)
-                version = self._checked(asset.key, asset.sha256)
+                version = self._upload(deployment, asset, present, log)
+                version = version or self._checked(asset.key, asset.sha256)
             if version:
                 versions[asset.key] = version
         return versions
 
-    def _upload(self, deployment: Deployment, asset, present: bool, log) -> None:
+    def _upload(self, deployment: Deployment, asset, present: bool, log) -> str | None:
+        """Upload the asset's file; the version made of it, as `put` gives it."""
         where = f"s3://{self.name}/{asset.key}"
         if present:
             log(
@@ -233,22 +243,13 @@ class AssetsBucket:
             )
         else:
             log(f"uploading {asset.address} -> {where} ({asset.size} bytes)")
-        self._s3.upload_file(  # the transfer manager: retries; one part, so S3 keeps the
-            str(deployment.asset_path(asset)),  # SHA-256 of the whole object
-            self.name,
-            asset.key,
-            ExtraArgs=self._owned_args(
-                ChecksumAlgorithm="SHA256", ChecksumSHA256=_b64(asset.sha256)
-            ),
-            Config=ONE_PART,
-        )
-
-    def _owned_args(self, **kwargs) -> dict:
-        return {"ExpectedBucketOwner": self.destination.account, **kwargs}
+        with open(deployment.asset_path(asset), "rb") as body:  # read as it is sent
+            return self.put(asset.key, body, asset.sha256)
 
     def _checked(self, key: str, sha256: str) -> str:
-        """The version just uploaded, read back: it must hold the bytes, or someone wrote to
-        the key right after."""
+        """The version just uploaded, read back where S3's answer to the upload did not show it
+        (an unversioned answer): it must hold the bytes, or someone wrote to the key right
+        after."""
         _, version = self.stored_version(key, sha256)
         if version is None:
             raise DeployError(
@@ -277,8 +278,7 @@ class AssetsBucket:
                     f"s3://{self.name}/{key} is not this template (its SHA-256 checksum is "
                     "missing or differs): uploading it again"
                 )
-            self.put(key, text.encode())
-            version = self._checked(key, sha256)
+            version = self.put(key, text.encode(), sha256) or self._checked(key, sha256)
         return {"TemplateURL": self.url(key, version)}
 
 

@@ -17,7 +17,7 @@ from jiti_contract import StackSetSettings, asset_version_parameter
 from jiti_deploy import assets, bucket_settings, changes, local_aws, runner
 from jiti_deploy.destinations import CLIENT_CONFIG, Destination
 from jiti_deploy.report import Result
-from jiti_deploy.testutil import quiet, stub_a_hardened_bucket
+from jiti_deploy.testutil import one_by_one, quiet, stub_a_hardened_bucket
 
 ACCOUNT = "123456789012"
 QUEUE = {"Q": {"Type": "AWS::SQS::Queue"}}
@@ -121,6 +121,7 @@ class StubbedS3:
         self.stub = Stubber(self.client)
         self.stub.activate()
         monkeypatch.setattr(Destination, "client", lambda _, service: self.client)
+        monkeypatch.setattr(bucket_settings, "at_once", one_by_one)
         self.bucket = assets.AssetsBucket(self.destination)
         self.name = self.bucket.name
 
@@ -185,8 +186,10 @@ def test_a_hardening_call_that_failed_last_time_is_made_by_the_next_run(s3):
         },
     )  # a KMS key someone chose is kept, not downgraded
     s3.answer("get_bucket_versioning", {})
-    s3.answer("put_bucket_versioning", {}, s3.owned(VersioningConfiguration={"Status": "Enabled"}))
     s3.error("get_bucket_lifecycle_configuration", "NoSuchLifecycleConfiguration", 404)
+    s3.error("get_bucket_policy", "NoSuchBucketPolicy", 404)
+    # The writes, one by one once everything is read; the policy read again before its write.
+    s3.answer("put_bucket_versioning", {}, s3.owned(VersioningConfiguration={"Status": "Enabled"}))
     s3.answer(
         "put_bucket_lifecycle_configuration",
         {},
@@ -315,6 +318,29 @@ def plant(destination: Destination, key: str, body: bytes) -> None:
     """Someone who may write to the assets bucket puts `body` at `key`."""
     name = assets.bucket_name(destination.account, destination.region)
     destination.client("s3").put_object(Bucket=name, Key=key, Body=body)
+
+
+def test_a_new_asset_costs_a_check_and_its_upload_whose_answer_names_its_version(endpoint, make):
+    """PutObject answers the version it made and the SHA-256 S3 checked the body against
+    (`VersionId`, `ChecksumSHA256`; a body that does not match the checksum sent is refused
+    with `BadDigest`: S3 API reference, PutObject): that version holds the asset's bytes, with
+    no read back. The function then runs those bytes, from that version."""
+    destination = local(endpoint, "eu-west-2")
+    sha = hashlib.sha256(RIGHT).hexdigest()
+    deployment = make(
+        "answered",
+        function_stack(sha, function="answered"),
+        files={"apps/answered:lambda": RIGHT},
+        capabilities=("CAPABILITY_IAM",),
+    )
+    bucket = assets.AssetsBucket(destination)
+    bucket.ensure(log=quiet)
+    calls = s3_calls(destination)
+    versions = bucket.upload(deployment, log=quiet)
+    assert calls == ["HeadObject", "PutObject"]
+    assert bucket.stored_version(f"assets/{sha}.zip", sha) == (True, versions[f"assets/{sha}.zip"])
+    assert runner.deploy(destination, deployment, log=quiet) is Result.DEPLOYED
+    assert code_of(destination, "answered") == b64sha(RIGHT)
 
 
 def test_an_asset_and_a_template_planted_before_the_deploy_are_never_deployed(endpoint, make):

@@ -41,6 +41,7 @@ class Destination:
     _clients: dict = field(default_factory=dict, repr=False)
     _done: set = field(default_factory=set, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _once_locks: dict = field(default_factory=dict, repr=False)
 
     @property
     def kind(self) -> str:
@@ -60,8 +61,11 @@ class Destination:
 
     def once(self, key: str, action) -> None:
         """Run `action` the first time `key` comes up for this destination in a run (e.g. checking
-        the assets bucket that every stack deployed there shares)."""
+        the assets bucket that every stack deployed there shares). Only that key waits for it:
+        clients are still handed out meanwhile, so the run's other calls go on."""
         with self._lock:
+            key_lock = self._once_locks.setdefault(key, threading.RLock())
+        with key_lock:
             if key not in self._done:
                 action()
                 self._done.add(key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import boto3
 import pytest
@@ -48,6 +49,50 @@ def test_a_failed_action_is_tried_again():
         except RuntimeError:
             pass
     assert len(calls) == 2
+
+
+def test_clients_are_handed_out_while_an_action_runs_once():
+    """The assets bucket's check (an action run once) must not hold up the run's other calls:
+    a hotswap reads the live template while the bucket is checked."""
+    aws, started, release, got = target(), threading.Event(), threading.Event(), []
+
+    def bucket_check():
+        started.set()
+        release.wait(10)
+
+    checking = threading.Thread(target=aws.once, args=("bucket b", bucket_check))
+    checking.start()
+    assert started.wait(10)
+    reader = threading.Thread(target=lambda: got.append(aws.client("cloudformation")))
+    reader.start()
+    reader.join(5)
+    handed_out = bool(got)
+    release.set()
+    checking.join(10)
+    reader.join(10)
+    assert handed_out, "a client waited for the action"
+
+
+def test_the_same_action_waits_for_the_one_running():
+    """Two deploys of one run needing the same bucket: the second waits, and it runs once."""
+    aws, calls, started, release = target(), [], threading.Event(), threading.Event()
+
+    def bucket_check():
+        calls.append(1)
+        started.set()
+        release.wait(10)
+
+    first = threading.Thread(target=aws.once, args=("bucket b", bucket_check))
+    first.start()
+    assert started.wait(10)
+    second = threading.Thread(target=aws.once, args=("bucket b", bucket_check))
+    second.start()
+    second.join(0.2)
+    assert second.is_alive()  # waiting for the first
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert calls == [1]
 
 
 # --- where a deploy goes: [jiti].target ---------------------------------------------------

@@ -1,6 +1,6 @@
 """Make a hotswap (`hotswap.Swap`): each function's new code from the assets bucket, then its
 environment, each waited for until Lambda says the update succeeded; the site's changed files
-only. Then the mark (`hotswap_marks`), since the stack still describes the old version."""
+only. And the mark (`hotswap_marks`), since the stack still describes the old version."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import io
 import json
 import mimetypes
 import zipfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 from botocore.exceptions import ClientError, WaiterError
 
@@ -20,6 +22,7 @@ from jiti_deploy.errors import DeployError
 from jiti_deploy.hotswap import FUNCTION, Swap
 
 WAITER = "function_updated_v2"  # LastUpdateStatus Successful (Failed ends it)
+SUCCESSFUL = "Successful"
 
 
 def functions(cfn, stack_name: str) -> dict[str, str]:
@@ -30,6 +33,36 @@ def functions(cfn, stack_name: str) -> dict[str, str]:
             if r["ResourceType"] == FUNCTION and r.get("PhysicalResourceId"):
                 found[r["LogicalResourceId"]] = r["PhysicalResourceId"]
     return found
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a hotswap reads and stages besides the live template, while that is read: each
+    asset in the bucket (by key, the S3 version checked to hold its bytes), and the stack's
+    functions. Both are what the deploy through CloudFormation would do, or cheap, if the
+    template then shows the stack is not hotswappable."""
+
+    versions: Future
+    names: Future
+
+    def result(self) -> tuple[dict, dict[str, str]]:
+        return self.versions.result(), self.names.result()
+
+
+def prepare(pool, destination: Destination, deployment: Deployment, log) -> Prepared:
+    """Start, in `pool`, what `apply` needs from AWS besides the live template."""
+    bucket, cfn = AssetsBucket(destination), destination.client("cloudformation")
+
+    def staged() -> dict:
+        bucket.ensure(log=log)
+        return bucket.upload(deployment, log=log)
+
+    def clients() -> None:  # made meanwhile: each costs more CPU than a call's wait
+        for service in ("lambda", "ssm"):
+            destination.client(service)
+
+    pool.submit(clients)
+    return Prepared(pool.submit(staged), pool.submit(functions, cfn, deployment.stack_name))
 
 
 def _wait(lam, name: str, poll_s: float) -> None:
@@ -48,7 +81,8 @@ def update_code(lam, name: str, bucket: AssetsBucket, asset, version: str | None
         raise DeployError(
             f"{name}: Lambda runs code with SHA-256 {answer.get('CodeSha256')}, not {asset.address}"
         )
-    _wait(lam, name, poll_s)
+    if answer.get("LastUpdateStatus") != SUCCESSFUL:  # already what the waiter waits for
+        _wait(lam, name, poll_s)
 
 
 def _changed_files(s3, bucket: AssetsBucket, old_key: str | None, new_path) -> dict[str, bytes]:
@@ -88,38 +122,55 @@ def publish_changes(destination: Destination, deployment: Deployment, swap: Swap
 
 
 def apply(
-    destination: Destination, deployment: Deployment, current, swap: Swap, log, *, poll_s, marks_dir
+    destination: Destination,
+    deployment: Deployment,
+    current,
+    swap: Swap,
+    log,
+    *,
+    poll_s,
+    marks_dir,
+    prepared: Prepared,
 ):
-    """Change what `swap` says directly, then mark the stack as hotswapped."""
-    bucket = AssetsBucket(destination)
-    bucket.ensure(log=log)
-    versions = bucket.upload(deployment, log=log)
-    names = functions(destination.client("cloudformation"), deployment.stack_name)
-    lam, by_key = destination.client("lambda"), {a.key: a for a in deployment.manifest.assets}
-    touched = {}
-    try:
-        for lid in sorted(set(swap.code) | set(swap.environment)):
-            name = touched[lid] = names[lid]
-            if lid in swap.code:
-                key = swap.code[lid]
-                update_code(lam, name, bucket, by_key[key], versions.get(key), poll_s)
-                log(f"{deployment.stack_name}: {lid} ({name}): code updated to {key}")
-            if lid in swap.environment:
-                variables = swap.environment[lid]
-                lam.update_function_configuration(
-                    FunctionName=name, Environment={"Variables": variables}
-                )
-                _wait(lam, name, poll_s)
-                log(f"{deployment.stack_name}: {lid} ({name}): environment updated")
-        publish_changes(destination, deployment, swap, current.outputs, log)
-    except (ClientError, WaiterError, KeyError) as e:
-        raise DeployError(
-            f"{deployment.stack_name}: hotswap failed ({e}); the stack still describes version "
-            f"{(current.version or 'none')[:12]}: deploy without --jiti-hotswap"
-        ) from None
-    finally:
-        if touched or swap.site:
-            hotswap_marks.put(destination, deployment, current, touched, swap, marks_dir=marks_dir)
+    """Mark the stack as hotswapped (this machine's mark before anything changes, so that a
+    run stopped halfway still leaves it; the stack's own while the changes are made), then
+    change what `swap` says directly."""
+    versions, names = prepared.result()
+    lids = sorted(set(swap.code) | set(swap.environment))
+    touched = {lid: names[lid] for lid in lids if lid in names}
+    with ThreadPoolExecutor(1) as pool:
+        marked = pool.submit(
+            hotswap_marks.put, destination, deployment, current, touched, swap, marks_dir=marks_dir
+        )
+        try:
+            _change(destination, deployment, swap, names, versions, log, poll_s)
+            publish_changes(destination, deployment, swap, current.outputs, log)
+        except (ClientError, WaiterError, KeyError) as e:
+            raise DeployError(
+                f"{deployment.stack_name}: hotswap failed ({e}); the stack still describes "
+                f"version {(current.version or 'none')[:12]}: deploy without --jiti-hotswap"
+            ) from None
+        finally:
+            marked.result()
+
+
+def _change(destination, deployment: Deployment, swap: Swap, names, versions, log, poll_s):
+    """Each function's new code, then its environment, each waited for."""
+    bucket, lam = AssetsBucket(destination), destination.client("lambda")
+    by_key = {a.key: a for a in deployment.manifest.assets}
+    for lid in sorted(set(swap.code) | set(swap.environment)):
+        name = names[lid]
+        if lid in swap.code:
+            key = swap.code[lid]
+            update_code(lam, name, bucket, by_key[key], versions.get(key), poll_s)
+            log(f"{deployment.stack_name}: {lid} ({name}): code updated to {key}")
+        if lid in swap.environment:
+            variables = swap.environment[lid]
+            lam.update_function_configuration(
+                FunctionName=name, Environment={"Variables": variables}
+            )
+            _wait(lam, name, poll_s)
+            log(f"{deployment.stack_name}: {lid} ({name}): environment updated")
 
 
 def reconcile(

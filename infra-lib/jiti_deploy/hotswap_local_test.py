@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import threading
 import zipfile
 
 import pytest
@@ -132,6 +133,65 @@ def test_an_undone_edit_after_a_hotswap_is_deployed_and_puts_the_code_back(
     assert runner.deploy(destination, first, log=print, hotswap_options=off) is Result.DEPLOYED
     assert the_function(destination)["CodeSha256"] == code_sha256(zipped("v = 'one'"))
     assert runner.deploy(destination, first, log=print, hotswap_options=off) is Result.UP_TO_DATE
+
+
+def test_the_bucket_and_the_functions_are_read_while_the_live_template_is(destination, make, swaps):
+    """None of the three waits for another: GetTemplate is answered only once the asset's check
+    in the bucket (HeadObject; the bucket itself was checked by this run's first deploy) and
+    ListStackResources have started (made one after another, GetTemplate would wait for them
+    in vain)."""
+    on, _ = swaps
+    runner.deploy(destination, greeter(make, "v = 1"), log=print)
+    started = {"s3.HeadObject": threading.Event(), "ListStackResources": threading.Event()}
+
+    def seen(event_name, **_):
+        for operation, event in started.items():
+            if event_name.endswith(operation):
+                event.set()
+
+    def template_read(**_):
+        assert all(event.wait(10) for event in started.values()), "read one after another"
+
+    destination.client("s3").meta.events.register("before-call.s3.HeadObject", seen)
+    cfn = destination.client("cloudformation").meta.events
+    cfn.register("before-call.cloudformation.ListStackResources", seen)
+    cfn.register("before-call.cloudformation.GetTemplate", template_read)
+    new = greeter(make, "v = 2")
+    assert runner.deploy(destination, new, log=print, hotswap_options=on) is Result.HOTSWAPPED
+    assert the_function(destination)["CodeSha256"] == code_sha256(zipped("v = 2"))
+
+
+def test_an_update_lambda_answers_successful_is_not_waited_for(destination, make, swaps):
+    """UpdateFunctionCode answers the function's configuration, its `LastUpdateStatus` among it
+    (Lambda API reference, UpdateFunctionCode response; `InProgress` while AWS updates it):
+    `Successful` is what the `function_updated_v2` waiter polls GetFunction for, so no poll is
+    made. The local AWS updates at once and answers `Successful`."""
+    on, _ = swaps
+    runner.deploy(destination, greeter(make, "v = 1"), log=print)
+    calls: list[str] = []
+    destination.client("lambda").meta.events.register(
+        "before-call.lambda", lambda event_name, **_: calls.append(event_name.split(".")[-1])
+    )
+    new = greeter(make, "v = 2")
+    assert runner.deploy(destination, new, log=print, hotswap_options=on) is Result.HOTSWAPPED
+    assert calls == ["UpdateFunctionCode"]
+
+
+def test_this_machine_s_mark_is_written_before_the_function_changes(destination, make, swaps):
+    """A run stopped during the update (Ctrl-C, a lost connection) still leaves the mark that
+    makes this machine's next deploy go through CloudFormation and put back what the template
+    says: the stack never says `up to date` over code it does not describe."""
+    on, _ = swaps
+    runner.deploy(destination, greeter(make, "v = 1"), log=print)
+    new, marked = greeter(make, "v = 2"), []
+    destination.client("lambda").meta.events.register(
+        "before-call.lambda.UpdateFunctionCode",
+        lambda **_: marked.append(hotswap_marks.local(on.marks_dir, new, destination)),
+    )
+    assert runner.deploy(destination, new, log=print, hotswap_options=on) is Result.HOTSWAPPED
+    (mark,) = marked
+    assert mark and mark["version"] == new.version and "Handler" in mark["functions"]
+    assert hotswap_marks.read(destination, "hs-dev") == mark  # the stack's own, too
 
 
 def test_an_environment_variable_written_in_the_template_is_hotswapped(destination, make, swaps):

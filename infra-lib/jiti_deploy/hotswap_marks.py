@@ -46,13 +46,13 @@ def put(
         "account": destination.account,
     }
     text = json.dumps(mark, sort_keys=True)
-    destination.client("ssm").put_parameter(
-        Name=parameter(deployment.stack_name), Value=text, Type="String", Overwrite=True
-    )
-    if marks_dir is not None:
+    if marks_dir is not None:  # first: it needs no call
         path = _file(marks_dir, deployment, destination)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text + "\n")
+    destination.client("ssm").put_parameter(
+        Name=parameter(deployment.stack_name), Value=text, Type="String", Overwrite=True
+    )
 
 
 def local(marks_dir: Path | None, deployment: Deployment, destination: Destination) -> dict | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -478,28 +479,40 @@ class _Run:
         name = deployment.stack_name
         try:
             hotswap.check_live(current, deployment.config_hash())
-            new = json.loads(deployment.template_path.read_text())
-            swap = hotswap.compare(hotswap.live_template(self.cfn, name), new)
-            if not swap:
-                raise hotswap.NotHotswappable("no function code, environment or site differs")
         except hotswap.NotHotswappable as e:
             self.log(f"{name}: not hotswappable: {e}")
             return False
-        self.log(f"{name}: hotswapping ({'; '.join(swap.lines())})")
-        hotswap_apply.apply(
-            self.destination,
-            deployment,
-            current,
-            swap,
-            self.log,
-            poll_s=_poll_s(self.destination),
-            marks_dir=self.swaps.marks_dir,
-        )
+        with ThreadPoolExecutor(3) as pool:  # the bucket, the functions, clients, with the template
+            prepared = hotswap_apply.prepare(pool, self.destination, deployment, self.log)
+            try:
+                swap = self._swap(deployment)
+            except hotswap.NotHotswappable as e:
+                self.log(f"{name}: not hotswappable: {e}")
+                return False
+            self.log(f"{name}: hotswapping ({'; '.join(swap.lines())})")
+            hotswap_apply.apply(
+                self.destination,
+                deployment,
+                current,
+                swap,
+                self.log,
+                poll_s=_poll_s(self.destination),
+                marks_dir=self.swaps.marks_dir,
+                prepared=prepared,
+            )
         self.log(
             f"{name}: hotswapped version {deployment.version[:12]}; the stack still describes "
             f"{(current.version or 'none')[:12]} until a deploy without --jiti-hotswap"
         )
         return True
+
+    def _swap(self, deployment: Deployment) -> hotswap.Swap:
+        """What the hotswap changes; raises NotHotswappable saying why there is none."""
+        new = json.loads(deployment.template_path.read_text())
+        swap = hotswap.compare(hotswap.live_template(self.cfn, deployment.stack_name), new)
+        if not swap:
+            raise hotswap.NotHotswappable("no function code, environment or site differs")
+        return swap
 
     def reconcile(self, deployment: Deployment, mark: dict) -> None:
         """After a deploy through CloudFormation of a stack this machine hotswapped."""

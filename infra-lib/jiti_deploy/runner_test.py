@@ -14,12 +14,12 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from jiti_contract import Manifest, Plan
-from jiti_deploy import changes, live, record, runner
+from jiti_deploy import bucket_settings, changes, live, record, runner
 from jiti_deploy.deployment import Deployment
 from jiti_deploy.destinations import CLIENT_CONFIG, Destination
 from jiti_deploy.errors import DeployError
 from jiti_deploy.report import Result
-from jiti_deploy.testutil import stub_a_hardened_bucket
+from jiti_deploy.testutil import one_by_one, stub_a_hardened_bucket
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -64,6 +64,7 @@ class StubbedAws:
             self.stubs[service] = Stubber(client)
             self.stubs[service].activate()
         monkeypatch.setattr(Destination, "client", lambda _, service: self.clients[service])
+        monkeypatch.setattr(bucket_settings, "at_once", one_by_one)
 
     def _record(self, event_name, **_):
         self.calls.append(event_name.split(".", 1)[1])  # e.g. cloudformation.DescribeStacks

@@ -8,6 +8,7 @@ instead of saying "up to date".
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
 import zipfile
@@ -58,4 +59,6 @@ def publish(destination: Destination, deployment: Deployment, outputs: dict, log
         published[bucket] = entry["Asset"]
     if published:
         marker = (json.dumps(published, sort_keys=True) + "\n").encode()
-        AssetsBucket(destination).put(_marker(deployment), marker)
+        AssetsBucket(destination).put(
+            _marker(deployment), marker, hashlib.sha256(marker).hexdigest()
+        )

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from botocore.config import Config
 
 from jiti_contract import StackSetSettings
 from jiti_deploy import assets, batch, destinations, interrupt, live, local_aws, runner
@@ -160,29 +159,20 @@ def test_throttling_and_server_errors_are_retried_and_the_run_completes(proxy, m
     assert sum(proxy.injected.values()) == 8  # every fault was met, and retried
 
 
-def test_a_failure_that_is_not_aws_s_fails_its_deployment_only(proxy, make, tmp_path, monkeypatch):
-    """boto3's S3UploadFailedError is no ClientError: it is that deployment's failed row, and
-    the others go on."""
-    monkeypatch.setattr(
-        destinations, "CLIENT_CONFIG", Config(retries={"mode": "standard", "max_attempts": 2})
+def test_a_failure_that_is_not_aws_s_fails_its_deployment_only(proxy, make, tmp_path):
+    """An error that is no ClientError (here the asset's file gone before its upload: an
+    OSError) is that deployment's failed row, and the others go on."""
+    broken = make(
+        "upload-broken", {"Resources": QUEUE}, files={"apps/upload-broken:lambda": b"zip"}
     )
-    batch.run(  # the assets bucket first, so that only the upload below meets the fault
-        Destinations("aws", tmp_path),
-        [make("upload-first", {"Resources": QUEUE})],
-        dry_run=False,
-        max_parallel=1,
-        log=quiet,
-    )
-    proxy.inject("s3:Put", "fail", times=100)
-    deployments = [
-        make("upload-broken", {"Resources": QUEUE}, files={"apps/upload-broken:lambda": b"zip"}),
-        make("upload-fine", {"Resources": QUEUE}),
-    ]
+    (asset,) = broken.manifest.assets
+    broken.asset_path(asset).unlink()
+    deployments = [broken, make("upload-fine", {"Resources": QUEUE})]
     outcomes = batch.run(
         Destinations("aws", tmp_path), deployments, dry_run=False, max_parallel=2, log=quiet
     )
     assert [o.result for o in outcomes] == [Result.FAILED, Result.DEPLOYED]
-    assert outcomes[0].error.startswith("S3UploadFailedError: ")
+    assert outcomes[0].error.startswith("FileNotFoundError: ")
 
 
 def test_an_interrupted_run_starts_nothing_new(endpoint, make, tmp_path, monkeypatch):

@@ -1,5 +1,5 @@
 """Pieces the runtime's tests share: a DynamoDB table resource, a log that prints nothing, and
-S3's answers for an assets bucket as it should be."""
+S3's answers for an assets bucket as it should be, and its reads made one by one for a Stubber."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ def table(name: str, deletion_policy: str, **attributes: str) -> dict:
             "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
         },
     }
+
+
+def one_by_one(calls: dict) -> dict:
+    """`bucket_settings.at_once` for a botocore `Stubber`, which answers calls in the order they
+    were queued and is not thread-safe: the calls one after another, in their order."""
+    return {name: call() for name, call in calls.items()}
 
 
 def stub_a_hardened_bucket(stub, bucket: str, account: str, partition: str = "aws") -> None:
