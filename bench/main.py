@@ -7,10 +7,12 @@ Each measurement runs both sides in the same session, on synthetic monorepos gen
 this repository's plugin and infra-lib, against the embedded local AWS (behind a proxy that
 counts API calls). Results go to bench/out/results.{md,json}; the last line printed is
 `noop_speedup=<x> incremental_ratio=<x> parallel_speedup=<x> remote_cache_ratio=<x>
-cold_s_per_app=<x> scale_ratio=<x> preview_speedup=<x> hotswap_speedup=<x>` (ratios of medians;
+cold_s_per_app=<x> scale_ratio=<x> preview_speedup=<x> hotswap_speedup=<x> ci_one_line_s=<x>
+ci_slope_ms_per_app=<x>` (ratios of medians;
 seconds each app adds to a cold `package ::`; the time of a no-op `deploy-stacks` of 1,000
 deployments over that of 20; deploying a whole environment of `--fleet` deployments under a new
-name over a preview of one changed app; a full deploy of a handler edit over its hotswap).
+name over a preview of one changed app; a full deploy of a handler edit over its hotswap; the CI
+command for a one-line change at the largest `ci_scale` size, and what each app adds to it).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from pathlib import Path
 import botocore.session
 from jiti_aws_proxy import AwsProxy, is_read
 
-from bench import cdk, hotswap
+from bench import cdk, ci_scale, hotswap
 from bench.monorepo import Monorepo, app_name, generate, stop_process
 from bench.stats import Samples, child_env, pants_counters, ratio, run
 
@@ -46,6 +48,7 @@ MEASUREMENTS = (
     "cdk",
     "preview",
     "hotswap",
+    "ci_scale",
 )
 FLEET_TEMPLATE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
 CI_CONFIG = {"PANTS_CONFIG_FILES": "pants.ci.toml"}
@@ -538,6 +541,8 @@ class Bench:
             "scale_ratio": None,
             "preview_speedup": None,
             "hotswap_speedup": None,
+            "ci_one_line_s": None,
+            "ci_slope_ms_per_app": None,
         }
         if {"package", "noop", "parallel", "scale", "plan", "cdk", "remote_cache", "preview"} & set(
             only
@@ -568,6 +573,8 @@ class Bench:
             big.stop_pantsd()
         if "hotswap" in only:
             found["hotswap_speedup"] = self.hotswap()
+        if "ci_scale" in only:
+            found.update(ci_scale.measure(self, aws_env))
         found["cold_s_per_app"] = self.growth_rows()
         return " ".join(f"{k}={'n/a' if v is None else f'{v:.2f}'}" for k, v in found.items())
 
@@ -665,6 +672,12 @@ def main() -> None:
     parser.add_argument("--apps", type=int, default=20, help="apps for package/noop/parallel")
     parser.add_argument(
         "--fleet", type=int, default=None, help="deployments in the scale run (1000; quick: 400)"
+    )
+    parser.add_argument(
+        "--ci-apps",
+        type=int,
+        nargs="+",
+        help="repository sizes of the ci_scale row (100 1000; quick: 100 300)",
     )
     parser.add_argument(
         "--latency-ms",

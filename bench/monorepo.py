@@ -1,6 +1,6 @@
 """A synthetic monorepo of N apps, built from this repository's real plugin and infra-lib.
 
-Each app has a handler, its Lambda package, a small stack (function, log group, role) and a
+Each app has a handler, its test, its Lambda package, a small stack (function, log group, role) and a
 deployment; the handlers share a few libraries. The result is a git repository with one
 commit, so `--changed-since` works in it.
 """
@@ -54,7 +54,16 @@ def template(app: App):
     return app.template
 '''
 
+TEST = """from apps.{app}.handler import handle
+
+
+def test_handle() -> None:
+    assert handle({{}}, None)["statusCode"] == 200
+"""
+
 APP_BUILD = """python_sources()
+
+python_tests(name="tests")
 
 python_awslambda(name="lambda", handler="handler.py:handle", runtime="python3.11")
 
@@ -156,6 +165,7 @@ def generate(source: Path, dest: Path, apps: int, store: Path) -> Monorepo:
         lib = f"shared{i % SHARED_LIBS}"
         (app / "handler.py").write_text(HANDLER.format(app=app_name(i), lib=lib))
         (app / "infra.py").write_text(INFRA.format(app=app_name(i)))
+        (app / "handler_test.py").write_text(TEST.format(app=app_name(i)))
         (app / "BUILD").write_text(APP_BUILD)
     repo = Monorepo(dest, apps, store)
     repo.git("init", "-q", "-b", "main")

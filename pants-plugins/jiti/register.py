@@ -29,6 +29,7 @@ from jiti.util_rules import (
     inputs,
     inventory,
     lambda_zip,
+    preview,
     stack_names,
     synthesis,
 )
@@ -50,6 +51,7 @@ def rules():
         *inventory.rules(),
         *inputs.rules(),
         *stack_names.rules(),
+        *preview.rules(),
         *package.rules(),
         *deploy.rules(),
         *deploy_stacks.rules(),

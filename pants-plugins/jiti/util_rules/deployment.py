@@ -63,7 +63,7 @@ from jiti.target_types import (
 )
 from jiti.util_rules.inputs import DeploymentConsumers, Producer, ProducerRequest
 from jiti.util_rules.inventory import AllStackPlaces, RepositoryName
-from jiti.util_rules.preview import Preview
+from jiti.util_rules.preview import Preview, PreviewPlaces
 from jiti.util_rules.stack_names import UniqueStackName, UniqueStackNameRequest
 from jiti.util_rules.synthesis import SynthesizedStack, SynthesizeStackRequest
 from jiti_contract import (
@@ -384,7 +384,9 @@ async def prepare_deployment(
         )
     stack = await Get(SynthesizedStack, SynthesizeStackRequest(stack_target.address))
     _check_parameters(field_set, stack)
-    places = preview.places(all_places) if preview else dict(all_places.places)
+    places = (
+        (await Get(PreviewPlaces, Preview, preview)).places if preview else all_places.by_address
+    )
     inputs = await _inputs(field_set, places)
     # Deployments this one names in `dependencies`, and the producers of its inputs, go first
     # when deployed together.

@@ -10,12 +10,13 @@ import re
 import subprocess
 import urllib.parse
 from dataclasses import dataclass
+from functools import cached_property
 
 from pants.base.build_root import BuildRoot
-from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
+from pants.engine.addresses import Address, Addresses, AddressInput, UnparsedAddressInputs
 from pants.engine.fs import CreateDigest, Digest, FileContent
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import AllTargets
+from pants.engine.target import AllTargets, Target
 from pants.util.logging import LogLevel
 
 from jiti.dependency_inference import stack_address_input
@@ -126,6 +127,12 @@ class AllStackPlaces:
     # another environment (a preview's copy, `preview.py`).
     names: tuple[tuple[Address, tuple[str, str]], ...] = ()
 
+    @cached_property
+    def by_address(self) -> dict[Address, StackPlace]:
+        """The places by address, built once per run (the engine computes this object once):
+        each deployment looks up the few it needs, never the whole list."""
+        return dict(self.places)
+
     def of(self, addresses) -> tuple[StackPlace, ...]:
         wanted = set(addresses)
         return tuple(place for address, place in self.places if address in wanted)
@@ -141,10 +148,15 @@ class AllStackPlaces:
 async def all_stack_places(all_targets: AllTargets) -> AllStackPlaces:
     by_address = {tgt.address: tgt for tgt in all_targets}
     deployments = [tgt for tgt in all_targets if tgt.has_field(DeploymentStackField)]
-    stacks = await MultiGet(
-        Get(Addresses, UnparsedAddressInputs, stack_address_input(tgt[DeploymentStackField]))
-        for tgt in deployments
+    known = [_known_stack(tgt, by_address) for tgt in deployments]
+    looked_up = iter(
+        await MultiGet(
+            Get(Addresses, UnparsedAddressInputs, stack_address_input(tgt[DeploymentStackField]))
+            for tgt, stack in zip(deployments, known)
+            if stack is None
+        )
     )
+    stacks = [(stack,) if stack else next(looked_up) for stack in known]
     places, unknown, names = [], [], []
     for tgt, stack in zip(deployments, stacks):
         stack_target = by_address.get(stack[0]) if stack else None
@@ -172,6 +184,26 @@ async def all_stack_places(all_targets: AllTargets) -> AllStackPlaces:
         places.append((tgt.address, place))
         names.append((tgt.address, (template, app)))
     return AllStackPlaces(tuple(sorted(places)), tuple(sorted(unknown)), tuple(sorted(names)))
+
+
+def _known_stack(deployment: Target, by_address: dict[Address, Target]) -> Address | None:
+    """The `stack` field's target when it names one in a BUILD file by directory and name
+    (`:stack`, `apps/x:stack`), found in the targets at hand; None for the engine to resolve
+    (a file address, or a target that is not there, whose error the engine words). Resolving
+    each deployment's through the engine costs a file-system lookup per deployment."""
+    field = deployment[DeploymentStackField]
+    try:
+        parsed = AddressInput.parse(
+            field.value,
+            relative_to=deployment.address.spec_path,
+            description_of_origin=f"the `stack` field of {deployment.address}",
+        )
+    except Exception:  # noqa: BLE001 - the engine reports it
+        return None
+    if parsed.target_component is None:
+        return None
+    address = parsed.dir_to_address()
+    return address if address in by_address else None
 
 
 @dataclass(frozen=True)

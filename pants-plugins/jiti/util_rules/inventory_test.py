@@ -6,6 +6,7 @@ import subprocess
 from textwrap import dedent
 
 import pytest
+from pants.build_graph.address import ResolveError
 from pants.engine.addresses import Address
 from pants.testutil.rule_runner import QueryRule, engine_error
 
@@ -140,3 +141,28 @@ def test_prune_stacks_refuses_to_run_without_a_repository_id():
     )
     with engine_error(JitiError, contains="prune-stacks: this repository has no id"):
         runner.run_goal_rule(PruneStacks, global_args=BASE_OPTIONS, env_inherit=ENV_INHERIT)
+
+
+def test_a_stack_named_from_another_directory_has_its_place():
+    """The `stack` field is read without the engine when it names a target at hand by
+    directory and name; any other goes through the engine, whose error a missing one gets."""
+    runner = make_rule_runner(QueryRule(AllStackPlaces, []))
+    files = {
+        "apps/a/BUILD": 'cloudformation_stack(name="stack", source="t.json", app="shop")\n',
+        "apps/a/t.json": "{}",
+        "apps/b/BUILD": 'cloudformation_deployment(name="by-dir", stack="//apps/a:stack")\n',
+    }
+    runner.write_files(files)
+    set_options(runner)
+    found = runner.request(AllStackPlaces, [])
+    assert {str(a): p.stack_name for a, p in found.by_address.items()} == {
+        "apps/b:by-dir": "shop-dev"
+    }
+    assert found.unknown == ()
+    runner.write_files(
+        {"apps/c/BUILD": 'cloudformation_deployment(name="gone", stack=":missing")\n'}
+    )
+    with engine_error(
+        ResolveError, contains="apps/c:missing from the `stack` field of apps/c:gone"
+    ):
+        runner.request(AllStackPlaces, [])

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from pants.engine.addresses import Address
+from pants.engine.rules import collect_rules, rule
+from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
 
 from jiti.errors import JitiError
 from jiti.subsystem import JitiSubsystem
@@ -74,6 +77,18 @@ class Preview:
         return places
 
 
+@dataclass(frozen=True)
+class PreviewPlaces:
+    """`Preview.places`, computed once per preview rather than once per deployment."""
+
+    places: FrozenDict[Address, StackPlace]
+
+
+@rule(desc="Place a preview's copies", level=LogLevel.DEBUG)
+async def preview_places(preview: Preview, all_places: AllStackPlaces) -> PreviewPlaces:
+    return PreviewPlaces(FrozenDict(preview.places(all_places)))
+
+
 def _where(place: StackPlace) -> tuple:
     return (place.account or "", place.region or "", place.stack_name)
 
@@ -126,3 +141,7 @@ def left_out_line(preview: Preview, left_out: list[Address]) -> str:
         f"preview {preview.name}: left out {len(left_out)} selected deployment"
         f"{'' if len(left_out) == 1 else 's'} not in the {preview.base} environment: {shown}"
     )
+
+
+def rules():
+    return collect_rules()
