@@ -102,6 +102,7 @@ def diff(cdk: Path, assembly: Path, env: dict, parameters: dict, method: str) ->
         f"--parameters={stack}:{name}={value}"
         for stack, values in parameters.items()
         for name, value in values.items()
+        if method != "template"  # no change set: it takes no parameters
     ]
     command = [str(cdk), "diff", "--app", str(assembly), f"--method={method}", *given]
     command += ["--no-notices", "--no-version-reporting", "--no-color"]
