@@ -1,8 +1,10 @@
-"""The AWS CDK equivalent of a generated monorepo's stacks, for `cdk synth` timings.
+"""The AWS CDK side of the benchmarks: `cdk synth` of a generated monorepo's stacks, and
+`cdk diff` of jiti's packaged templates against the deployed stacks.
 
-Each app becomes a CDK stack with what jiti's `lambda_function` makes: a Python function from
-the app's directory, its log group and role. The CDK comes from npm, installed once into a
-cache directory.
+For `cdk synth`, each app becomes a CDK stack with what jiti's `lambda_function` makes: a
+Python function from the app's directory, its log group and role. For `cdk diff`, jiti's
+templates are written as a cloud assembly, so both tools compare the same templates with the
+same live stacks. The CDK comes from npm, installed once into a cache directory.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-from bench.stats import run
+from bench.stats import child_env, run
 
 PACKAGES = ("aws-cdk-lib@2", "constructs@10", "aws-cdk@2")
 
@@ -71,3 +73,53 @@ def synth(cdk: Path, app: Path) -> None:
     shutil.rmtree(out, ignore_errors=True)  # each synth from scratch, as in CI
     command = [str(cdk), "synth", "--quiet", "--no-notices", "--no-version-reporting"]
     run([*command, "--app", f"node {app}", "--output", str(out)], cwd=app.parent, env=env)
+
+
+def write_assembly(out: Path, templates: dict[str, Path], environment: str) -> Path:
+    """A cloud assembly of already synthesized stacks: each template under its stack's name
+    in `environment` (aws://<account>/<region>), what `cdk diff --app <dir>` reads."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    artifacts = {}
+    for name, template in templates.items():
+        shutil.copy(template, out / f"{name}.template.json")
+        artifacts[name] = {
+            "type": "aws:cloudformation:stack",
+            "environment": environment,
+            "properties": {"templateFile": f"{name}.template.json", "stackName": name},
+            "displayName": name,
+        }
+    manifest = {"version": "36.0.0", "artifacts": artifacts}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return out
+
+
+def diff(cdk: Path, assembly: Path, env: dict, parameters: dict, method: str) -> str:
+    """`cdk diff` of every stack of `assembly` against the deployed ones (`method`: `auto`,
+    the default, makes a change set per stack; `template` compares templates only), with
+    `parameters` (stack -> name -> value) for its change sets; its output, exit code 0."""
+    given = [
+        f"--parameters={stack}:{name}={value}"
+        for stack, values in parameters.items()
+        for name, value in values.items()
+        if method != "template"  # no change set: it takes no parameters
+    ]
+    command = [str(cdk), "diff", "--app", str(assembly), f"--method={method}", *given]
+    command += ["--no-notices", "--no-version-reporting", "--no-color"]
+    child = child_env({**env, "CDK_DISABLE_CLI_TELEMETRY": "true", "NO_COLOR": "1"})
+    result = run(command, cwd=assembly.parent, env=child)
+    return result.stdout + result.stderr
+
+
+def diff_changes(output: str) -> dict[str, list[str]]:
+    """The resources `cdk diff` shows as modified, stack by stack ("Stack <name>" heads a
+    stack's section; "[~] <type> <logical id>" is a modified resource)."""
+    found: dict[str, list[str]] = {}
+    stack = None
+    for line in output.splitlines():
+        if line.startswith("Stack "):
+            stack = line.split()[1]
+            found[stack] = []
+        elif stack and line.startswith("[~] AWS::"):
+            found[stack].append(" ".join(line.split()[1:3]))
+    return found

@@ -30,13 +30,12 @@ from collections import Counter
 from pathlib import Path
 
 import botocore.session
-from jiti_aws_proxy import AwsProxy, is_read
+from jiti_aws_proxy import AwsProxy
 
-from bench import cdk, ci_scale, hotswap
-from bench.monorepo import Monorepo, app_name, generate, stop_process
-from bench.stats import Samples, child_env, pants_counters, ratio, run
+from bench import cdk, ci_scale, hotswap, plan
+from bench.monorepo import FLEET_TEMPLATE, Monorepo, app_name, generate, stop_process
+from bench.stats import Samples, child_env, describe_calls, log, pants_counters, ratio, run
 
-CHANGE_SET = "cloudformation:CreateChangeSet"
 MEASUREMENTS = (
     "package",
     "noop",
@@ -50,12 +49,7 @@ MEASUREMENTS = (
     "hotswap",
     "ci_scale",
 )
-FLEET_TEMPLATE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
 CI_CONFIG = {"PANTS_CONFIG_FILES": "pants.ci.toml"}
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", flush=True)
 
 
 def find_build_root() -> Path:
@@ -79,11 +73,6 @@ def aws_env(endpoint: str) -> dict:
         AWS_EC2_METADATA_DISABLED="true",
     )
     return env
-
-
-def describe_calls(counts: Counter) -> str:
-    reads = sum(n for op, n in counts.items() if is_read(op))
-    return f"{sum(counts.values())} calls ({reads} reads), {counts[CHANGE_SET]} change sets"
 
 
 class Bench:
@@ -250,20 +239,7 @@ class Bench:
         )
         return by_median
 
-    # --- plan: review 1 changed deployment of many -----------------------------------------
-
-    def write_plan_fleet(self, repo: Monorepo, name: str, size: int) -> str:
-        """A fleet of `size` deployments, the last of a stack of its own (`changed.json`), so
-        that a commit can change exactly one of them."""
-        spec = self.write_fleet(repo, name, size - 1)
-        with (repo.root / name / "BUILD").open("a") as build:
-            build.write(
-                f'cloudformation_stack(name="changed-stack", source="changed.json", app="{name}-changed")\n'
-                'cloudformation_deployment(name="changed", stack=":changed-stack", '
-                f'stack_name="{name}-changed-{{env}}", region="us-east-1")\n'
-            )
-        (repo.root / name / "changed.json").write_text(json.dumps(FLEET_TEMPLATE))
-        return spec
+    # --- plan: see plan.py ----------------------------------------------------------------
 
     def commit(self, repo: Monorepo, message: str) -> None:
         repo.git("add", "-A")
@@ -271,45 +247,8 @@ class Bench:
             "-c", "user.name=bench", "-c", "user.email=b@example.invalid", "commit", "-qm", message
         )
 
-    def plan_review(self, repo: Monorepo, proxy: AwsProxy, env: dict) -> None:
-        """1 changed deployment of a deployed fleet, as a pull request reviews it: `plan-stacks
-        --changed-since` (read-only, no change set) against a dry run of `deploy-stacks`, which
-        makes and deletes the change set."""
-        size = self.args.fleet
-        spec = self.write_plan_fleet(repo, "planfleet", size)
-        log(f"first deploy of a fleet of {size} deployments, for the plan")
-        repo.pants("--jiti-max-parallel=8", "deploy-stacks", spec, env=env)
-        self.commit(repo, "a deployed fleet")
-        changed = {"Resources": {"Queue": {**FLEET_TEMPLATE["Resources"]["Queue"]}}}
-        changed["Resources"]["Queue"]["Properties"] = {"VisibilityTimeout": 45}
-        (repo.root / "planfleet/changed.json").write_text(json.dumps(changed))
-        self.commit(repo, "one deployment changes")
-        selected = ("--changed-since=HEAD~1", "--changed-dependents=transitive")
-        proxy.take()
-        plan, dry = Samples("plan-stacks"), Samples("dry run")
-        calls: dict[str, Counter] = {}
-        for r in range(self.args.runs):
-            log(f"plan of 1 changed deployment of {size}, run {r + 1}/{self.args.runs}")
-            plan.time(repo.pants, *selected, "plan-stacks", env=env)
-            calls["plan"] = proxy.take()
-            dry.time(repo.pants, *selected, "--jiti-dry-run", "deploy-stacks", env=env)
-            calls["dry"] = proxy.take()
-        rows = json.loads((repo.root / "dist/jiti-plan.json").read_text())["deployments"]
-        if [(r["address"], r["status"]) for r in rows] != [("planfleet:changed", "changes")]:
-            raise RuntimeError(f"expected planfleet:changed to change, got {rows}")
-        self.results["plan"] = {
-            "plan_stacks": plan.times,
-            "dry_run": dry.times,
-            "calls": {k: dict(v) for k, v in calls.items()},
-        }
-        by_min, by_median = ratio(dry, plan)
-        self.row(
-            f"review 1 changed deployment of {size}: `plan-stacks --changed-since` vs "
-            "`--jiti-dry-run deploy-stacks` (change sets)",
-            f"{plan.cell()}; {describe_calls(calls['plan'])}",
-            f"{dry.cell()}; {describe_calls(calls['dry'])}",
-            f"{by_median:.1f}x faster (min {by_min:.1f}x)",
-        )
+    log = staticmethod(log)
+    describe_calls = staticmethod(describe_calls)
 
     # --- preview: one changed app's copy, against a whole environment's ---------------------
 
@@ -586,7 +525,7 @@ class Bench:
         try:
             with AwsProxy(state["endpoint"]) as proxy:
                 env = aws_env(proxy.endpoint)
-                if {"noop", "parallel"} & set(only):
+                if {"noop", "parallel", "plan"} & set(only):
                     log(f"first deploy of {repo.apps} stacks (deploy-stacks)")
                     repo.pants("deploy-stacks", "::", env=env)
                 proxy.take()
@@ -597,7 +536,8 @@ class Bench:
                 if "scale" in only:
                     found["scale_ratio"] = self.scale(repo, proxy, env)
                 if "plan" in only:
-                    self.plan_review(repo, proxy, env)
+                    plan.review_one(self, repo, proxy, env)
+                    plan.versus_cdk_diff(self, repo, proxy, env)
                 if "preview" in only:
                     found["preview_speedup"] = self.preview(repo, proxy, env)
         finally:
@@ -637,6 +577,23 @@ class Bench:
                 f"fixed cost {cold[small] - small * per_app:.0f} s",
             )
         return per_app
+
+    def save_failure(self, error: Exception) -> Path:
+        """What a failed step leaves for diagnosis, kept out of the work dir (which is removed):
+        its whole output, and each generated repository's reports and logs."""
+        out = self.source / "bench/out/failure"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        (out / "error.txt").write_text(f"{error}\n")
+        for name in ("stdout", "stderr"):
+            (out / f"step.{name}").write_text(getattr(error, name, "") or "")
+        for repo in self.repos:
+            for pattern in ("dist/*.json", "dist/*.md", ".pants.d/*.log", ".jiti/*.log"):
+                for found in repo.root.glob(pattern):
+                    kept = out / repo.root.name / found.relative_to(repo.root)
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(found, kept)
+        return out
 
     def write(self, last_line: str) -> None:
         out = self.source / "bench/out"
@@ -697,6 +654,9 @@ def main() -> None:
     try:
         last_line = bench.run()
         bench.write(last_line)
+    except Exception as e:
+        log(f"failed; what it left is in {bench.save_failure(e)}")
+        raise
     finally:
         for repo in bench.repos:
             repo.stop_pantsd()

@@ -30,6 +30,7 @@ COPIED = (
     "infra-lib",
 )
 SHARED_LIBS = 3
+FLEET_TEMPLATE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}  # a plain stack
 
 HANDLER = '''"""{app}: answers with its name and a shared greeting."""
 

@@ -7,7 +7,21 @@ import re
 import statistics
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+
+from jiti_aws_proxy import is_read
+
+CHANGE_SET = "cloudformation:CreateChangeSet"
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+def describe_calls(counts: Counter) -> str:
+    reads = sum(n for op, n in counts.items() if is_read(op))
+    return f"{sum(counts.values())} calls ({reads} reads), {counts[CHANGE_SET]} change sets"
 
 
 @dataclass
@@ -46,13 +60,21 @@ def child_env(overrides: dict) -> dict:
     return {k: v for k, v in merged.items() if v is not None}
 
 
-def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
-    if result.returncode != 0:
-        raise RuntimeError(
+class StepFailed(RuntimeError):
+    """A command of the bench exited non-zero; its whole output is kept for diagnosis."""
+
+    def __init__(self, command: list[str], result: subprocess.CompletedProcess):
+        super().__init__(
             f"`{' '.join(command)}` exited {result.returncode}:\n"
             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
+        self.stdout, self.stderr = result.stdout, result.stderr
+
+
+def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise StepFailed(command, result)
     return result
 
 

@@ -26,6 +26,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
+# Headers the proxy writes itself (`send_response`): the upstream's would be sent twice, and a
+# client may read two `Date` headers as one invalid date (the AWS SDK for JavaScript does).
+_OWN = {"date", "server", "content-length"}
 READ_PREFIXES = ("Describe", "List", "Get", "Head")
 
 # What AWS answers when it throttles or fails a call: S3's REST errors, and the query
@@ -198,7 +201,7 @@ class AwsProxy:
             def _reply(self, status: int, reason: str, headers, data: bytes) -> None:
                 self.send_response(status, reason)
                 for key, value in headers:
-                    if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
+                    if key.lower() not in _HOP_BY_HOP | _OWN:
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -239,7 +242,7 @@ class AwsProxy:
                     length = response.getheader("Content-Length") or "0"
                     self.send_response(response.status, response.reason)
                     for key, value in response.getheaders():
-                        if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
+                        if key.lower() not in _HOP_BY_HOP | _OWN:
                             self.send_header(key, value)
                     self.send_header("Content-Length", length)
                     self.end_headers()

@@ -85,6 +85,24 @@ def test_forwards_and_counts():
         upstream.shutdown()
 
 
+def test_a_response_has_one_date_and_one_server_header():
+    """The upstream's `Date` and `Server` are not sent again next to the proxy's own: the AWS
+    SDK for JavaScript reads two `Date` headers as one invalid date and fails every call."""
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    try:
+        with AwsProxy(f"http://127.0.0.1:{upstream.server_address[1]}") as proxy:
+            conn = http.client.HTTPConnection(proxy.endpoint.removeprefix("http://"))
+            for method in ("POST", "HEAD"):
+                conn.request(method, "/", body=b"Action=DescribeStacks", headers=auth("s3"))
+                response = conn.getresponse()
+                response.read()
+                assert len(response.msg.get_all("Date")) == 1
+                assert len(response.msg.get_all("Server")) == 1
+    finally:
+        upstream.shutdown()
+
+
 def test_injected_faults_reach_boto3_as_aws_errors():
     """A throttled or failed call is what botocore sees from AWS: it retries it, then gives up."""
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), Echo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,49 @@ def test_what_a_deploy_would_refuse_fails_the_plan_of_that_deployment_only(desti
     )
     assert bad["status"] == "failed" and "a name jiti keeps for its own record" in bad["error"]
     assert good["status"] == "new"
+
+
+def test_many_changed_stacks_cost_one_listing_a_template_each_and_one_schema_per_type(
+    proxy, make, tmp_path
+):
+    """Planning is as batched as deploying: one paginated DescribeStacks per account and
+    region, one GetTemplate per changed stack, nothing for an unchanged one, and each resource
+    type's schema read once however many plans run in parallel (AWS calls take time: here
+    50 ms each, so the parallel plans reach the registry together)."""
+    aws = Destinations("aws", tmp_path, log=quiet)
+    names = [f"pl-many-{i}" for i in range(8)]
+
+    def queues(visibility: int) -> list:
+        return [
+            make(
+                n,
+                {
+                    "Resources": {
+                        "Q": {
+                            "Type": "AWS::SQS::Queue",
+                            "Properties": {
+                                "VisibilityTimeout": visibility if n != names[0] else 30
+                            },
+                        }
+                    }
+                },
+                region=PROXY_REGION,
+            )
+            for n in names
+        ]
+
+    outcomes = batch.run(aws, queues(30), dry_run=False, max_parallel=4, log=quiet)
+    assert {o.result for o in outcomes} == {Result.DEPLOYED}
+    cfn = aws.get(None, PROXY_REGION, None).client("cloudformation")
+    pages = len(list(cfn.get_paginator("describe_stacks").paginate()))
+
+    proxy.calls.clear()
+    proxy.latency_s = 0.05
+    entries = plan_mode.run(aws, queues(45), max_parallel=4, log=quiet)
+    proxy.latency_s = 0.0
+    counts = Counter(c.operation for c in proxy.calls)
+
+    assert [e["status"] for e in entries] == ["unchanged"] + ["changes"] * 7
+    assert counts["cloudformation:DescribeStacks"] == pages
+    assert counts["cloudformation:GetTemplate"] == 7
+    assert counts["cloudformation:DescribeType"] == 1

@@ -54,20 +54,22 @@ def parse(type_name: str, schema) -> TypeSchema:
 
 
 class Schemas:
-    """The registry schemas a run needs, each read once per account and region."""
+    """The registry schemas a run needs, each read once per account and region: the plans
+    running in parallel that need a type wait for the one reading it."""
 
     def __init__(self):
         self._found: dict[tuple, TypeSchema] = {}
+        self._reading: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, destination, type_name: str) -> TypeSchema:
         key = (destination.account, destination.region, type_name)
         with self._lock:
-            if key in self._found:
-                return self._found[key]
-        found = _describe(destination.client("cloudformation"), type_name)
-        with self._lock:
-            return self._found.setdefault(key, found)
+            reading = self._reading.setdefault(key, threading.Lock())
+        with reading:
+            if key not in self._found:
+                self._found[key] = _describe(destination.client("cloudformation"), type_name)
+            return self._found[key]
 
 
 def _describe(cfn, type_name: str) -> TypeSchema:

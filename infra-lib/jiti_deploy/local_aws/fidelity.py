@@ -37,8 +37,9 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
     and replaces it when its name changes (keeping the old table under
     `UpdateReplacePolicy: Retain`);
 16. a stack made by a CREATE change set shows the change set's tags before it is executed,
-    ListChangeSets ignores `StackName`, executing a change set keeps the stack's others, and
-    none becomes `OBSOLETE` when the stack moves (`review.py`);
+    ListChangeSets ignores `StackName`, executing a change set keeps the stack's others,
+    none becomes `OBSOLETE` when the stack moves, and DeleteChangeSet of a name the stack has no
+    change set of fails (the CDK CLI makes that call before each change set) (`review.py`);
 17. UpdateStackSet leaves the instances' stacks alone, UpdateStackInstances too, and
     CreateStackInstances with overrides gives a stack only the overridden values; CloudFormation
     updates each instance to the StackSet's template and values, keeping its overrides
@@ -56,9 +57,11 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
     no resource, and no stack tag reaches a resource; CloudFormation propagates the stack's
     tags to each taggable resource and lists those as `Modify`, `Scope: ["Tags"]` (`tags.py`);
 23. DescribeType is not implemented, so no registry schema says which properties are
-    create-only or which types take tags (`registry.py`).
+    create-only or which types take tags (`registry.py`);
 24. an updated stack has no `LastUpdatedTime`, so nothing shows that it moved since a plan
-    (`review.py`).
+    (`review.py`);
+25. a CloudFormation call that lists the stacks while another adds or removes one fails with a
+    server error (`OrderedDict mutated during iteration`) (`serial.py`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -88,6 +91,7 @@ from jiti_deploy.local_aws import (
     review,
     s3_checksums,
     s3_versions,
+    serial,
     stack_sets,
     tags,
 )
@@ -405,4 +409,5 @@ def apply() -> None:
     events.apply()
     nested.apply()
     registry.apply()
+    serial.apply()
     _applied = True

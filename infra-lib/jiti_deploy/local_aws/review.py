@@ -9,6 +9,9 @@
 - DescribeChangeSet gives the change set's tags; moto gives none.
 - A change set that does not exist (deleted, or removed by executing another) is
   `ChangeSetNotFound`; moto fails with a server error or a `ValidationError`.
+- DeleteChangeSet by name, with the `StackName` of a stack that exists, succeeds whether or not
+  the stack has such a change set (the CDK CLI deletes its change set's name before each
+  `cdk diff` and `cdk deploy`); moto fails with a server error.
 
 Fix 24: a stack that has been updated (UpdateStack, or an UPDATE change set executed) has a
 `LastUpdatedTime`, the time of its last update, which a reviewed plan checks to see that the
@@ -20,7 +23,7 @@ from __future__ import annotations
 from moto.cloudformation import models, responses
 from moto.cloudformation.exceptions import CloudFormationError
 from moto.cloudformation.responses import transform_dict
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 
 
@@ -106,6 +109,23 @@ def _delete_or_not_found(original):
     return delete_change_set
 
 
+def _delete_change_set(original):
+    def delete_change_set(self) -> ActionResult:
+        """By name: the named stack's change set of that name, if it has one (moto looks the
+        name up across every stack)."""
+        backend = self.cloudformation_backend
+        name, stack = self._get_param("ChangeSetName"), self._get_param("StackName")
+        ids = {s.stack_id for s in backend.stacks.values() if stack in (s.name, s.stack_id)}
+        if name.startswith("arn:") or not ids:
+            return original(self)
+        for key, change_set in list(backend.change_sets.items()):
+            if change_set.change_set_name == name and change_set.stack_id in ids:
+                backend.delete_change_set(key)
+        return EmptyResult()
+
+    return delete_change_set
+
+
 def _list_change_sets(self) -> ActionResult:
     """The change sets of the stack `StackName` names (by id, or by name: the live stack)."""
     backend = self.cloudformation_backend
@@ -133,6 +153,7 @@ def apply() -> None:
     backend.delete_change_set = _delete_or_not_found(backend.delete_change_set)
     response = responses.CloudFormationResponse
     response.list_change_sets = _list_change_sets
+    response.delete_change_set = _delete_change_set(response.delete_change_set)
     response.RESPONSE_KEY_PATH_TO_TRANSFORMER = {
         **response.RESPONSE_KEY_PATH_TO_TRANSFORMER,
         "DescribeChangeSetOutput.Tags": transform_dict,

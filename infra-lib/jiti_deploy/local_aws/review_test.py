@@ -8,7 +8,11 @@ test_changesets.snapshot.json`: `test_name_conflicts` (`new_stack_desc`: a stack
 CREATE change set is `REVIEW_IN_PROGRESS` with `"Tags": []`), `test_create_while_in_review`
 (the change set made before the stack moved is `OBSOLETE`), `test_empty_changeset`
 (`InvalidChangeSetStatus ... cannot be executed in its current status of [FAILED]`),
-`test_deleted_changeset` (`ChangeSetNotFound`)."""
+`test_deleted_changeset` (`ChangeSetNotFound`). DeleteChangeSet by name on a stack that exists
+succeeds even when the stack has no such change set: the AWS CDK CLI relies on it before each
+change set it makes (`cleanupOldChangeset` in aws-cdk's `api/deployments/cfn-api.ts`: "The
+delete request is successful as long as the stack exists (even if the change set does not
+exist)"), and the API reference lists no not-found error for DeleteChangeSet."""
 
 from __future__ import annotations
 
@@ -152,3 +156,30 @@ def test_moto_still_gives_no_last_updated_time():
         two=TWO_QUEUES,
     )
     assert result == {"has_it": False}
+
+
+def test_deleting_a_name_the_stack_has_no_change_set_of_succeeds(cfn):
+    cfn.execute_change_set(ChangeSetName=change_set(cfn, "named", "c0", "CREATE", TWO_QUEUES))
+    cfn.delete_change_set(StackName="named", ChangeSetName="cdk-diff-change-set-1")
+    change_set(cfn, "named", "c1", "UPDATE", {"Resources": QUEUE})
+    change_set(cfn, "review-other", "c2", "CREATE", {"Resources": QUEUE})
+    cfn.delete_change_set(StackName="named", ChangeSetName="c2")  # another stack's: kept
+    assert listed(cfn, "review-other") == [("c2", "AVAILABLE")]
+    cfn.delete_change_set(StackName="named", ChangeSetName="c1")
+    assert listed(cfn, "named") == [("c0", "EXECUTE_COMPLETE")]
+
+
+def test_moto_still_fails_to_delete_a_name_the_stack_has_no_change_set_of():
+    """Gap 16: DeleteChangeSet of a name the stack has no change set of is a server error."""
+    result = unpatched(
+        """
+        execute("s", templates["one"], "CREATE")
+        try:
+            cfn.delete_change_set(StackName="s", ChangeSetName="cdk-diff-change-set-1")
+            result["error"] = None
+        except Exception as e:
+            result["error"] = type(e).__name__
+        """,
+        one={"Resources": QUEUE},
+    )
+    assert result["error"] is not None
