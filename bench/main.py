@@ -8,11 +8,12 @@ this repository's plugin and infra-lib, against the embedded local AWS (behind a
 counts API calls). Results go to bench/out/results.{md,json}; the last line printed is
 `noop_speedup=<x> incremental_ratio=<x> parallel_speedup=<x> remote_cache_ratio=<x>
 cold_s_per_app=<x> scale_ratio=<x> preview_speedup=<x> hotswap_speedup=<x> ci_one_line_s=<x>
-ci_slope_ms_per_app=<x>` (ratios of medians;
+ci_slope_ms_per_app=<x> start_overhead_s=<x>` (ratios of medians;
 seconds each app adds to a cold `package ::`; the time of a no-op `deploy-stacks` of 1,000
 deployments over that of 20; deploying a whole environment of `--fleet` deployments under a new
 name over a preview of one changed app; a full deploy of a handler edit over its hotswap; the CI
-command for a one-line change at the largest `ci_scale` size, and what each app adds to it).
+command for a one-line change at the largest `ci_scale` size, and what each app adds to it;
+the seconds jiti adds to a Pants start, median wall time).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 import botocore.session
 from jiti_aws_proxy import AwsProxy
 
-from bench import cdk, ci_scale, hotswap, plan
+from bench import cdk, ci_scale, hotswap, plan, start
 from bench.monorepo import FLEET_TEMPLATE, Monorepo, app_name, generate, stop_process
 from bench.stats import Samples, child_env, describe_calls, log, pants_counters, ratio, run
 
@@ -48,6 +49,7 @@ MEASUREMENTS = (
     "preview",
     "hotswap",
     "ci_scale",
+    "start",
 )
 CI_CONFIG = {"PANTS_CONFIG_FILES": "pants.ci.toml"}
 
@@ -482,6 +484,7 @@ class Bench:
             "hotswap_speedup": None,
             "ci_one_line_s": None,
             "ci_slope_ms_per_app": None,
+            "start_overhead_s": None,
         }
         if {"package", "noop", "parallel", "scale", "plan", "cdk", "remote_cache", "preview"} & set(
             only
@@ -514,6 +517,8 @@ class Bench:
             found["hotswap_speedup"] = self.hotswap()
         if "ci_scale" in only:
             found.update(ci_scale.measure(self, aws_env))
+        if "start" in only:
+            found["start_overhead_s"] = self.start()
         found["cold_s_per_app"] = self.growth_rows()
         return " ".join(f"{k}={'n/a' if v is None else f'{v:.2f}'}" for k, v in found.items())
 
@@ -559,6 +564,28 @@ class Bench:
         finally:
             stop_process(state["pid"])
             repo.stop_pantsd()
+
+    def start(self) -> float:
+        """`--no-pantsd --version` with jiti against `pants.backend.python` alone; returns
+        the seconds jiti adds (median wall time)."""
+        runs = 3 if self.args.quick else 5
+        log(f"Pants start with and without jiti, {runs} runs each")
+        found = start.measure(self.source, self.work, runs)
+        wall, cpu = found["wall"], found["cpu"]
+        self.results["start"] = {
+            "wall": {k: v.times for k, v in wall.items()},
+            "cpu": {k: v.times for k, v in cpu.items()},
+            "load": found["load"],
+        }
+        added = wall["jiti"].median - wall["python"].median
+        self.row(
+            "Pants start (`--no-pantsd --version`): jiti's repository vs `pants.backend.python` alone",
+            f"{wall['jiti'].cell()}; {cpu['jiti'].median:.2f} CPU-s",
+            f"{wall['python'].cell()}; {cpu['python'].median:.2f} CPU-s",
+            f"+{added:.2f} s wall, +{cpu['jiti'].median - cpu['python'].median:.2f} CPU-s"
+            f" (medians; {found['load'].split('load average: ')[-1]} load)",
+        )
+        return added
 
     def growth_rows(self) -> float | None:
         """What each app adds to a cold build, from the smallest repository to each larger

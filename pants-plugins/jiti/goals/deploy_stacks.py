@@ -23,9 +23,14 @@ from jiti.subsystem import JitiSubsystem
 from jiti.util_rules.deploy_runtime import (
     DeployEnvironment,
     DeployInvocation,
+    DeployInvocationEntry,
     DeployInvocationRequest,
 )
-from jiti.util_rules.deployment import DeploymentSetup, DeploymentSetupRequest
+from jiti.util_rules.deployment import (
+    DeploymentSetup,
+    DeploymentSetupEntry,
+    DeploymentSetupRequest,
+)
 from jiti.util_rules.inventory import AllStackPlaces
 from jiti.util_rules.preview import left_out_line, preview_of
 
@@ -88,12 +93,14 @@ async def deploy_stacks(
         preview.places(await Get(AllStackPlaces))
     await Get(DeployEnvironment)  # where deploys go is decided (and checked) before packaging
     setups = await MultiGet(
-        Get(DeploymentSetup, DeploymentSetupRequest(fs, preview)) for fs in field_sets
+        Get(DeploymentSetup, DeploymentSetupEntry, DeploymentSetupRequest(fs, preview))
+        for fs in field_sets
     )
     report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
     plan = f"{build_root.path}/{dist_dir.relpath}/{subsystem.plan}"
     invocation = await Get(
         DeployInvocation,
+        DeployInvocationEntry,
         DeployInvocationRequest(tuple(setups), extra=("--report", report, "--plan-markdown", plan)),
     )
     # `--loop deploy-stacks --jiti-hotswap`: each save redeploys what it changed.

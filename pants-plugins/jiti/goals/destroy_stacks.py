@@ -21,7 +21,11 @@ from pants.util.strutil import help_text
 
 from jiti.goals.deploy import selected_deployments
 from jiti.subsystem import JitiSubsystem
-from jiti.util_rules.deploy_runtime import DeployInvocation, InventoryInvocationRequest
+from jiti.util_rules.deploy_runtime import (
+    DeployInvocation,
+    DeployInvocationEntry,
+    InventoryInvocationRequest,
+)
 from jiti.util_rules.inventory import AllStackPlaces, RepositoryName
 from jiti_contract import EXIT_USER_ERROR
 
@@ -112,7 +116,9 @@ async def destroy_stacks(
         for fs in field_sets:
             extra += ["--deployment", str(fs.address)]
     places = tuple(place for _, place in all_places.places)
-    invocation = await Get(DeployInvocation, InventoryInvocationRequest(places, tuple(extra)))
+    invocation = await Get(
+        DeployInvocation, DeployInvocationEntry, InventoryInvocationRequest(places, tuple(extra))
+    )
     process = invocation.interactive_process()
     result = await Effect(InteractiveProcessResult, InteractiveProcess, process)
     return DestroyStacks(exit_code=result.exit_code)

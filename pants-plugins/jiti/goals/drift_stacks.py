@@ -18,7 +18,11 @@ from pants.util.strutil import help_text
 
 from jiti.goals.deploy import selected_deployments
 from jiti.subsystem import JitiSubsystem
-from jiti.util_rules.deploy_runtime import DeployInvocation, InventoryInvocationRequest
+from jiti.util_rules.deploy_runtime import (
+    DeployInvocation,
+    DeployInvocationEntry,
+    InventoryInvocationRequest,
+)
 from jiti.util_rules.inventory import AllStackPlaces
 from jiti.util_rules.preview import left_out_line, preview_of
 
@@ -67,6 +71,7 @@ async def drift_stacks(
     report = f"{build_root.path}/{dist_dir.relpath}/{subsystem.report}"
     invocation = await Get(
         DeployInvocation,
+        DeployInvocationEntry,
         InventoryInvocationRequest(
             tuple(p for a, p in sorted(places.items()) if a in addresses),
             ("--mode", "drift", "--report", report),

@@ -24,9 +24,14 @@ from jiti.subsystem import JitiSubsystem
 from jiti.util_rules.deploy_runtime import (
     DeployEnvironment,
     DeployInvocation,
+    DeployInvocationEntry,
     DeployInvocationRequest,
 )
-from jiti.util_rules.deployment import DeploymentSetup, DeploymentSetupRequest
+from jiti.util_rules.deployment import (
+    DeploymentSetup,
+    DeploymentSetupEntry,
+    DeploymentSetupRequest,
+)
 from jiti_contract import PlaceholderError, check_placeholders
 
 PLAN_ROLE_DEFAULT = "arn:{partition}:iam::{account}:role/jiti-plan"
@@ -125,8 +130,12 @@ async def plan_stacks(
         return PlanStacks(exit_code=0)
     extra = plan_arguments(subsystem, jiti, f"{build_root.path}/{dist_dir.relpath}")
     await Get(DeployEnvironment)  # where plans look is decided (and checked) before packaging
-    setups = await MultiGet(Get(DeploymentSetup, DeploymentSetupRequest(fs)) for fs in field_sets)
-    invocation = await Get(DeployInvocation, DeployInvocationRequest(tuple(setups), extra=extra))
+    setups = await MultiGet(
+        Get(DeploymentSetup, DeploymentSetupEntry, DeploymentSetupRequest(fs)) for fs in field_sets
+    )
+    invocation = await Get(
+        DeployInvocation, DeployInvocationEntry, DeployInvocationRequest(tuple(setups), extra=extra)
+    )
     process = invocation.interactive_process()
     result = await Effect(InteractiveProcessResult, InteractiveProcess, process)
     return PlanStacks(exit_code=result.exit_code)

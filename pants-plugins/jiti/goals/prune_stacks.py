@@ -20,7 +20,11 @@ from pants.option.option_types import StrOption
 from pants.util.strutil import help_text
 
 from jiti.subsystem import JitiSubsystem
-from jiti.util_rules.deploy_runtime import DeployInvocation, InventoryInvocationRequest
+from jiti.util_rules.deploy_runtime import (
+    DeployInvocation,
+    DeployInvocationEntry,
+    InventoryInvocationRequest,
+)
 from jiti.util_rules.inventory import AllStackPlaces, RepositoryName
 
 
@@ -79,7 +83,9 @@ async def prune_stacks(
     if jiti.prune_assets:
         extra += ["--prune-assets", "--assets-grace-days", str(jiti.prune_assets_grace_days)]
     places = tuple(place for _, place in all_places.places)
-    invocation = await Get(DeployInvocation, InventoryInvocationRequest(places, tuple(extra)))
+    invocation = await Get(
+        DeployInvocation, DeployInvocationEntry, InventoryInvocationRequest(places, tuple(extra))
+    )
     process = invocation.interactive_process()
     result = await Effect(InteractiveProcessResult, InteractiveProcess, process)
     return PruneStacks(exit_code=result.exit_code)

@@ -30,9 +30,11 @@ from pants.base.build_root import BuildRoot
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.environment import EnvironmentName
 from pants.engine.fs import Digest, MergeDigests
 from pants.engine.process import InteractiveProcess
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.unions import UnionRule, union
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
@@ -231,8 +233,15 @@ async def build_deploy_runtime(python_setup: PythonSetup, tool: DeployRuntimeToo
     return DeployRuntime(pex.digest, RUNTIME_PEX, python.path)
 
 
+@union(in_scope_types=[EnvironmentName])
+class DeployInvocationEntry:
+    """How the goal rules ask for a `DeployInvocation`:
+    `Get(DeployInvocation, DeployInvocationEntry, <a member>)`, for the reason given at
+    `DeploymentSetupEntry`: the deploy runtime's rules are then built once, not once per goal."""
+
+
 @dataclass(frozen=True)
-class DeployInvocationRequest:
+class DeployInvocationRequest(DeployInvocationEntry):
     """Run the deploy runtime on these deployments (`root` prefixes paths inside the digest:
     `{chroot}/` for `pants run`); `inputs` are more files it reads (the inventory of the modes
     that take no plans: prune and drift)."""
@@ -284,7 +293,7 @@ async def deploy_invocation(
 
 
 @dataclass(frozen=True)
-class InventoryInvocationRequest:
+class InventoryInvocationRequest(DeployInvocationEntry):
     """Run the deploy runtime in a mode that reads no plans, only where stacks live (`extra`
     gives the mode and its options): `prune-stacks` and `drift-stacks`."""
 
@@ -306,4 +315,9 @@ async def inventory_invocation(request: InventoryInvocationRequest) -> DeployInv
 
 
 def rules():
-    return [*collect_rules(), *runtime_files.rules()]
+    return [
+        *collect_rules(),
+        *runtime_files.rules(),
+        UnionRule(DeployInvocationEntry, DeployInvocationRequest),
+        UnionRule(DeployInvocationEntry, InventoryInvocationRequest),
+    ]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
+from pants.engine.environment import EnvironmentName
 from pants.engine.fs import (
     CreateDigest,
     Digest,
@@ -28,6 +29,7 @@ from pants.engine.target import (
     WrappedTarget,
     WrappedTargetRequest,
 )
+from pants.engine.unions import UnionRule, union
 from pants.util.logging import LogLevel
 
 from jiti.dependency_inference import stack_address_input
@@ -110,8 +112,18 @@ class DeploymentFieldSet(FieldSet):
     inputs: DeploymentInputsField
 
 
+@union(in_scope_types=[EnvironmentName])
+class DeploymentSetupEntry:
+    """How the goal rules ask for a `DeploymentSetup`:
+    `Get(DeploymentSetup, DeploymentSetupEntry, DeploymentSetupRequest(...))`.
+
+    A union member is a root of Pants' rule graph of its own, built once. Asked for directly
+    from a goal rule, the rules below (synthesis, packaging, pex) are built again with the goal's
+    parameters, which made every Pants start seconds slower (docs/scale.md, "Pants start")."""
+
+
 @dataclass(frozen=True)
-class DeploymentSetupRequest:
+class DeploymentSetupRequest(DeploymentSetupEntry):
     """Shared by the run and deploy rules (a union member can't be requested as its base)."""
 
     field_set: DeploymentFieldSet
@@ -413,4 +425,4 @@ async def prepare_deployment(
 
 
 def rules():
-    return collect_rules()
+    return [*collect_rules(), UnionRule(DeploymentSetupEntry, DeploymentSetupRequest)]
