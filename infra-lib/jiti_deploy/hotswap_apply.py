@@ -138,10 +138,10 @@ def apply(
     versions, names = prepared.result()
     lids = sorted(set(swap.code) | set(swap.environment))
     touched = {lid: names[lid] for lid in lids if lid in names}
+    mark = hotswap_marks.of(destination, deployment, current, touched, swap)
+    hotswap_marks.put_local(marks_dir, deployment, destination, mark)
     with ThreadPoolExecutor(1) as pool:
-        marked = pool.submit(
-            hotswap_marks.put, destination, deployment, current, touched, swap, marks_dir=marks_dir
-        )
+        marked = pool.submit(hotswap_marks.put, destination, deployment, mark)
         try:
             _change(destination, deployment, swap, names, versions, log, poll_s)
             publish_changes(destination, deployment, swap, current.outputs, log)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import threading
+import time
 import zipfile
 
 import pytest
@@ -177,16 +179,27 @@ def test_an_update_lambda_answers_successful_is_not_waited_for(destination, make
     assert calls == ["UpdateFunctionCode"]
 
 
-def test_this_machine_s_mark_is_written_before_the_function_changes(destination, make, swaps):
+def test_this_machine_s_mark_is_written_before_the_function_changes(
+    destination, make, swaps, monkeypatch
+):
     """A run stopped during the update (Ctrl-C, a lost connection) still leaves the mark that
     makes this machine's next deploy go through CloudFormation and put back what the template
-    says: the stack never says `up to date` over code it does not describe."""
+    says: the stack never says `up to date` over code it does not describe. However slow the
+    disk is."""
     on, _ = swaps
     runner.deploy(destination, greeter(make, "v = 1"), log=print)
     new, marked = greeter(make, "v = 2"), []
+    path = hotswap_marks._file(on.marks_dir, new, destination)
+    mark_file = hotswap_marks._file
+
+    def slow_disk(*args):
+        time.sleep(1)
+        return mark_file(*args)
+
+    monkeypatch.setattr(hotswap_marks, "_file", slow_disk)
     destination.client("lambda").meta.events.register(
         "before-call.lambda.UpdateFunctionCode",
-        lambda **_: marked.append(hotswap_marks.local(on.marks_dir, new, destination)),
+        lambda **_: marked.append(json.loads(path.read_text()) if path.exists() else None),
     )
     assert runner.deploy(destination, new, log=print, hotswap_options=on) is Result.HOTSWAPPED
     (mark,) = marked

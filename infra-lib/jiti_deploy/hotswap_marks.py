@@ -29,29 +29,34 @@ def _file(marks_dir: Path, deployment: Deployment, destination: Destination) -> 
     return marks_dir / destination.region / f"{deployment.stack_name}.json"
 
 
-def put(
-    destination: Destination,
-    deployment: Deployment,
-    current,
-    functions: dict,
-    swap,
-    *,
-    marks_dir: Path | None,
-) -> None:
-    mark = {
+def of(destination: Destination, deployment: Deployment, current, functions: dict, swap) -> dict:
+    """The mark of a hotswap: what the stack describes, what runs now, and where."""
+    return {
         "stack_version": current.version,
         "version": deployment.version,
         "functions": functions,
         "sites": sorted(swap.site),
         "account": destination.account,
     }
-    text = json.dumps(mark, sort_keys=True)
-    if marks_dir is not None:  # first: it needs no call
+
+
+def put_local(
+    marks_dir: Path | None, deployment: Deployment, destination: Destination, mark: dict
+) -> None:
+    """This machine's mark: written before anything changes, as it needs no call."""
+    if marks_dir is not None:
         path = _file(marks_dir, deployment, destination)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n")
+        path.write_text(json.dumps(mark, sort_keys=True) + "\n")
+
+
+def put(destination: Destination, deployment: Deployment, mark: dict) -> None:
+    """The stack's own mark, which every machine reads."""
     destination.client("ssm").put_parameter(
-        Name=parameter(deployment.stack_name), Value=text, Type="String", Overwrite=True
+        Name=parameter(deployment.stack_name),
+        Value=json.dumps(mark, sort_keys=True),
+        Type="String",
+        Overwrite=True,
     )
 
 
