@@ -10,18 +10,24 @@ from jiti.testutil import BASE_OPTIONS, ENV_INHERIT, make_rule_runner
 OPTIONS = [*BASE_OPTIONS, "--jiti-repository=shop"]
 
 
-def test_a_protected_deployment_is_refused_in_one_line_naming_it():
+def destroy(files: dict[str, str], spec: str):
+    """`destroy-stacks spec` in a repository of `files`."""
     runner = make_rule_runner()
-    runner.write_files(
+    runner.write_files(files)
+    return runner.run_goal_rule(
+        DestroyStacks, global_args=OPTIONS, args=[spec], env_inherit=ENV_INHERIT
+    )
+
+
+def test_a_protected_deployment_is_refused_in_one_line_naming_it():
+    result = destroy(
         {
             "apps/a/BUILD": 'cloudformation_stack(name="stack", source="t.json")\n'
             'cloudformation_deployment(name="dev", stack=":stack", environment="dev")\n'
             'cloudformation_deployment(name="prod", stack=":stack", environment="prod")\n',
             "apps/a/t.json": "{}",
-        }
-    )
-    result = runner.run_goal_rule(
-        DestroyStacks, global_args=OPTIONS, args=["apps/a::"], env_inherit=ENV_INHERIT
+        },
+        "apps/a::",
     )
     assert result.exit_code == 2
     assert result.stderr.strip() == (
@@ -31,16 +37,13 @@ def test_a_protected_deployment_is_refused_in_one_line_naming_it():
 
 
 def test_a_deployment_whose_stack_is_not_a_stack_is_refused_in_one_line():
-    runner = make_rule_runner()
-    runner.write_files(
+    result = destroy(
         {
             "apps/b/BUILD": 'files(name="lib", sources=["t.json"])\n'
             'cloudformation_deployment(name="deploy", stack=":lib")\n',
             "apps/b/t.json": "{}",
-        }
-    )
-    result = runner.run_goal_rule(
-        DestroyStacks, global_args=OPTIONS, args=["apps/b:deploy"], env_inherit=ENV_INHERIT
+        },
+        "apps/b:deploy",
     )
     assert result.exit_code == 2
     assert result.stderr.strip() == (
