@@ -1,7 +1,9 @@
 """jiti: CloudFormation stacks as part of the Pants build graph.
 
 jiti also packages `python_awslambda` targets (jiti.util_rules.lambda_zip), in place of Pants'
-`pants.backend.awslambda.python` backend: enable one or the other, not both.
+`pants.backend.awslambda.python` backend: enable one or the other, not both. The Lambdas it does
+not build itself (the lambdex layout, local distributions) are built by Pants' own builders with
+the `jiti.lambda_fallback` backend enabled beside this one.
 """
 
 from pants.backend.awslambda.python.target_types import PythonAWSLambda

@@ -86,7 +86,7 @@ def make_rule_runner(*extra_rules, extra_target_types=()) -> PythonRuleRunner:
             *register.rules(),
             *extra_rules,
         ],
-        objects={"parametrize": Parametrize},
+        objects={"parametrize": Parametrize, **python_backend.build_file_aliases().objects},
         target_types=[
             *python_backend.target_types(),
             *core.target_types(),

@@ -11,7 +11,8 @@ way `flat-zipped` writes it: byte for byte the zip Pants' own rule makes.
 jiti registers the `python_awslambda` target and this rule in place of Pants'
 `pants.backend.awslambda.python` backend (enable one or the other). Targets this does not
 cover (`[lambdex].layout = "lambdex"`, local Python distributions in the closure) are built by
-Pants' own builders.
+Pants' own builders when the `jiti.lambda_fallback` backend is enabled, and stop with an error
+naming the target and the setting otherwise.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Iterable, Mapping
 
 from pants.backend.awslambda.python import target_types as awslambda_target_types
 from pants.backend.awslambda.python.rules import PythonAwsLambdaFieldSet
-from pants.backend.awslambda.python.target_types import PythonAWSLambda, PythonAwsLambdaHandlerField
+from pants.backend.awslambda.python.target_types import PythonAwsLambdaHandlerField
 from pants.backend.python.subsystems import lambdex as lambdex_subsystem
 from pants.backend.python.subsystems.lambdex import Lambdex, LambdexLayout
 from pants.backend.python.target_types import (
@@ -33,8 +34,6 @@ from pants.backend.python.target_types import (
     PythonRequirementsField,
 )
 from pants.backend.python.util_rules.faas import (
-    BuildLambdexRequest,
-    BuildPythonFaaSRequest,
     PythonFaaSCompletePlatforms,
     ResolvedPythonFaaSHandler,
     ResolvePythonFaaSHandlerRequest,
@@ -54,6 +53,7 @@ from pants.backend.python.util_rules.python_sources import (
 )
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.engine.addresses import Addresses
+from pants.engine.environment import EnvironmentName
 from pants.engine.fs import (
     EMPTY_DIGEST,
     CreateDigest,
@@ -65,9 +65,11 @@ from pants.engine.fs import (
     RemovePrefix,
 )
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
-from pants.engine.unions import UnionRule
+from pants.engine.target import Target, TransitiveTargets, TransitiveTargetsRequest
+from pants.engine.unions import UnionMembership, UnionRule, union
 from pants.util.logging import LogLevel
+
+from jiti.errors import JitiError
 
 # What pex's flat-zipped layout writes (pex.common.DETERMINISTIC_DATETIME and Unix modes).
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
@@ -164,48 +166,46 @@ async def flat_requirements(request: _FlatRequirementsRequest) -> Digest:
     return await Get(Digest, RemovePrefix(venv.digest, _REQUIREMENTS_DIR))
 
 
-async def _pants_lambda(field_set: PythonAwsLambdaFieldSet, lambdex: Lambdex) -> BuiltPackage:
-    """What Pants' own `python_awslambda` rule builds."""
-    if lambdex.layout is LambdexLayout.LAMBDEX:
-        return await Get(
-            BuiltPackage,
-            BuildLambdexRequest(
-                address=field_set.address,
-                target_name=PythonAWSLambda.alias,
-                complete_platforms=field_set.complete_platforms,
-                runtime=field_set.runtime,
-                handler=field_set.handler,
-                output_path=field_set.output_path,
-                include_requirements=field_set.include_requirements.value,
-                script_handler=None,
-                script_module=None,
-                handler_log_message="lambdex_handler.handler",
-            ),
-        )
-    return await Get(
-        BuiltPackage,
-        BuildPythonFaaSRequest(
-            address=field_set.address,
-            target_name=PythonAWSLambda.alias,
-            complete_platforms=field_set.complete_platforms,
-            runtime=field_set.runtime,
-            handler=field_set.handler,
-            output_path=field_set.output_path,
-            include_requirements=field_set.include_requirements.value,
-            reexported_handler_module=PythonAwsLambdaHandlerField.reexported_handler_module,
-        ),
+@union(in_scope_types=[EnvironmentName])
+@dataclass(frozen=True)
+class LambdaFallbackRequest:
+    """A `python_awslambda` jiti's builder does not cover, for Pants' own builders: the
+    `jiti.lambda_fallback` backend registers the member that builds it."""
+
+    field_set: PythonAwsLambdaFieldSet
+
+
+def _fallback_reason(lambdex: Lambdex, closure: Iterable[Target]) -> str | None:
+    if lambdex.layout is not LambdexLayout.ZIP:
+        return f'`[lambdex].layout = "{lambdex.layout.value}"`'
+    local = [t.address.spec for t in closure if t.has_field(PythonDistributionDependenciesField)]
+    return (
+        f"the local python_distribution {', '.join(local)} in its dependencies" if local else None
     )
+
+
+async def _fallback(
+    field_set: PythonAwsLambdaFieldSet, reason: str, union_membership: UnionMembership
+) -> BuiltPackage:
+    members = union_membership.get(LambdaFallbackRequest)
+    if not members:
+        raise JitiError(
+            f"{field_set.address}: jiti builds a python_awslambda's zip itself, but not with "
+            f'{reason}. Set `[lambdex].layout = "zip"` in pants.toml (and package local '
+            'distributions as requirements), or add "jiti.lambda_fallback" to '
+            "[GLOBAL].backend_packages to build it with Pants' own builders."
+        )
+    return await Get(BuiltPackage, LambdaFallbackRequest, next(iter(members))(field_set))
 
 
 @rule(desc="Create Python AWS Lambda", level=LogLevel.DEBUG)
 async def package_python_awslambda(
-    field_set: PythonAwsLambdaFieldSet, lambdex: Lambdex
+    field_set: PythonAwsLambdaFieldSet, lambdex: Lambdex, union_membership: UnionMembership
 ) -> BuiltPackage:
     transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([field_set.address]))
-    if lambdex.layout is not LambdexLayout.ZIP or any(
-        tgt.has_field(PythonDistributionDependenciesField) for tgt in transitive.closure
-    ):
-        return await _pants_lambda(field_set, lambdex)
+    reason = _fallback_reason(lambdex, transitive.closure)
+    if reason:
+        return await _fallback(field_set, reason, union_membership)
 
     platform = field_set.runtime.to_platform_string()
     platforms = PexPlatforms([platform] if platform else [])
