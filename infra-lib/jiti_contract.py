@@ -359,9 +359,19 @@ class SynthesisRequest:
     description: Optional[str] = None
     # Packaged dependencies by address: {"key": S3 key, "sha256": content hash}.
     assets: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The same addresses with other digests: the template is built a second time with these and
+    # written to ALTERNATE, so the plugin can check it depends on the digests only as text.
+    alternate_assets: Optional[Mapping[str, Mapping[str, str]]] = None
 
     FILE = "__jiti_synth_request.json"
     OUTPUT = "__jiti_synth_out/template.json"
+    ALTERNATE = "__jiti_synth_out/template.alternate.json"
+
+
+def canonical_json(template: dict) -> str:
+    """A template's bytes: sorted keys, fixed indentation, so the same template is the same
+    bytes wherever it is written."""
+    return json.dumps(template, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 @dataclass(frozen=True)

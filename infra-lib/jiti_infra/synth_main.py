@@ -11,6 +11,7 @@ address.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import importlib
 import json
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from troposphere import Template
 
-from jiti_contract import EXIT_USER_ERROR, SynthesisRequest, from_json
+from jiti_contract import EXIT_USER_ERROR, SynthesisRequest, canonical_json, from_json
 from jiti_infra import local_paths, plain_template
 from jiti_infra.app import App
 from jiti_version import JITI_PLUGIN_VERSION_ENV, JITI_VERSION
@@ -29,10 +30,6 @@ from jiti_version import JITI_PLUGIN_VERSION_ENV, JITI_VERSION
 
 class SynthesisError(Exception):
     """A mistake in the stack's source, reported as one line."""
-
-
-def canonical_json(template: dict) -> str:
-    return json.dumps(template, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def _where(exc: BaseException, source_path: str) -> str:
@@ -134,13 +131,18 @@ def main(argv: list[str]) -> int:
         return EXIT_USER_ERROR
     request_path, output_path = argv
     request = from_json(SynthesisRequest, Path(request_path).read_text())
-    try:
-        template = synthesize(request)
-    except SynthesisError as e:
-        print(str(e), file=sys.stderr)
-        return EXIT_USER_ERROR
-    Path(output_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(output_path).write_text(canonical_json(template))
+    outputs = {output_path: request}
+    if request.alternate_assets is not None:
+        alternate = dataclasses.replace(request, assets=request.alternate_assets)
+        outputs[str(Path(output_path).parent / Path(request.ALTERNATE).name)] = alternate
+    for path, each in outputs.items():
+        try:
+            template = synthesize(each)
+        except SynthesisError as e:
+            print(str(e), file=sys.stderr)
+            return EXIT_USER_ERROR
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(canonical_json(template))
     return 0
 
 

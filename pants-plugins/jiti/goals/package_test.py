@@ -31,6 +31,27 @@ INFRA = dedent(
 )
 
 
+# A value that differs between two synthesis processes but not between the two templates one
+# process builds (util_rules/placeholders.py): it tells whether a synthesis ran again.
+PER_PROCESS = dedent(
+    """\
+    import uuid
+
+    from troposphere import Output
+
+    RUN = str(uuid.uuid4())
+
+    def template(app):
+        blob = app.asset(":blob")
+        app.template.add_output(Output("Run", Value=RUN))
+        app.template.add_output(Output("Code", Value=blob.key))
+        app.template.add_output(Output("Short", Value=blob.sha256[:SLICE]))
+        app.asset_version(blob)
+        return app.template
+    """
+)
+
+
 # One repository for the module: each new RuleRunner would build the synthesis environment
 # again.
 @pytest.fixture(scope="module")
@@ -65,6 +86,18 @@ def rule_runner():
                 """
             ),
             "apps/plainjson/BUILD": 'cloudformation_stack(name="stack", source="t.json")',
+            **{
+                f"apps/{name}/BUILD": dedent(
+                    """\
+                    python_sources()
+                    blob(name="blob", content="v1")
+                    cloudformation_stack(name="stack", source="infra.py", dependencies=[":blob"])
+                    """
+                )
+                for name in ("whole", "sliced")
+            },
+            "apps/whole/infra.py": PER_PROCESS.replace("SLICE", "16"),
+            "apps/sliced/infra.py": PER_PROCESS.replace("SLICE", "8"),
             "apps/plainjson/t.json": '{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}',
         }
     )
@@ -123,6 +156,38 @@ def test_asset_content_changes_the_version(rule_runner) -> None:
     finally:
         rule_runner.write_files({"apps/ok/BUILD": build})
     assert json.loads(after)["version"] != before
+
+
+def edit_blob(rule_runner, spec_path: str, content: str) -> None:
+    build = rule_runner.read_file(f"{spec_path}/BUILD")
+    rule_runner.write_files({f"{spec_path}/BUILD": build.replace('"v1"', f'"{content}"')})
+
+
+@pytest.mark.parametrize("spec_path, reruns", [("apps/whole", False), ("apps/sliced", True)])
+def test_an_asset_edit_reruns_no_synthesis_when_the_digest_is_only_text(
+    rule_runner, spec_path: str, reruns: bool
+) -> None:
+    """The whole digest and its first 16 characters go in after a cached synthesis; any other
+    use of it (here its first 8) synthesizes again with the real digest. Either way the template
+    is the one the real digest gives."""
+    base = spec_path.replace("/", ".")
+    before = json.loads(package(rule_runner, spec_path)[f"{base}/stack.template.json"])
+    edit_blob(rule_runner, spec_path, "v2")
+    files = package(rule_runner, spec_path)
+    after = json.loads(files[f"{base}/stack.template.json"])
+
+    assert (after["Outputs"]["Run"] != before["Outputs"]["Run"]) is reruns
+    sha = _sha("v2")
+    assert after["Outputs"]["Code"]["Value"] == f"assets/{sha}.bin"
+    assert after["Outputs"]["Short"]["Value"] == sha[: 8 if reruns else 16]
+    assert set(after["Parameters"]) == {
+        "AssetsBucket",
+        "Environment",
+        f"JitiAssetVersion{sha[:16]}",
+    }
+    assert f"JitiAssetVersion{sha[:16]}Set" in after["Conditions"]
+    text = files[f"{base}/stack.template.json"].decode()
+    assert text == json.dumps(after, sort_keys=True, indent=2) + "\n"
 
 
 def test_plain_yaml_template_is_canonical_json(rule_runner) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
@@ -55,12 +55,14 @@ from jiti.target_types import (
 )
 from jiti.util_rules.app_names import UniqueAppName, UniqueAppNameRequest
 from jiti.util_rules.assets import StackAssets, StackAssetsRequest
+from jiti.util_rules.placeholders import FIRST, SECOND, filled_in, placeholder_assets
 from jiti_contract import (
     EXIT_USER_ERROR,
     TEMPLATE_URL_LIMIT,
     Asset,
     Manifest,
     SynthesisRequest,
+    canonical_json,
     retained_resources,
     to_json,
 )
@@ -187,7 +189,7 @@ async def synthesis_process(request: SynthesisProcessRequest) -> Process:
                 "PEX_EXTRA_SYS_PATH": ":".join(python_sources.source_roots),
                 JITI_PLUGIN_VERSION_ENV: JITI_VERSION,
             },
-            output_files=(SynthesisRequest.OUTPUT,),
+            output_files=(SynthesisRequest.OUTPUT, SynthesisRequest.ALTERNATE),
             description=f"Synthesize the CloudFormation template of {request.address}",
             level=LogLevel.DEBUG,
         ),
@@ -221,6 +223,45 @@ def _raise_for_failure(tgt: Target, result: FallibleProcessResult) -> None:
     )
 
 
+async def _synthesized(
+    tgt: Target, python_roots: tuple[Address, ...], synthesis: SynthesisRequest
+) -> tuple[bytes, ...]:
+    """The synthesis process's templates: the first, and the alternate if it was asked for."""
+    source = tgt[CloudFormationStackSourceField]
+    process = await Get(
+        Process, SynthesisProcessRequest(tgt.address, source, python_roots, to_json(synthesis))
+    )
+    result = await Get(FallibleProcessResult, Process, process)
+    _raise_for_failure(tgt, result)
+    written = {c.path: c.content for c in await Get(DigestContents, Digest, result.output_digest)}
+    return tuple(
+        written[p] for p in (SynthesisRequest.OUTPUT, SynthesisRequest.ALTERNATE) if p in written
+    )
+
+
+async def _template(
+    tgt: Target,
+    python_roots: tuple[Address, ...],
+    synthesis: SynthesisRequest,
+    assets: tuple[Asset, ...],
+) -> bytes:
+    """The stack's template: from the placeholder synthesis (cached while only the assets'
+    bytes change) where the digests go in exactly, else synthesized with the real digests
+    (util_rules/placeholders.py)."""
+    if assets:
+        placeholders = {which: placeholder_assets(assets, which) for which in (FIRST, SECOND)}
+        both = replace(synthesis, assets=placeholders[FIRST], alternate_assets=placeholders[SECOND])
+        first, second = await _synthesized(tgt, python_roots, both)
+        template = filled_in(json.loads(first), json.loads(second), assets, placeholders)
+        if template is not None:
+            return canonical_json(template).encode()
+    real = replace(
+        synthesis, assets={a.address: {"key": a.key, "sha256": a.sha256} for a in assets}
+    )
+    (template,) = await _synthesized(tgt, python_roots, real)
+    return template
+
+
 # --- the stack ------------------------------------------------------------------------------
 
 
@@ -250,15 +291,8 @@ async def synthesize_stack(request: SynthesizeStackRequest) -> SynthesizedStack:
         source=source.file_path,
         module=module_name(stripped.value) if source.is_troposphere else None,
         description=tgt[DescriptionField].value,
-        assets={a.address: {"key": a.key, "sha256": a.sha256} for a in assets.assets},
     )
-    process = await Get(
-        Process,
-        SynthesisProcessRequest(tgt.address, source, _python_roots(tgt, deps), to_json(synthesis)),
-    )
-    result = await Get(FallibleProcessResult, Process, process)
-    _raise_for_failure(tgt, result)
-    template = (await Get(DigestContents, Digest, result.output_digest))[0].content
+    template = await _template(tgt, _python_roots(tgt, deps), synthesis, assets.assets)
     if len(template) > TEMPLATE_URL_LIMIT:
         raise JitiError(
             f"{tgt.address}: the template is {len(template):,} bytes, and CloudFormation takes at "
