@@ -92,3 +92,12 @@ def test_with_the_backend_pants_builds_it_with_the_distribution_installed():
     assert content.path == "apps.withdist/lambda.zip"
     assert "lambda_function.py" in names and "apps/withdist/handler.py" in names
     assert "libs/dist/greeting.py" in names  # from the distribution's wheel
+
+
+def test_with_the_backend_pants_builds_the_lambdex_layout():
+    rule_runner = runner(*fallback.rules())
+    set_options(rule_runner, "--lambdex-layout=lambdex")
+    (content,) = rule_runner.request(DigestContents, [package(rule_runner).digest])
+    names = zipfile.ZipFile(io.BytesIO(content.content)).namelist()
+    assert content.path == "apps.withdist/lambda.zip"
+    assert "lambdex_handler.py" in names

@@ -8,13 +8,13 @@ from textwrap import dedent
 
 import pytest
 from pants.backend.awslambda.python.rules import PythonAwsLambdaFieldSet
-from pants.backend.awslambda.python.target_types import PythonAWSLambda, PythonAwsLambdaHandlerField
 from pants.backend.python.util_rules.faas import BuildPythonFaaSRequest
 from pants.core.goals.package import BuiltPackage
 from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents
 from pants.testutil.rule_runner import QueryRule
 
+from jiti.lambda_fallback.rules import faas_request
 from jiti.testutil import make_rule_runner, set_options
 from jiti.util_rules.lambda_zip import flat_zip
 
@@ -110,16 +110,7 @@ def zip_of(rule_runner, package: BuiltPackage) -> tuple[str, bytes]:
 def test_the_zip_is_the_one_pants_builds(rule_runner, address: Address) -> None:
     field_set = PythonAwsLambdaFieldSet.create(rule_runner.get_target(address))
     ours = zip_of(rule_runner, rule_runner.request(BuiltPackage, [field_set]))
-    pants_request = BuildPythonFaaSRequest(  # as Pants' own python_awslambda rule asks for it
-        address=address,
-        target_name=PythonAWSLambda.alias,
-        complete_platforms=field_set.complete_platforms,
-        runtime=field_set.runtime,
-        handler=field_set.handler,
-        output_path=field_set.output_path,
-        include_requirements=field_set.include_requirements.value,
-        reexported_handler_module=PythonAwsLambdaHandlerField.reexported_handler_module,
-    )
+    pants_request = faas_request(field_set)  # as Pants' own python_awslambda rule asks for it
     pants = zip_of(rule_runner, rule_runner.request(BuiltPackage, [pants_request]))
     assert ours[0] == pants[0] == f"{address.spec_path.replace('/', '.')}/{address.target_name}.zip"
     assert ours[1] == pants[1]
