@@ -61,7 +61,9 @@ moto 5.2.5 differs from CloudFormation in ways that matter to a deploy tool:
 24. an updated stack has no `LastUpdatedTime`, so nothing shows that it moved since a plan
     (`review.py`);
 25. a CloudFormation call that lists the stacks while another adds or removes one fails with a
-    server error (`OrderedDict mutated during iteration`) (`serial.py`).
+    server error (`OrderedDict mutated during iteration`) (`serial.py`);
+26. an `AWS::SSM::Parameter` without a `Name` fails to create, where CloudFormation names it
+    (`ssm_parameters.py`).
 
 `apply()` patches exactly these, in the local server process only; each fix has a test
 that fails when moto's own behaviour changes (local_aws/fidelity_test.py).
@@ -92,6 +94,7 @@ from jiti_deploy.local_aws import (
     s3_checksums,
     s3_versions,
     serial,
+    ssm_parameters,
     stack_sets,
     tags,
 )
@@ -410,4 +413,5 @@ def apply() -> None:
     nested.apply()
     registry.apply()
     serial.apply()
+    ssm_parameters.apply()
     _applied = True
