@@ -30,6 +30,11 @@ def placeholder_digest(address: str, index: int, which: str) -> str:
     return f"{rank:04x}{rest[4:]}"
 
 
+def request_assets(assets: Iterable[Asset]) -> dict[str, dict[str, str]]:
+    """The synthesis request's `assets`: each asset's key and digest by address."""
+    return {a.address: {"key": a.key, "sha256": a.sha256} for a in assets}
+
+
 def placeholder_assets(assets: Iterable[Asset], which: str) -> dict[str, dict[str, str]]:
     """The synthesis request's `assets`, with placeholder digests in place of the real ones."""
     found = {}
@@ -66,5 +71,4 @@ def filled_in(
     one, two = placeholders[FIRST], placeholders[SECOND]
     if substitute(first, _pairs(one, two)) != second:
         return None
-    real = {a.address: {"sha256": a.sha256} for a in assets}
-    return substitute(first, _pairs(one, real))
+    return substitute(first, _pairs(one, request_assets(assets)))

@@ -7,7 +7,13 @@ import hashlib
 
 import pytest
 
-from jiti.util_rules.placeholders import FIRST, SECOND, filled_in, placeholder_assets
+from jiti.util_rules.placeholders import (
+    FIRST,
+    SECOND,
+    filled_in,
+    placeholder_assets,
+    request_assets,
+)
 from jiti_contract import Asset, asset_version_parameter
 
 
@@ -37,10 +43,6 @@ def build(assets: dict, use: str) -> dict:
     return template
 
 
-def real(assets) -> dict:
-    return {a.address: {"key": a.key, "sha256": a.sha256} for a in assets}
-
-
 def test_the_placeholders_depend_on_the_addresses_only() -> None:
     edited = (ASSETS[0], asset("apps/a:worker", "changed"))
     assert placeholder_assets(ASSETS, FIRST) == placeholder_assets(edited, FIRST)
@@ -50,7 +52,7 @@ def test_the_placeholders_depend_on_the_addresses_only() -> None:
 def test_a_digest_used_as_text_goes_in_exactly() -> None:
     placeholders = {w: placeholder_assets(ASSETS, w) for w in (FIRST, SECOND)}
     first, second = (build(placeholders[w], "text") for w in (FIRST, SECOND))
-    assert filled_in(first, second, ASSETS, placeholders) == build(real(ASSETS), "text")
+    assert filled_in(first, second, ASSETS, placeholders) == build(request_assets(ASSETS), "text")
 
 
 @pytest.mark.parametrize("use", ["slice", "hash", "sorted"])

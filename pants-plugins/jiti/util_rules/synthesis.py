@@ -55,7 +55,13 @@ from jiti.target_types import (
 )
 from jiti.util_rules.app_names import UniqueAppName, UniqueAppNameRequest
 from jiti.util_rules.assets import StackAssets, StackAssetsRequest
-from jiti.util_rules.placeholders import FIRST, SECOND, filled_in, placeholder_assets
+from jiti.util_rules.placeholders import (
+    FIRST,
+    SECOND,
+    filled_in,
+    placeholder_assets,
+    request_assets,
+)
 from jiti_contract import (
     EXIT_USER_ERROR,
     TEMPLATE_URL_LIMIT,
@@ -255,9 +261,7 @@ async def _template(
         template = filled_in(json.loads(first), json.loads(second), assets, placeholders)
         if template is not None:
             return canonical_json(template).encode()
-    real = replace(
-        synthesis, assets={a.address: {"key": a.key, "sha256": a.sha256} for a in assets}
-    )
+    real = replace(synthesis, assets=request_assets(assets))
     (template,) = await _synthesized(tgt, python_roots, real)
     return template
 
