@@ -14,7 +14,6 @@ them with their transitive dependents (with and without jiti's targets in the re
 from __future__ import annotations
 
 import json
-import resource
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -22,12 +21,12 @@ from dataclasses import dataclass, field
 from jiti_aws_proxy import AwsProxy
 
 from bench.monorepo import APP_BUILD, SHARED_LIBS, Monorepo, app_name, stop_process
+from bench.stats import CHANGE_SET, children_cpu, load_average, log
 
 CHANGED = ("--changed-since=HEAD~1",)
 DEPENDENTS = (*CHANGED, "--changed-dependents=transitive")
 CI_GOALS = ("test", "package", "deploy-stacks")
 NO_PANTSD = "--no-pantsd"
-CHANGE_SET = "cloudformation:CreateChangeSet"
 PROJECTED_APPS = 10_000
 
 
@@ -39,10 +38,10 @@ class Timed:
     cpu: list[float] = field(default_factory=list)
 
     def time(self, fn, *args, **kwargs):
-        before, started = _children_cpu(), time.perf_counter()
+        before, started = children_cpu(), time.perf_counter()
         result = fn(*args, **kwargs)
         self.wall.append(time.perf_counter() - started)
-        self.cpu.append(_children_cpu() - before)
+        self.cpu.append(children_cpu() - before)
         return result
 
     @property
@@ -56,22 +55,8 @@ class Timed:
         )
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _load() -> str:
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
 def sizes(args) -> tuple[int, ...]:
     return tuple(sorted(args.ci_apps or ((100, 300) if args.quick else (100, 1000))))
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", flush=True)
 
 
 def measure(bench, aws_env) -> dict:
@@ -112,14 +97,16 @@ def _one_size(bench, repo: Monorepo, aws_env, library: bool) -> Timed:
             ci = Timed()
             for r in range(bench.args.runs):
                 _change(bench, repo, 1 + r)
-                log(f"CI command, one-line change, {repo.apps} apps, run {r + 1}, load {_load()}")
+                log(
+                    f"CI command, one-line change, {repo.apps} apps, run {r + 1}, load {load_average()}"
+                )
                 ci.time(repo.pants, NO_PANTSD, *DEPENDENTS, *CI_GOALS, env=env)
                 changes = proxy.take()[CHANGE_SET]
                 if changes != 1:
                     raise RuntimeError(f"expected 1 change set, the CI command made {changes}")
             bench.row(
                 f"CI command for a one-line change, {repo.apps} apps, no pantsd "
-                f"(load {_load()})",
+                f"(load {load_average()})",
                 ci.cell(),
                 "-",
                 "1 deployment changed",
@@ -155,7 +142,7 @@ def library_change(bench, repo: Monorepo, proxy: AwsProxy, env: dict) -> None:
     reached = len(range(0, repo.apps, SHARED_LIBS))
     repo.pants(*CHANGED, "list")  # pantsd up, with the graph of this commit
     package, deploy = Timed(), Timed()
-    log(f"library change reaching {reached} of {repo.apps} apps, load {_load()}")
+    log(f"library change reaching {reached} of {repo.apps} apps, load {load_average()}")
     package.time(repo.pants, *DEPENDENTS, "package", env=env)
     deploy.time(repo.pants, *DEPENDENTS, "deploy-stacks", env=env)
     changes = proxy.take()[CHANGE_SET]
@@ -170,7 +157,7 @@ def library_change(bench, repo: Monorepo, proxy: AwsProxy, env: dict) -> None:
     }
     bench.row(
         f"a shared library change reaching {reached} of {repo.apps} apps, pantsd warm: "
-        f"`package` (Lambdas, synthesis), then `deploy-stacks` (load {_load()})",
+        f"`package` (Lambdas, synthesis), then `deploy-stacks` (load {load_average()})",
         f"{package.cell()} / {deploy.cell()}",
         "-",
         f"{reached} deployments changed",

@@ -583,7 +583,7 @@ class Bench:
             f"{wall['jiti'].cell()}; {cpu['jiti'].median:.2f} CPU-s",
             f"{wall['python'].cell()}; {cpu['python'].median:.2f} CPU-s",
             f"+{added:.2f} s wall, +{cpu['jiti'].median - cpu['python'].median:.2f} CPU-s"
-            f" (medians; {found['load'].split('load average: ')[-1]} load)",
+            f" (medians; load {found['load']})",
         )
         return added
 

@@ -16,7 +16,6 @@ a resource type's schema once (DescribeType).
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import botocore.session
 
 from bench import cdk
 from bench.monorepo import FLEET_TEMPLATE, Monorepo, app_name
-from bench.stats import Samples, ratio
+from bench.stats import Samples, load_average, ratio
 
 DESCRIBE_STACKS = "cloudformation:DescribeStacks"
 GET_TEMPLATE = "cloudformation:GetTemplate"
@@ -33,11 +32,6 @@ CALLER = "sts:GetCallerIdentity"
 PLAN_CALLS = {CALLER, DESCRIBE_STACKS, GET_TEMPLATE, DESCRIBE_TYPE}
 PAGE = 50  # stacks per DescribeStacks page on the local AWS (checked in `stack_pages`)
 CHANGED_MEMORY = 2048  # a memory size no other row deploys
-
-
-def load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"{one:.1f} (5 min {five:.1f})"
 
 
 def client(env: dict, service: str, region: str = "us-east-1"):
@@ -109,7 +103,7 @@ def write_fleet(bench, repo: Monorepo, name: str, size: int) -> str:
 def review_one(bench, repo: Monorepo, proxy, env: dict) -> None:
     """`plan-stacks --changed-since` against `--jiti-dry-run deploy-stacks` for the same one
     changed deployment of `--fleet`."""
-    size, started = bench.args.fleet, load()
+    size, started = bench.args.fleet, load_average()
     spec = write_fleet(bench, repo, "planfleet", size)
     bench.log(f"first deploy of a fleet of {size} deployments, for the plan")
     repo.pants("--jiti-max-parallel=8", "deploy-stacks", spec, env=env)
@@ -146,7 +140,7 @@ def review_one(bench, repo: Monorepo, proxy, env: dict) -> None:
         "dry_run": dry.times,
         "whole_fleet": whole.times,
         "calls": {k: dict(v) for k, v in calls.items()},
-        "load": [started, load()],
+        "load": [started, load_average()],
     }
     by_min, by_median = ratio(dry, plan)
     bench.row(
@@ -154,7 +148,7 @@ def review_one(bench, repo: Monorepo, proxy, env: dict) -> None:
         "`--jiti-dry-run deploy-stacks` (change sets)",
         f"{plan.cell()}; {described}",
         f"{dry.cell()}; {bench.describe_calls(calls['dry'])}",
-        f"{by_median:.1f}x faster (min {by_min:.1f}x); load {started} to {load()}",
+        f"{by_median:.1f}x faster (min {by_min:.1f}x); load {started} to {load_average()}",
     )
     bench.row(
         f"plan of all {size} deployments of that fleet (2 regions), 1 changed",
@@ -205,7 +199,7 @@ def versus_cdk_diff(bench, repo: Monorepo, proxy, env: dict) -> None:
     if command is None:
         bench.row(title, "-", "-", "not measured: npm is not installed")
         return
-    started = load()
+    started = load_average()
     repo.set_memory(CHANGED_MEMORY)
     bench.commit(repo, "every app's function changes")
     repo.pants("package", "apps::")
@@ -239,7 +233,7 @@ def versus_cdk_diff(bench, repo: Monorepo, proxy, env: dict) -> None:
     bench.results["plan_cdk_diff"] = {
         **{k: s.times for k, s in samples.items()},
         "calls": {k: dict(v) for k, v in calls.items()},
-        "load": [started, load()],
+        "load": [started, load_average()],
     }
     for method, label in (
         ("auto", "default: a change set per stack"),
@@ -250,5 +244,5 @@ def versus_cdk_diff(bench, repo: Monorepo, proxy, env: dict) -> None:
             f"{title} ({label}), same templates, stacks deployed by jiti",
             f"{samples['plan'].cell()}; {described['plan']}",
             f"{samples[method].cell()}; {described[method]}",
-            f"{by_median:.1f}x faster (min {by_min:.1f}x); load {started} to {load()}",
+            f"{by_median:.1f}x faster (min {by_min:.1f}x); load {started} to {load_average()}",
         )

@@ -10,13 +10,11 @@ taken out, or Pants stops at once with "Invalid section").
 from __future__ import annotations
 
 import re
-import resource
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
-from bench.stats import Samples, child_env, run
+from bench.stats import Samples, child_env, children_cpu, load_average, run
 
 PYTHON_ONLY_BACKENDS = 'backend_packages = ["pants.backend.python"]'
 OTHER_BACKEND_SECTIONS = ("jiti", "lambdex")
@@ -51,14 +49,13 @@ def variants(source: Path, work: Path) -> dict[str, Path]:
 
 def pants_version(root: Path) -> float:
     """One `--no-pantsd --version`; returns the CPU seconds (user + system) it took."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = children_cpu()
     result = run(
         ["./pants", "--no-pantsd", "--version"], cwd=root, env=child_env({"NO_COLOR": "1"})
     )
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if not result.stdout.strip():
         raise RuntimeError(f"`./pants --version` in {root} printed no version")
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return children_cpu() - before
 
 
 def measure(source: Path, work: Path, runs: int) -> dict:
@@ -75,7 +72,3 @@ def measure(source: Path, work: Path, runs: int) -> dict:
             cpu[name].times.append(pants_version(root))
             wall[name].times.append(time.perf_counter() - started)
     return {"wall": wall, "cpu": cpu, "load": load_average()}
-
-
-def load_average() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import statistics
 import subprocess
 import time
@@ -17,6 +18,17 @@ CHANGE_SET = "cloudformation:CreateChangeSet"
 
 def log(message: str) -> None:
     print(f"[bench] {message}", flush=True)
+
+
+def load_average() -> str:
+    """The machine's load average over 1, 5 and 15 minutes, as `uptime` gives it."""
+    return ", ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children: Pants and what it ran."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def describe_calls(counts: Counter) -> str:
